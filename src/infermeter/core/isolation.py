@@ -1,0 +1,57 @@
+"""Run one measured configuration in a fresh worker process (DESIGN.md section 3).
+
+A fresh ``spawn``-ed interpreter guarantees that nothing from an earlier configuration (allocator
+state, compiled graphs, a half-freed model, warm caches) leaks into the next one: the failure mode
+of seed 000. The worker returns a plain dict, or its traceback. ``inline`` runs the same function in
+this process, for debugging; reports say it is less trustworthy.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from infermeter.errors import InfermeterError, WorkerError
+
+
+def _entry(fn: Callable[[Any], dict], payload: Any, conn: Any) -> None:
+    try:
+        conn.send(("ok", fn(payload)))
+    except InfermeterError as err:
+        conn.send(("user_error", str(err)))
+    except BaseException as err:  # everything else is reported with its traceback
+        conn.send(("crash", f"{type(err).__name__}: {err}", traceback.format_exc()))
+    finally:
+        conn.close()
+
+
+def run_isolated(fn: Callable[[Any], dict], payload: Any, mode: str = "process") -> dict:
+    """Call ``fn(payload)`` in a fresh spawned process (or inline) and return its dict.
+
+    ``fn`` must be importable at module level (spawn pickles it by reference).
+    """
+    if mode == "inline":
+        return fn(payload)
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_entry, args=(fn, payload, child), daemon=False)
+    proc.start()
+    child.close()
+    try:
+        msg = parent.recv()
+    except EOFError:
+        proc.join()
+        raise WorkerError(
+            f"the worker process died without a result (exit code {proc.exitcode}; "
+            "out of memory or a crash in native code?)"
+        ) from None
+    finally:
+        parent.close()
+    proc.join()
+    if msg[0] == "ok":
+        return msg[1]
+    if msg[0] == "user_error":
+        raise InfermeterError(msg[1])
+    raise WorkerError(f"the worker failed: {msg[1]}", msg[2])

@@ -1,0 +1,63 @@
+"""Per-request records: the raw material every metric is computed from.
+
+A backend fills in timestamps and token counts and nothing else; metrics are pure functions of
+these records (see ``infermeter.metrics``), so a report can always be recomputed from its raw data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class RequestRecord:
+    """One request as the caller saw it.
+
+    ``token_times[i]`` is when output token ``i + 1`` became visible to the caller. When a backend
+    delivers several tokens at once (an SSE chunk), each of them gets the chunk's time and
+    ``tokens_per_chunk`` says how they were grouped.
+    """
+
+    request_id: str
+    phase: str  # "dataset", "context", "batch", ...: which measurement the request belongs to
+    batch_id: int  # requests with the same batch_id were sent together (one generate() call)
+    batch_size: int
+    prompt_tokens: int
+    t_send: float
+    token_times: list[float] = field(default_factory=list)
+    target_output_tokens: int | None = None  # set when the output length was forced
+    repeat: int = 0
+    tokens_per_chunk: list[int] | None = None
+    text: str | None = None
+    reference: Any = None  # the dataset's answer, when there is one
+    score: float | None = None  # accuracy of this item in [0, 1], scored after timing
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def output_tokens(self) -> int:
+        """Number of output tokens the caller received."""
+        return len(self.token_times)
+
+    @property
+    def ok(self) -> bool:
+        """True when the request finished without error and produced at least one token."""
+        return self.error is None and bool(self.token_times)
+
+    @property
+    def short(self) -> bool:
+        """True when a forced output length was not reached (the run is flagged)."""
+        return self.target_output_tokens is not None and self.output_tokens < self.target_output_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; the derived counts are included for readers of the raw data."""
+        d = asdict(self)
+        d["output_tokens"] = self.output_tokens
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RequestRecord:
+        """Inverse of :meth:`to_dict` (derived keys are ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})

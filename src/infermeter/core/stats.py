@@ -1,0 +1,296 @@
+"""Summary statistics for benchmark measurements.
+
+Modelled on pyperf: the raw per-repeat values are the source of truth and
+everything here is derived from them on demand, so a report can always be
+recomputed. Summaries also say when they should not be trusted (high
+spread, too few samples) instead of silently printing a precise-looking
+number.
+
+All functions are pure; inputs are never modified.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import stats as _sps
+
+__all__ = [
+    "UNSTABLE_CV",
+    "Summary",
+    "ci_mean",
+    "enough_samples",
+    "knee",
+    "percentile",
+    "stability_warning",
+    "summarize",
+]
+
+#: Relative standard deviation above which a result is flagged unstable.
+#: Same threshold pyperf uses for its "result may be unstable" warning.
+UNSTABLE_CV = 0.10
+
+# Minimum distance (in normalized units) between the curve and the chord for
+# ``knee`` to report anything. Without it a curve that is almost a straight
+# line in log2(x) would get an arbitrary "knee" chosen by measurement noise.
+_KNEE_MIN_DIFF = 0.1
+
+
+def _as_array(values: Sequence[float]) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim != 1:
+        raise ValueError(f"expected a 1-D sequence of numbers, got shape {arr.shape}")
+    # Infinities are rejected together with NaN: a timing of inf means the
+    # measurement failed, and it would turn every derived number into NaN.
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("values must be finite (NaN/inf found)")
+    return arr
+
+
+@lru_cache(maxsize=256)
+def _t_crit(confidence: float, df: int) -> float:
+    # Cached because adaptive repeat loops ask for the same (confidence, df)
+    # over and over, and scipy's ppf is comparatively slow.
+    return float(_sps.t.ppf((1.0 + confidence) / 2.0, df))
+
+
+def _json_float(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Descriptive statistics of one series of repeated measurements.
+
+    ``stdev`` is the sample standard deviation (ddof=1) and is 0.0 for a
+    single value; ``ci95_low``/``ci95_high`` bound the 95% Student-t
+    confidence interval of the mean and collapse onto the mean when n == 1.
+    """
+
+    n: int
+    mean: float
+    median: float
+    p90: float
+    p99: float
+    stdev: float
+    min: float
+    max: float
+    ci95_low: float
+    ci95_high: float
+
+    @property
+    def cv(self) -> float:
+        """Coefficient of variation, ``stdev / |mean|`` (0.0 when the mean is 0).
+
+        The absolute value keeps the ratio non-negative for series with a
+        negative mean (e.g. deltas); for the usual positive timings it is
+        exactly ``stdev / mean``.
+        """
+        if self.mean == 0:
+            return 0.0
+        return self.stdev / abs(self.mean)
+
+    @property
+    def unstable(self) -> bool:
+        """True when n >= 2 and the stdev exceeds 10% of ``|mean|``.
+
+        Exactly 10% is still considered stable.
+        """
+        if self.n < 2:
+            return False
+        return self.stdev > UNSTABLE_CV * abs(self.mean)
+
+    @property
+    def rel_ci_halfwidth(self) -> float:
+        """Half-width of the 95% CI relative to ``|mean|``.
+
+        ``inf`` when n < 2 (no spread estimate, so no precision claim) or when
+        the mean is 0 (relative width undefined).
+        """
+        if self.n < 2 or self.mean == 0:
+            return math.inf
+        return (self.ci95_high - self.ci95_low) / 2.0 / abs(self.mean)
+
+    def to_dict(self) -> dict:
+        """Plain-Python, JSON-safe representation including derived fields.
+
+        Non-finite values (e.g. ``rel_ci_halfwidth`` for n == 1) become
+        ``None`` because JSON has no NaN/Infinity.
+        """
+        return {
+            "n": int(self.n),
+            "mean": _json_float(self.mean),
+            "median": _json_float(self.median),
+            "p90": _json_float(self.p90),
+            "p99": _json_float(self.p99),
+            "stdev": _json_float(self.stdev),
+            "min": _json_float(self.min),
+            "max": _json_float(self.max),
+            "ci95_low": _json_float(self.ci95_low),
+            "ci95_high": _json_float(self.ci95_high),
+            "cv": _json_float(self.cv),
+            "rel_ci_halfwidth": _json_float(self.rel_ci_halfwidth),
+            "unstable": bool(self.unstable),
+        }
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Return the ``q``-th percentile (0 <= q <= 100) of ``values``.
+
+    Uses linear interpolation between closest ranks (numpy's default
+    method), so p50 of an even-length series is the midpoint of the two
+    central values. Raises ValueError for empty input, non-finite values or
+    ``q`` outside [0, 100].
+    """
+    if not 0.0 <= q <= 100.0:
+        raise ValueError(f"q must be in [0, 100], got {q!r}")
+    arr = _as_array(values)
+    if arr.size == 0:
+        raise ValueError("percentile of an empty sequence")
+    return float(np.percentile(arr, q))
+
+
+def ci_mean(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Two-sided Student-t confidence interval of the mean of ``values``.
+
+    Returns ``(low, high)``. With a single value there is no spread estimate
+    and the interval degenerates to ``(mean, mean)``; callers that need to
+    know whether the interval means anything should check n (see
+    ``Summary.rel_ci_halfwidth``). Raises ValueError for empty input,
+    non-finite values or ``confidence`` outside (0, 1).
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    arr = _as_array(values)
+    n = arr.size
+    if n == 0:
+        raise ValueError("confidence interval of an empty sequence")
+    mean = float(np.mean(arr))
+    if n == 1:
+        return mean, mean
+    half = _t_crit(confidence, n - 1) * float(np.std(arr, ddof=1)) / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def summarize(values: Sequence[float]) -> Summary | None:
+    """Summarize a series of measurements.
+
+    Returns None for an empty sequence (nothing was measured, which callers
+    must report rather than paper over with zeros). Raises ValueError if any
+    value is NaN or infinite.
+    """
+    arr = _as_array(values)
+    n = int(arr.size)
+    if n == 0:
+        return None
+    mean = float(np.mean(arr))
+    stdev = float(np.std(arr, ddof=1)) if n > 1 else 0.0
+    low, high = ci_mean(arr)
+    p50, p90, p99 = (float(v) for v in np.percentile(arr, [50.0, 90.0, 99.0]))
+    return Summary(
+        n=n,
+        mean=mean,
+        median=p50,
+        p90=p90,
+        p99=p99,
+        stdev=stdev,
+        min=float(np.min(arr)),
+        max=float(np.max(arr)),
+        ci95_low=low,
+        ci95_high=high,
+    )
+
+
+def stability_warning(name: str, s: Summary, unit: str = "") -> str | None:
+    """One human-readable warning line when ``s`` is unstable, else None.
+
+    Example: ``"decode TPS: stdev is 14.2% of the mean (n=5); numbers may be
+    unreliable"``. When ``unit`` is given the absolute mean and stdev are
+    added inside the parentheses so the reader sees the scale too.
+    """
+    if not s.unstable:
+        return None
+    details = [f"n={s.n}"]
+    if unit:
+        details.append(f"mean {s.mean:.4g} {unit}")
+        details.append(f"stdev {s.stdev:.4g} {unit}")
+    if s.mean == 0:
+        spread = "stdev is non-zero but the mean is 0"
+    else:
+        spread = f"stdev is {s.cv * 100:.1f}% of the mean"
+    return f"{name}: {spread} ({', '.join(details)}); numbers may be unreliable"
+
+
+def enough_samples(
+    values: Sequence[float], *, target_rel_ci: float, min_n: int
+) -> bool:
+    """Stopping rule for an adaptive repeat loop.
+
+    True when at least ``min_n`` values were collected and the 95% CI
+    half-width relative to the mean is at most ``target_rel_ci`` (e.g. 0.02
+    for +/-2%). Fewer than 2 values never suffice, since one value carries
+    no information about spread.
+    """
+    if not target_rel_ci >= 0.0:  # also rejects NaN
+        raise ValueError(f"target_rel_ci must be >= 0, got {target_rel_ci!r}")
+    if min_n < 1:
+        raise ValueError(f"min_n must be >= 1, got {min_n!r}")
+    s = summarize(values)
+    if s is None or s.n < min_n:
+        return False
+    return s.rel_ci_halfwidth <= target_rel_ci
+
+
+def knee(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Point of diminishing returns of an increasing, concave curve.
+
+    Intended for throughput vs. batch size, where ``xs`` grows roughly
+    geometrically (1, 2, 4, ..., 64). A simplified Kneedle (Satopaa et al.,
+    2011) is applied in log2(x): both log2(x) and y are min-max normalized
+    to [0, 1] and the knee is the x whose normalized y lies furthest *above*
+    the chord y = x, i.e. where doubling x stops buying proportional gains.
+    Working in log2(x) makes every doubling count equally, matching how
+    batch sizes are swept; in linear x nearly every such sweep would look
+    like it saturates at the first few points.
+
+    Returns None (rather than guessing) when:
+
+    * fewer than 3 points are given - a bend needs an interior point;
+    * the curve is not increasing overall (last y <= first y) - there is
+      no "return" whose diminishing could be located;
+    * no point lies at least 0.1 normalized units above the chord - the
+      curve is straight or convex in log2(x) (for instance throughput
+      growing linearly in x), so there is no knee within the measured
+      range. Returning the largest x instead would falsely suggest
+      saturation was observed there.
+
+    Ties are resolved towards the smaller x, so the result is deterministic.
+    Raises ValueError when the lengths differ, any value is non-finite, or
+    ``xs`` is not strictly increasing and positive.
+    """
+    x = _as_array(xs)
+    y = _as_array(ys)
+    if x.size != y.size:
+        raise ValueError(f"xs and ys differ in length ({x.size} != {y.size})")
+    if x.size < 3:
+        return None
+    if np.any(x <= 0):
+        raise ValueError("xs must be positive (log2 is taken)")
+    if np.any(np.diff(x) <= 0):
+        raise ValueError("xs must be strictly increasing")
+    if y[-1] <= y[0]:
+        return None
+
+    lx = np.log2(x)
+    x_norm = (lx - lx[0]) / (lx[-1] - lx[0])
+    # y[-1] > y[0] guarantees max > min, so the division is safe.
+    y_norm = (y - y.min()) / (y.max() - y.min())
+    diff = y_norm - x_norm
+    i = int(np.argmax(diff))  # first maximum on ties
+    if diff[i] < _KNEE_MIN_DIFF:
+        return None
+    return float(x[i])

