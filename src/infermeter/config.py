@@ -98,15 +98,17 @@ class MeasureConfig(_Section):
     target_rel_ci: float = Field(
         0.05, gt=0, description="stop repeating when the 95%% CI half-width is below this fraction"
     )
-    budget_s: float = Field(60.0, gt=0, description="time budget per phase for extra repeats")
+    budget_s: float = Field(
+        10.0, gt=0, description="time budget per shape for repeats beyond `repeats` (seconds)"
+    )
     prompt_lens: list[int] = Field(
         [128, 512], description="context-load curve: TTFT at these prompt lengths ([] to skip)"
     )
     batch_sizes: list[int] = Field(
         [1, 2, 4, 8], description="batch-efficiency curve over these batch sizes ([] to skip)"
     )
-    probe_prompt_len: int = Field(128, ge=1, description="prompt length of the batch curve")
-    probe_output_len: int = Field(32, ge=2, description="forced output length of speed probes")
+    probe_prompt_len: int = Field(64, ge=1, description="prompt length of the batch curve")
+    probe_output_len: int = Field(16, ge=2, description="forced output length of speed probes")
     rss_interval_s: float = Field(0.01, gt=0, description="process RSS / NVML sampling period")
 
     @field_validator("prompt_lens", "batch_sizes")

@@ -167,9 +167,9 @@ PRESETS: dict[str, Preset] = {
                 "dtype": "bfloat16",
             },
             notes=(
-                "meta-llama/Llama-3.2-1B (base). Tokenized with the Qwen tokenizer, whose ids go up to "
-                "151668: the caller must fold ids >= vocab_size (128256) into range. Its EOS ids are "
-                "Llama's, so with forced output lengths it never stops early."
+                "meta-llama/Llama-3.2-1B (base). Fed by the Qwen tokenizer, whose ids reach "
+                "151668: the caller folds ids >= vocab_size (128256) into range. Generation keeps "
+                "Llama's eos id (128001)."
             ),
         ),
         Preset(

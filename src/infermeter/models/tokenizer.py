@@ -115,9 +115,8 @@ def _build(ranks_file: bytes) -> Tokenizer:
     tok = Tokenizer(BPE(vocab, [(as_str(a), as_str(b)) for a, b, _ in merges], fuse_unk=False))
     # A pre-token that is itself a vocabulary entry is emitted whole, as tiktoken does.
     tok.model.ignore_merges = True
-    tok.normalizer = (
-        normalizers.NFC()
-    )  # Qwen normalizes before splitting; so does its tokenizer.json.
+    # Qwen's own encoder NFC-normalizes first, and its published tokenizer.json has this normalizer.
+    tok.normalizer = normalizers.NFC()
     tok.pre_tokenizer = pre_tokenizers.Sequence(
         [
             pre_tokenizers.Split(Regex(PATTERN), behavior="isolated", invert=False),
@@ -126,9 +125,7 @@ def _build(ranks_file: bytes) -> Tokenizer:
     )
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
-    tok.add_tokens(
-        [AddedToken(t, normalized=False, special=special) for t, special in _ADDED_TOKENS]
-    )
+    tok.add_tokens([AddedToken(t, normalized=False, special=special) for t, special in _ADDED_TOKENS])
     return tok
 
 

@@ -177,7 +177,12 @@ class Runner:
             prompt_sets = [[self.backend.encode(it) for it in b] for b in batches]
         width = max(len(p.ids) for p in prompt_sets[0])
         warm_make = self.synthetic(len(batches[0]), width, 3)
-        self.warm("dataset", lambda rep: prompt_sets[0] if rep == 0 else warm_make(rep), params, force)
+        warm_params = params
+        if cfg.model.cache != "static":
+            # Shapes, not lengths, are what warm-up must cover; a static cache (and its compiled
+            # graphs) is sized by max_new_tokens, so only then is the full length needed.
+            warm_params = self.probe_params(min(params.max_new_tokens, cfg.measure.probe_output_len))
+        self.warm("dataset", lambda rep: prompt_sets[0] if rep == 0 else warm_make(rep), warm_params, force)
         with MemoryWindow(self.device, cfg.measure.rss_interval_s) as mem:
             for k, (b, prompts) in enumerate(zip(batches, prompt_sets, strict=True)):
                 self.call("dataset", prompts, params, force, repeat=0, items=None if synthetic else b)
@@ -213,6 +218,9 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
     items = load_items(cfg.workload)
     backend_cls = get_backend(cfg.backend)
     sink = RecordSink(run_dir / RECORDS_FILE)
+    import transformers
+
+    transformers.logging.disable_progress_bar()  # our own progress bar covers loading
     try:
         with phase_progress(payload.get("progress", True)) as progress:
             task = progress.add_task(f"loading {cfg.model.name}", total=1)

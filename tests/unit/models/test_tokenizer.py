@@ -80,13 +80,9 @@ def test_chat_template(tok):
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
     text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     assert text == (
-        "<|im_start|>system\nBe brief.<|im_end|>\n"
-        "<|im_start|>user\nHi<|im_end|>\n"
-        "<|im_start|>assistant\n"
+        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
     )
-    assert (
-        tok.apply_chat_template(messages[1:], tokenize=False) == "<|im_start|>user\nHi<|im_end|>\n"
-    )
+    assert tok.apply_chat_template(messages[1:], tokenize=False) == "<|im_start|>user\nHi<|im_end|>\n"
 
 
 def test_matches_tiktoken_reference(tok):
@@ -116,9 +112,7 @@ def test_disk_cache_is_written_then_loaded(tmp_path, monkeypatch):
         assert len(files[0].parent.name) == len("qwen-") + 12
 
         qwen_tokenizer.cache_clear()
-        monkeypatch.setattr(
-            tokenizer_module, "_build", lambda _: pytest.fail("rebuilt despite cache")
-        )
+        monkeypatch.setattr(tokenizer_module, "_build", lambda _: pytest.fail("rebuilt despite cache"))
         loaded = qwen_tokenizer()
         assert loaded is not built
         assert loaded.encode(MIXED) == built.encode(MIXED)
