@@ -59,7 +59,9 @@ def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, 
     return report
 
 
-def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = True, **overrides: Any) -> Report:
+def run(
+    config: RunConfig | dict[str, Any] | None = None, *, progress: bool = True, **overrides: Any
+) -> Report:
     """Measure one configuration in a fresh worker and return (and write) its report.
 
     ``config`` is a RunConfig or a nested dict; keyword overrides use the ``--set`` key names.

@@ -16,14 +16,24 @@ from infermeter.errors import InfermeterError, WorkerError
 
 # flag -> (config key, type, help). Every flag is also settable as --set KEY=VALUE.
 _RUN_FLAGS: list[tuple[str, str, Any, str]] = [
-    ("--model", "model.name", str, "smollm2-135m (default, embedded), preset, HF folder, .gguf, cached hub id"),
+    (
+        "--model",
+        "model.name",
+        str,
+        "smollm2-135m (default, embedded), preset, HF folder, .gguf, cached hub id",
+    ),
     ("--device", "model.device", str, "auto | cpu | cuda | cuda:N"),
     ("--dtype", "model.dtype", str, "auto | float32 | bfloat16 | float16"),
     ("--attn", "model.attn_implementation", str, "attention implementation: sdpa | eager | ..."),
     ("--cache", "model.cache", str, "KV cache: dynamic | static | off"),
     ("--compile", "model.compile", str, "torch.compile: auto | on | off"),
     ("--workload", "workload.kind", str, "gsm8k (default) | synthetic | jsonl"),
-    ("--dataset", "workload.path", str, "JSONL file ({'prompt':..., 'answer':...} per line); implies --workload jsonl"),
+    (
+        "--dataset",
+        "workload.path",
+        str,
+        "JSONL file ({'prompt':..., 'answer':...} per line); implies --workload jsonl",
+    ),
     ("--limit", "workload.limit", int, "number of items / synthetic prompts (default 8)"),
     ("--prompt-len", "workload.prompt_len", int, "synthetic prompt length in tokens"),
     ("--batch-size", "workload.batch_size", int, "requests per generate() call in the main pass"),
@@ -32,7 +42,12 @@ _RUN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--temperature", "generation.temperature", float, "sampling temperature (with --do-sample)"),
     ("--top-k", "generation.top_k", int, "top-k (with --do-sample)"),
     ("--top-p", "generation.top_p", float, "nucleus mass in (0, 1] (with --do-sample)"),
-    ("--prompt-lens", "measure.prompt_lens", "ints", "context-load curve lengths, e.g. 128,512,2048 ('' skips)"),
+    (
+        "--prompt-lens",
+        "measure.prompt_lens",
+        "ints",
+        "context-load curve lengths, e.g. 128,512,2048 ('' skips)",
+    ),
     ("--batch-sizes", "measure.batch_sizes", "ints", "batch-efficiency curve sizes, e.g. 1,2,4,8 ('' skips)"),
     ("--repeats", "measure.repeats", int, "minimum repetitions per speed measurement"),
     ("--warmup", "measure.warmup", str, "none | same-input | different-input"),
@@ -63,14 +78,24 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--config", help="YAML config file (flags and --set override it)")
     for flag, _key, typ, help_ in _RUN_FLAGS:
         p.add_argument(flag, dest=_dest(flag), type=_ints if typ == "ints" else typ, help=help_)
-    p.add_argument("--random-weights", action="store_true", help="build the model's architecture with random weights")
+    p.add_argument(
+        "--random-weights", action="store_true", help="build the model's architecture with random weights"
+    )
     p.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
     p.add_argument("--force-output-len", action="store_true", help="force exactly --max-new-tokens outputs")
-    p.add_argument("--inline", action="store_true", help="measure in this process (debugging; less trustworthy)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="any config key, e.g. --set top_p=0.9 or --set measure.max_repeats=20")
+    p.add_argument(
+        "--inline", action="store_true", help="measure in this process (debugging; less trustworthy)"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any config key, e.g. --set top_p=0.9 or --set measure.max_repeats=20",
+    )
     p.add_argument("--json", action="store_true", help="print the JSON report to stdout instead of the table")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -81,8 +106,11 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             out[key] = v
     if args.dataset is not None and args.workload is None:
         out["workload.kind"] = "jsonl"
-    for name, key in (("random_weights", "model.random_weights"), ("do_sample", "generation.do_sample"),
-                      ("force_output_len", "generation.force_output_len")):
+    for name, key in (
+        ("random_weights", "model.random_weights"),
+        ("do_sample", "generation.do_sample"),
+        ("force_output_len", "generation.force_output_len"),
+    ):
         if getattr(args, name):
             out[key] = True
     if args.inline:

@@ -80,9 +80,7 @@ class Backend(ABC):
         """A prompt of exactly ``n_tokens`` ordinary (non-special) tokens."""
 
     @abstractmethod
-    def generate(
-        self, prompts: list[Prompt], params: GenerationParams, force_len: bool
-    ) -> list[Generation]:
+    def generate(self, prompts: list[Prompt], params: GenerationParams, force_len: bool) -> list[Generation]:
         """Generate for all prompts together (one batch); ``force_len`` forces max_new_tokens."""
 
     def close(self) -> None:  # noqa: B027 - optional hook; most backends free with the process

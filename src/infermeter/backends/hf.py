@@ -100,8 +100,12 @@ class HFBackend(Backend):
         dtype = resolve_dtype(mc.dtype, self.device)
         t0 = time.perf_counter()
         loaded = load_model(
-            mc.name, dtype=dtype, device=self.device, attn=mc.attn_implementation,
-            random_weights=mc.random_weights, seed=self.config.seed,
+            mc.name,
+            dtype=dtype,
+            device=self.device,
+            attn=mc.attn_implementation,
+            random_weights=mc.random_weights,
+            seed=self.config.seed,
         )
         model = loaded.model
         if not mc.allow_offload:

@@ -225,9 +225,7 @@ def stability_warning(name: str, s: Summary, unit: str = "") -> str | None:
     return f"{name}: {spread} ({', '.join(details)}); numbers may be unreliable"
 
 
-def enough_samples(
-    values: Sequence[float], *, target_rel_ci: float, min_n: int
-) -> bool:
+def enough_samples(values: Sequence[float], *, target_rel_ci: float, min_n: int) -> bool:
     """Stopping rule for an adaptive repeat loop.
 
     True when at least ``min_n`` values were collected and the 95% CI

@@ -34,7 +34,13 @@ def accuracy(records: list[RequestRecord]) -> dict[str, Any] | None:
     z = 1.959964
     centre = (mean + z * z / (2 * n)) / (1 + z * z / n)
     half = z * ((mean * (1 - mean) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
-    return {"n": n, "correct": sum(scores), "mean": mean, "ci95_low": centre - half, "ci95_high": centre + half}
+    return {
+        "n": n,
+        "correct": sum(scores),
+        "mean": mean,
+        "ci95_low": centre - half,
+        "ci95_high": centre + half,
+    }
 
 
 def memory(groups: list[dict[str, Any]], weights_bytes: int) -> dict[str, Any]:
@@ -85,7 +91,9 @@ def warnings(metrics: dict[str, Any]) -> list[str]:
 
     def check(name: str, d: dict[str, Any] | None) -> None:
         if d and d.get("unstable"):
-            out.append(f"{name}: stdev is {100 * d['cv']:.1f}% of the mean (n={d['n']}); numbers may be unreliable")
+            out.append(
+                f"{name}: stdev is {100 * d['cv']:.1f}% of the mean (n={d['n']}); numbers may be unreliable"
+            )
 
     check("decode TPS", metrics["decode_tps"])
     for p in (metrics["context_load"] or {}).get("points", []):

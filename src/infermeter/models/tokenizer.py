@@ -30,6 +30,8 @@ from tokenizers.models import BPE
 from transformers import PreTrainedTokenizerFast
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
+from infermeter.core.cache import cache_root
+
 PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
     r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
@@ -85,10 +87,6 @@ def _ranks_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "resources" / "qwen.tiktoken"
 
 
-def _cache_root() -> Path:
-    return Path(os.environ.get("INFERMETER_CACHE", Path.home() / ".cache" / "infermeter"))
-
-
 def _build(ranks_file: bytes) -> Tokenizer:
     ranks = {
         base64.b64decode(token): int(rank)
@@ -131,7 +129,7 @@ def _build(ranks_file: bytes) -> Tokenizer:
 
 def _tokenizer_json() -> Path:
     ranks_file = _ranks_path().read_bytes()
-    cache_dir = _cache_root() / "tokenizers" / f"qwen-{hashlib.sha256(ranks_file).hexdigest()[:12]}"
+    cache_dir = cache_root() / "tokenizers" / f"qwen-{hashlib.sha256(ranks_file).hexdigest()[:12]}"
     cached = cache_dir / "tokenizer.json"
     if cached.is_file():
         return cached

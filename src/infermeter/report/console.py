@@ -28,7 +28,9 @@ def _memory(m: dict[str, Any]) -> str:
     peak = m.get("peak") or {}
     parts = [f"RSS {_gb(peak.get('rss'))}"]
     if peak.get("torch_allocated") is not None:
-        parts.insert(0, f"torch allocated {_gb(peak['torch_allocated'])} / reserved {_gb(peak['torch_reserved'])}")
+        parts.insert(
+            0, f"torch allocated {_gb(peak['torch_allocated'])} / reserved {_gb(peak['torch_reserved'])}"
+        )
     if peak.get("nvml_process") is not None:
         parts.append(f"NVML process {_gb(peak['nvml_process'])}")
     parts.append(f"weights {_gb(m.get('weights_bytes'))}")
@@ -56,8 +58,7 @@ def _context(c: dict[str, Any] | None) -> str:
 def _accuracy(a: dict[str, Any] | None) -> str:
     if not a:
         return "- (no references)"
-    return (f"{a['correct']:g}/{a['n']} = {a['mean']:.1%} "
-            f"(95% CI {a['ci95_low']:.0%}-{a['ci95_high']:.0%})")
+    return f"{a['correct']:g}/{a['n']} = {a['mean']:.1%} (95% CI {a['ci95_low']:.0%}-{a['ci95_high']:.0%})"
 
 
 def render(data: dict[str, Any], console: Console | None = None) -> None:
@@ -71,7 +72,9 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
         speed += f" [{dec['ci95_low']:.1f}, {dec['ci95_high']:.1f}] over {dec['n']} batches"
     if m["stream_tps"]:
         speed += f"; per stream {m['stream_tps']:.1f} tok/s"
-    title = f"infermeter run: {load.get('model', '?')} on {load.get('device', '?')} ({load.get('dtype', '?')})"
+    title = (
+        f"infermeter run: {load.get('model', '?')} on {load.get('device', '?')} ({load.get('dtype', '?')})"
+    )
     t = Table(title=title, show_lines=False)
     t.add_column("metric", style="bold")
     t.add_column("value")
@@ -86,12 +89,19 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     t.add_row("E2E latency", _dist(m["e2e_s"]))
     thr = m["output_throughput"]
     req = m["requests"]
-    t.add_row("output throughput", "-" if thr is None else f"{thr:.1f} tok/s ({req['output_tokens']} tokens, "
-              f"{req['ok']}/{req['total']} requests)")
+    t.add_row(
+        "output throughput",
+        "-"
+        if thr is None
+        else f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)",
+    )
     fc = data.get("first_call")
     if fc:
-        t.add_row("first call / steady", f"{_ms(fc['first_call_s'])} / {_ms(fc['steady_call_s'])} "
-                  f"(warm-up overhead {_ms(fc['overhead_s'])}, excluded)")
+        t.add_row(
+            "first call / steady",
+            f"{_ms(fc['first_call_s'])} / {_ms(fc['steady_call_s'])} "
+            f"(warm-up overhead {_ms(fc['overhead_s'])}, excluded)",
+        )
     t.add_row("model load", f"{load.get('load_s', 0):.1f} s, {load.get('parameters', 0) / 1e6:.1f} M params")
     console.print(t)
     for w in data.get("warnings", []):

@@ -25,8 +25,12 @@ def phase_progress(enabled: bool = True) -> Iterator[Any]:
         yield _Silent()
         return
     progress = Progress(
-        TextColumn("[bold]{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=False,
+        TextColumn("[bold]{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
     )
     with progress:
         yield progress

@@ -79,8 +79,13 @@ class Runner:
 
     # -- one generate() call -------------------------------------------------------------
     def call(
-        self, phase: str, prompts: list[Prompt], params: GenerationParams, force: bool,
-        repeat: int = 0, items: list[WorkItem] | None = None,
+        self,
+        phase: str,
+        prompts: list[Prompt],
+        params: GenerationParams,
+        force: bool,
+        repeat: int = 0,
+        items: list[WorkItem] | None = None,
     ) -> list[RequestRecord]:
         """Generate once for ``prompts`` and turn the result into persisted records."""
         gens = self.backend.generate(prompts, params, force)
@@ -90,10 +95,15 @@ class Runner:
             item = items[i] if items else None
             r = RequestRecord(
                 request_id=item.id if item else f"{phase}-{bid}-{i}",
-                phase=phase, batch_id=bid, batch_size=len(prompts), prompt_tokens=len(p.ids),
-                t_send=g.t_send, token_times=g.token_times,
+                phase=phase,
+                batch_id=bid,
+                batch_size=len(prompts),
+                prompt_tokens=len(p.ids),
+                t_send=g.t_send,
+                token_times=g.token_times,
                 target_output_tokens=params.max_new_tokens if force else None,
-                repeat=repeat, text=g.text if item else None,
+                repeat=repeat,
+                text=g.text if item else None,
                 reference=item.reference if item else None,
             )
             if item is not None:
@@ -104,8 +114,13 @@ class Runner:
 
     # -- a shape group: warm-up, repeats, memory window -------------------------------------
     def group(
-        self, phase: str, shape: dict[str, int], make: Callable[[int], list[Prompt]],
-        params: GenerationParams, force: bool, metric: Callable[[list[RequestRecord]], float | None],
+        self,
+        phase: str,
+        shape: dict[str, int],
+        make: Callable[[int], list[Prompt]],
+        params: GenerationParams,
+        force: bool,
+        metric: Callable[[list[RequestRecord]], float | None],
     ) -> None:
         """Warm up on ``make``'s inputs, then repeat until the CI is narrow or the budget is spent."""
         m = self.cfg.measure
@@ -129,7 +144,9 @@ class Runner:
                     break
         self.groups.append({"phase": phase, "shape": shape, "repeats": rep, "memory": mem.peak.to_dict()})
 
-    def warm(self, phase: str, make: Callable[[int], list[Prompt]], params: GenerationParams, force: bool) -> None:
+    def warm(
+        self, phase: str, make: Callable[[int], list[Prompt]], params: GenerationParams, force: bool
+    ) -> None:
         """Explicit warm-up: the measured input itself, or another input of the same shape."""
         m = self.cfg.measure
         if m.warmup == "none":
@@ -158,8 +175,16 @@ class Runner:
         prompts = self.synthetic(1, m.probe_prompt_len, 1)(0)
         e2es = [e2e(self.call("warmup:first-call", prompts, params, True, repeat=k)[0]) for k in range(3)]
         steady = float(np.median(e2es[1:]))
-        return {"first_call_s": e2es[0], "steady_call_s": steady, "overhead_s": e2es[0] - steady,
-                "shape": {"batch_size": 1, "prompt_tokens": m.probe_prompt_len, "output_tokens": m.probe_output_len}}
+        return {
+            "first_call_s": e2es[0],
+            "steady_call_s": steady,
+            "overhead_s": e2es[0] - steady,
+            "shape": {
+                "batch_size": 1,
+                "prompt_tokens": m.probe_prompt_len,
+                "output_tokens": m.probe_output_len,
+            },
+        }
 
     def dataset(self, items: list[WorkItem]) -> None:
         """Each item once, in batches of ``workload.batch_size``; warm-up before the first batch."""
@@ -184,11 +209,17 @@ class Runner:
             warm_params = self.probe_params(min(params.max_new_tokens, cfg.measure.probe_output_len))
         self.warm("dataset", lambda rep: prompt_sets[0] if rep == 0 else warm_make(rep), warm_params, force)
         with MemoryWindow(self.device, cfg.measure.rss_interval_s) as mem:
-            for k, (b, prompts) in enumerate(zip(batches, prompt_sets, strict=True)):
+            for b, prompts in zip(batches, prompt_sets, strict=True):
                 self.call("dataset", prompts, params, force, repeat=0, items=None if synthetic else b)
                 self.progress.advance(task, len(b))
-        self.groups.append({"phase": "dataset", "shape": {"batch_size": bs, "items": len(items)},
-                            "repeats": 1, "memory": mem.peak.to_dict()})
+        self.groups.append(
+            {
+                "phase": "dataset",
+                "shape": {"batch_size": bs, "items": len(items)},
+                "repeats": 1,
+                "memory": mem.peak.to_dict(),
+            }
+        )
 
     def context(self) -> None:
         """TTFT at each prompt length, batch 1."""
@@ -196,8 +227,14 @@ class Runner:
         params = self.probe_params(min(8, m.probe_output_len))
         task = self.progress.add_task("context load", total=len(m.prompt_lens))
         for n in m.prompt_lens:
-            self.group("context", {"batch_size": 1, "prompt_tokens": n}, self.synthetic(1, n, 4),
-                       params, True, lambda rs: rs[0].token_times[0] - rs[0].t_send if rs[0].ok else None)
+            self.group(
+                "context",
+                {"batch_size": 1, "prompt_tokens": n},
+                self.synthetic(1, n, 4),
+                params,
+                True,
+                lambda rs: rs[0].token_times[0] - rs[0].t_send if rs[0].ok else None,
+            )
             self.progress.advance(task)
 
     def batching(self) -> None:
@@ -206,8 +243,14 @@ class Runner:
         params = self.probe_params(m.probe_output_len)
         task = self.progress.add_task("batch sizes", total=len(m.batch_sizes))
         for b in m.batch_sizes:
-            self.group("batch", {"batch_size": b, "prompt_tokens": m.probe_prompt_len},
-                       self.synthetic(b, m.probe_prompt_len, 5), params, True, output_throughput)
+            self.group(
+                "batch",
+                {"batch_size": b, "prompt_tokens": m.probe_prompt_len},
+                self.synthetic(b, m.probe_prompt_len, 5),
+                params,
+                True,
+                output_throughput,
+            )
             self.progress.advance(task)
 
 

@@ -152,9 +152,7 @@ def test_to_dict_is_json_serializable():
         back = json.loads(text)
         assert back["n"] == len(values)
         assert back["mean"] == pytest.approx(float(np.mean(values)))
-        assert {"cv", "unstable", "rel_ci_halfwidth", "ci95_low", "ci95_high"} <= set(
-            back
-        )
+        assert {"cv", "unstable", "rel_ci_halfwidth", "ci95_low", "ci95_high"} <= set(back)
         assert all(type(v) in (int, float, bool, type(None)) for v in d.values())
 
 
@@ -300,9 +298,7 @@ def test_enough_samples_converges_as_n_grows():
     assert 30 < len(values) < 150
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"target_rel_ci": -0.1, "min_n": 3}, {"target_rel_ci": 0.1, "min_n": 0}]
-)
+@pytest.mark.parametrize("kwargs", [{"target_rel_ci": -0.1, "min_n": 3}, {"target_rel_ci": 0.1, "min_n": 0}])
 def test_enough_samples_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         enough_samples([1.0, 2.0, 3.0], **kwargs)
