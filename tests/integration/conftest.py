@@ -1,0 +1,35 @@
+"""Helpers for end-to-end tests: run the real CLI in a subprocess, the way a user does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run_cli(*args: str, tmp: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m infermeter ARGS`` with its own output directory and cache."""
+    return subprocess.run(
+        [sys.executable, "-m", "infermeter", *args],
+        capture_output=True, text=True, timeout=timeout, cwd=tmp,
+    )
+
+
+def run_json(*args: str, tmp: Path) -> dict:
+    """Run ``infermeter run --json`` and return the parsed report (failing loudly otherwise)."""
+    proc = run_cli("run", "--json", "--output", str(tmp / "results"), *args, tmp=tmp)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+TINY = ("--model", "tiny-qwen3", "--prompt-lens", "16,32", "--batch-sizes", "1,2", "--repeats", "2",
+        "--set", "measure.max_repeats=2", "--set", "probe_prompt_len=16", "--set", "probe_output_len=6")
+
+
+@pytest.fixture
+def tiny_args() -> tuple[str, ...]:
+    """Flags for a seconds-long run on the tiny random Qwen3."""
+    return TINY
