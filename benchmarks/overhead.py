@@ -39,8 +39,15 @@ def _bare(model, ids, mask, n, kw, sync) -> float:  # noqa: ANN001
 
 def measure(model_name: str, device: str, batch: int, prompt: int, new: int, cache: str, rounds: int) -> dict:
     """Interleaved rounds of bare vs infermeter; returns medians and ratios."""
-    cfg = build_config({}, {"model.name": model_name, "model.device": device, "model.cache": cache,
-                            "generation.max_new_tokens": new})
+    cfg = build_config(
+        {},
+        {
+            "model.name": model_name,
+            "model.device": device,
+            "model.cache": cache,
+            "generation.max_new_tokens": new,
+        },
+    )
     clock = PerfClock(device)
     backend = HFBackend(cfg, clock)
     info = backend.load()
@@ -48,8 +55,11 @@ def measure(model_name: str, device: str, batch: int, prompt: int, new: int, cac
     prompts = [backend.synthetic_prompt(prompt, rng) for _ in range(batch)]
     ids = torch.tensor([p.ids for p in prompts], device=backend.device)
     mask = torch.ones_like(ids)
-    kw = {k: v for k, v in backend._generate_kwargs(cfg.generation, True).items()
-          if k not in ("max_new_tokens", "min_new_tokens")}
+    kw = {
+        k: v
+        for k, v in backend._generate_kwargs(cfg.generation, True).items()
+        if k not in ("max_new_tokens", "min_new_tokens")
+    }
     sync = torch.cuda.synchronize if backend.device.startswith("cuda") else (lambda: None)
 
     def ours() -> tuple[float, float]:
@@ -78,10 +88,20 @@ def measure(model_name: str, device: str, batch: int, prompt: int, new: int, cac
     bare_tps = batch * (new - 1) / (b_e2e - b_1)
     o_tps = statistics.median(our_tps)
     return {
-        "model": model_name, "device": info.device, "dtype": info.dtype, "cache": cache, "batch": batch,
-        "prompt": prompt, "new": new, "rounds": rounds,
-        "bare_e2e_s": b_e2e, "infermeter_e2e_s": o_e2e, "e2e_overhead": o_e2e / b_e2e - 1,
-        "bare_decode_tps": bare_tps, "infermeter_decode_tps": o_tps, "decode_tps_ratio": o_tps / bare_tps,
+        "model": model_name,
+        "device": info.device,
+        "dtype": info.dtype,
+        "cache": cache,
+        "batch": batch,
+        "prompt": prompt,
+        "new": new,
+        "rounds": rounds,
+        "bare_e2e_s": b_e2e,
+        "infermeter_e2e_s": o_e2e,
+        "e2e_overhead": o_e2e / b_e2e - 1,
+        "bare_decode_tps": bare_tps,
+        "infermeter_decode_tps": o_tps,
+        "decode_tps_ratio": o_tps / bare_tps,
         "bare_e2e_spread": (max(bare_e2e) - min(bare_e2e)) / b_e2e,
     }
 
@@ -97,14 +117,21 @@ def main() -> None:
     p.add_argument("--new", type=int, default=64)
     p.add_argument("--rounds", type=int, default=10)
     a = p.parse_args()
-    rows = [measure(a.model, a.device, int(b), a.prompt, a.new, c, a.rounds)
-            for c in a.cache.split(",") for b in a.batch.split(",")]
-    print(f"{'model':14s} {'dev':6s} {'cache':8s} {'b':>3s} {'bare e2e':>10s} {'ours e2e':>10s} {'overhead':>9s} "
-          f"{'bare tok/s':>11s} {'ours tok/s':>11s} {'ratio':>7s}")
+    rows = [
+        measure(a.model, a.device, int(b), a.prompt, a.new, c, a.rounds)
+        for c in a.cache.split(",")
+        for b in a.batch.split(",")
+    ]
+    print(
+        f"{'model':14s} {'dev':6s} {'cache':8s} {'b':>3s} {'bare e2e':>10s} {'ours e2e':>10s} {'overhead':>9s} "
+        f"{'bare tok/s':>11s} {'ours tok/s':>11s} {'ratio':>7s}"
+    )
     for r in rows:
-        print(f"{r['model']:14s} {r['device']:6s} {r['cache']:8s} {r['batch']:3d} {r['bare_e2e_s']:10.4f} "
-              f"{r['infermeter_e2e_s']:10.4f} {r['e2e_overhead']:+9.2%} {r['bare_decode_tps']:11.1f} "
-              f"{r['infermeter_decode_tps']:11.1f} {r['decode_tps_ratio']:7.3f}")
+        print(
+            f"{r['model']:14s} {r['device']:6s} {r['cache']:8s} {r['batch']:3d} {r['bare_e2e_s']:10.4f} "
+            f"{r['infermeter_e2e_s']:10.4f} {r['e2e_overhead']:+9.2%} {r['bare_decode_tps']:11.1f} "
+            f"{r['infermeter_decode_tps']:11.1f} {r['decode_tps_ratio']:7.3f}"
+        )
     for r in rows:
         print("JSON " + json.dumps(r))
 

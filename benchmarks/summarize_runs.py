@@ -20,17 +20,22 @@ def line(path: Path) -> str:
     fc = r.get("first_call") or {}
     extra = ""
     if m.get("context_load"):
-        extra += " ctx " + " ".join(f"{p['prompt_tokens']}:{1e3 * p['ttft']['mean']:.1f}ms"
-                                    for p in m["context_load"]["points"])
+        extra += " ctx " + " ".join(
+            f"{p['prompt_tokens']}:{1e3 * p['ttft']['mean']:.1f}ms" for p in m["context_load"]["points"]
+        )
     if m.get("batch_efficiency"):
         extra += " batch " + " ".join(
             f"b{p['batch_size']}:{p['throughput']['mean']:.0f}tok/s({p['efficiency']:.0%})"
-            for p in m["batch_efficiency"]["points"] if p["throughput"])
-    return (f"{path.stem:12s} cache={cfg['model']['cache']:7s} b={cfg['workload']['batch_size']:<3d} "
-            f"decode {dec['mean']:8.1f} tok/s [{dec['ci95_low']:.1f},{dec['ci95_high']:.1f}] n={dec['n']} "
-            f"TTFT {1e3 * ttft['mean']:.1f} ms TPOT {1e3 * tpot['mean']:.2f} ms "
-            f"peak alloc {gb:.2f} GB first/steady {fc.get('first_call_s', 0):.2f}/{fc.get('steady_call_s', 0):.2f}s"
-            f"{extra} warnings={len(r['warnings'])}")
+            for p in m["batch_efficiency"]["points"]
+            if p["throughput"]
+        )
+    return (
+        f"{path.stem:12s} cache={cfg['model']['cache']:7s} b={cfg['workload']['batch_size']:<3d} "
+        f"decode {dec['mean']:8.1f} tok/s [{dec['ci95_low']:.1f},{dec['ci95_high']:.1f}] n={dec['n']} "
+        f"TTFT {1e3 * ttft['mean']:.1f} ms TPOT {1e3 * tpot['mean']:.2f} ms "
+        f"peak alloc {gb:.2f} GB first/steady {fc.get('first_call_s', 0):.2f}/{fc.get('steady_call_s', 0):.2f}s"
+        f"{extra} warnings={len(r['warnings'])}"
+    )
 
 
 if __name__ == "__main__":

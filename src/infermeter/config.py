@@ -134,8 +134,8 @@ class RunConfig(_Section):
 _SECTIONS = ("model", "generation", "workload", "measure")
 
 
-def _field_index() -> dict[str, str]:
-    """Bare field name -> dotted path, for names that are unique across sections."""
+def _field_index() -> dict[str, list[str]]:
+    """Bare field name -> every dotted path it names (more than one: ambiguous)."""
     seen: dict[str, list[str]] = {}
     for name in RunConfig.model_fields:
         if name not in _SECTIONS:
@@ -144,7 +144,7 @@ def _field_index() -> dict[str, str]:
         cls = RunConfig.model_fields[section].annotation
         for name in cls.model_fields:  # type: ignore[union-attr]
             seen.setdefault(name, []).append(f"{section}.{name}")
-    return {k: v[0] for k, v in seen.items() if len(v) == 1}
+    return seen
 
 
 def resolve_key(key: str) -> str:
@@ -155,9 +155,11 @@ def resolve_key(key: str) -> str:
         if section in _SECTIONS and cls and name in cls.annotation.model_fields:  # type: ignore[union-attr]
             return key
     else:
-        index = _field_index()
-        if key in index:
-            return index[key]
+        paths = _field_index().get(key, [])
+        if len(paths) == 1:
+            return paths[0]
+        if paths:
+            raise InfermeterError(f"config key {key!r} is ambiguous: use one of {', '.join(paths)}")
     raise InfermeterError(f"unknown config key {key!r} (see `infermeter run --help` for the keys)")
 
 
@@ -172,11 +174,16 @@ def parse_value(text: str) -> Any:
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of a nested config dict with dotted-or-bare overrides applied."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for section in _SECTIONS:
+        if section in out and out[section] is None:  # "generation:" with nothing under it
+            out[section] = {}
     for key, value in overrides.items():
         path = resolve_key(key)
         if "." in path:
             section, name = path.split(".", 1)
-            out.setdefault(section, {})[name] = value
+            if not isinstance(out.setdefault(section, {}), dict):
+                raise InfermeterError(f"config section {section!r} must be a mapping of keys")
+            out[section][name] = value
         else:
             out[path] = value
     return out
@@ -209,6 +216,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InfermeterError(f"config file not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InfermeterError(f"cannot read config file {p}: {err}") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

@@ -43,8 +43,24 @@ def test_partly_offloaded_model_is_refused() -> None:
 def test_run_on_cuda(tmp_path: Path, cache: str) -> None:
     from tests.integration.conftest import TINY, run_json
 
-    rep = run_json(*TINY, "--device", "cuda", "--cache", cache, "--workload", "synthetic", "--limit", "4",
-                   "--batch-size", "2", "--max-new-tokens", "16", "--prompt-len", "16", tmp=tmp_path)
+    rep = run_json(
+        *TINY,
+        "--device",
+        "cuda",
+        "--cache",
+        cache,
+        "--workload",
+        "synthetic",
+        "--limit",
+        "4",
+        "--batch-size",
+        "2",
+        "--max-new-tokens",
+        "16",
+        "--prompt-len",
+        "16",
+        tmp=tmp_path,
+    )
     assert rep["load"]["device"] == "cuda" and rep["load"]["dtype"] == "bfloat16"
     assert set(rep["load"]["placement"]) == {"cuda:0"}
     peak = rep["metrics"]["memory"]["peak"]

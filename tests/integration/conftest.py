@@ -14,7 +14,10 @@ def run_cli(*args: str, tmp: Path, timeout: float = 300) -> subprocess.Completed
     """``python -m infermeter ARGS`` with its own output directory and cache."""
     return subprocess.run(
         [sys.executable, "-m", "infermeter", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=tmp,
     )
 
 
@@ -25,8 +28,22 @@ def run_json(*args: str, tmp: Path) -> dict:
     return json.loads(proc.stdout)
 
 
-TINY = ("--model", "tiny-qwen3", "--prompt-lens", "16,32", "--batch-sizes", "1,2", "--repeats", "2",
-        "--set", "measure.max_repeats=2", "--set", "probe_prompt_len=16", "--set", "probe_output_len=6")
+TINY = (
+    "--model",
+    "tiny-qwen3",
+    "--prompt-lens",
+    "16,32",
+    "--batch-sizes",
+    "1,2",
+    "--repeats",
+    "2",
+    "--set",
+    "measure.max_repeats=2",
+    "--set",
+    "probe_prompt_len=16",
+    "--set",
+    "probe_output_len=6",
+)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_cli, run_json
+from .conftest import run_json
 
 pytestmark = pytest.mark.integration
 
@@ -17,8 +17,20 @@ def _phase(report: dict, phase: str) -> list[dict]:
 
 
 def test_synthetic_speed_run_forces_and_verifies_output_length(tmp_path: Path, tiny_args) -> None:
-    rep = run_json(*tiny_args, "--workload", "synthetic", "--limit", "4", "--batch-size", "2",
-                   "--max-new-tokens", "12", "--prompt-len", "24", tmp=tmp_path)
+    rep = run_json(
+        *tiny_args,
+        "--workload",
+        "synthetic",
+        "--limit",
+        "4",
+        "--batch-size",
+        "2",
+        "--max-new-tokens",
+        "12",
+        "--prompt-len",
+        "24",
+        tmp=tmp_path,
+    )
     assert rep["schema_version"] == 1 and rep["status"] == "complete"
     main = _phase(rep, "dataset")
     assert len(main) == 4
@@ -62,19 +74,43 @@ def test_synthetic_speed_run_forces_and_verifies_output_length(tmp_path: Path, t
     ids=["beam-search", "sampling", "static-cache", "no-cache-eager"],
 )
 def test_generation_knobs_keep_forced_lengths(tmp_path: Path, tiny_args, extra) -> None:
-    rep = run_json(*tiny_args, "--workload", "synthetic", "--limit", "2", "--batch-size", "2",
-                   "--max-new-tokens", "8", "--prompt-len", "16", *extra, tmp=tmp_path)
-    counts = [r["output_tokens"] for r in rep["records"] if not r["phase"].startswith("warmup")]
-    assert counts and all(c == r["target_output_tokens"] for c, r in
-                          zip(counts, [r for r in rep["records"] if not r["phase"].startswith("warmup")]))
+    rep = run_json(
+        *tiny_args,
+        "--workload",
+        "synthetic",
+        "--limit",
+        "2",
+        "--batch-size",
+        "2",
+        "--max-new-tokens",
+        "8",
+        "--prompt-len",
+        "16",
+        *extra,
+        tmp=tmp_path,
+    )
+    measured = [r for r in rep["records"] if not r["phase"].startswith("warmup")]
+    assert measured and all(r["output_tokens"] == r["target_output_tokens"] for r in measured)
     assert rep["metrics"]["requests"]["short_outputs"] == 0
 
 
 def test_jsonl_dataset_scores_accuracy(tmp_path: Path, tiny_args) -> None:
     data = tmp_path / "qa.jsonl"
     data.write_text('{"prompt": "Say hi", "answer": "hi"}\n\n{"prompt": "Two?", "answer": ["2", "two"]}\n')
-    rep = run_json(*tiny_args, "--dataset", str(data), "--max-new-tokens", "6", "--batch-size", "2",
-                   "--prompt-lens", "", "--batch-sizes", "", tmp=tmp_path)
+    rep = run_json(
+        *tiny_args,
+        "--dataset",
+        str(data),
+        "--max-new-tokens",
+        "6",
+        "--batch-size",
+        "2",
+        "--prompt-lens",
+        "",
+        "--batch-sizes",
+        "",
+        tmp=tmp_path,
+    )
     main = _phase(rep, "dataset")
     assert [r["request_id"] for r in main] == ["line-1", "line-3"]
     assert all(r["score"] in (0.0, 1.0) and r["text"] is not None for r in main)

@@ -9,28 +9,32 @@ A reference may be a list of acceptable answers (any match scores 1).
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Callable
 from typing import Any
 
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
-_PUNCT = str.maketrans("", "", string.punctuation)
+# Commas only as thousands separators ("1,2,3" is a list), a leading dot is a decimal (".5").
+_NUMBER = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+(?![\d,])|\d+)(?:\.\d+)?|-?\.\d+")
+_TOKEN = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)*|\w+")
 
 
 def last_number(text: str) -> float | None:
     """The last number written in ``text`` (thousands separators allowed), or None."""
-    found = _NUMBER.findall(text)
-    if not found:
+    matches = list(_NUMBER.finditer(text))
+    if not matches:
         return None
-    try:
-        return float(found[-1].replace(",", "").rstrip("."))
-    except ValueError:
-        return None
+    m = matches[-1]
+    s = m.group()
+    if s.startswith("-") and m.start() > 0 and text[m.start() - 1].isalnum():
+        s = s[1:]  # "5-6" or "2023-10-05": a range or a date, not a negative number
+    return float(s.replace(",", ""))
 
 
 def normalize(text: str) -> str:
-    """Lowercase, drop punctuation, collapse whitespace."""
-    return " ".join(str(text).lower().translate(_PUNCT).split())
+    """Lowercase words and numbers separated by single spaces; other punctuation dropped.
+
+    Numbers keep their sign and decimal point ("-3" is not "3", "3.5" is not "35").
+    """
+    return " ".join(_TOKEN.findall(str(text).lower()))
 
 
 def _refs(reference: Any) -> list[Any]:

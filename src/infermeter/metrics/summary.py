@@ -66,7 +66,7 @@ def compute(records: list[RequestRecord], groups: list[dict[str, Any]], weights_
         "requests": {
             "total": len(main),
             "ok": len(ok),
-            "errors": sum(r.error is not None for r in main),
+            "errors": sum(not r.ok for r in main),  # an error, or no token at all
             "short_outputs": sum(r.short for r in records if not r.phase.startswith("warmup")),
             "prompt_tokens": sum(r.prompt_tokens for r in main),
             "output_tokens": sum(r.output_tokens for r in main),

@@ -27,7 +27,7 @@ def load_jsonl(cfg) -> list[WorkItem]:  # noqa: ANN001 - WorkloadConfig
         raise InfermeterError(f"dataset file not found: {path}")
     scorer = "contains" if cfg.scorer == "auto" else cfg.scorer
     items: list[WorkItem] = []
-    with path.open(encoding="utf-8") as f:
+    with path.open(encoding="utf-8-sig") as f:  # -sig: tolerate a byte-order mark
         for lineno, line in enumerate(f, 1):
             if len(items) >= cfg.limit:
                 break
@@ -43,7 +43,9 @@ def load_jsonl(cfg) -> list[WorkItem]:  # noqa: ANN001 - WorkloadConfig
             if not isinstance(prompt, str) or not prompt.strip():
                 raise _bad(path, lineno, "missing or empty 'prompt' (a non-empty string)")
             answer = row.get("answer")
-            if answer is not None and not isinstance(answer, (str, int, float, list)):
+            if isinstance(answer, bool) or (
+                answer is not None and not isinstance(answer, (str, int, float, list))
+            ):
                 raise _bad(path, lineno, "'answer' must be a string, a number or a list of them")
             items.append(
                 WorkItem(
