@@ -23,7 +23,7 @@ import torch
 
 from infermeter.backends.hf import HFBackend
 from infermeter.config import build_config
-from infermeter.core.clock import PerfClock
+from infermeter.core.clock import clock_for
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.throughput import decode_tps
 
@@ -48,8 +48,9 @@ def measure(model_name: str, device: str, batch: int, prompt: int, new: int, cac
             "generation.max_new_tokens": new,
         },
     )
-    clock = PerfClock(device)
-    backend = HFBackend(cfg, clock)
+    from infermeter.backends.hf import resolve_device
+
+    backend = HFBackend(cfg, clock_for(resolve_device(device)))
     info = backend.load()
     rng = np.random.default_rng(0)
     prompts = [backend.synthetic_prompt(prompt, rng) for _ in range(batch)]
@@ -87,6 +88,9 @@ def measure(model_name: str, device: str, batch: int, prompt: int, new: int, cac
     b_e2e, b_1, o_e2e = (statistics.median(x) for x in (bare_e2e, bare_1, our_e2e))
     bare_tps = batch * (new - 1) / (b_e2e - b_1)
     o_tps = statistics.median(our_tps)
+    # Paired per round (both sides ran back to back), so drift between rounds cancels.
+    ratios = np.array(our_e2e) / np.array(bare_e2e)
+    boot = np.random.default_rng(1).choice(ratios, size=(2000, len(ratios))).mean(axis=1)
     return {
         "model": model_name,
         "device": info.device,
@@ -98,11 +102,13 @@ def measure(model_name: str, device: str, batch: int, prompt: int, new: int, cac
         "rounds": rounds,
         "bare_e2e_s": b_e2e,
         "infermeter_e2e_s": o_e2e,
-        "e2e_overhead": o_e2e / b_e2e - 1,
+        "e2e_overhead": float(ratios.mean() - 1),
+        "e2e_overhead_ci95": [float(np.percentile(boot, 2.5) - 1), float(np.percentile(boot, 97.5) - 1)],
         "bare_decode_tps": bare_tps,
         "infermeter_decode_tps": o_tps,
         "decode_tps_ratio": o_tps / bare_tps,
         "bare_e2e_spread": (max(bare_e2e) - min(bare_e2e)) / b_e2e,
+        "raw": {"bare_e2e": bare_e2e, "bare_1": bare_1, "ours_e2e": our_e2e, "ours_tps": our_tps},
     }
 
 
@@ -122,15 +128,15 @@ def main() -> None:
         for c in a.cache.split(",")
         for b in a.batch.split(",")
     ]
-    print(
-        f"{'model':14s} {'dev':6s} {'cache':8s} {'b':>3s} {'bare e2e':>10s} {'ours e2e':>10s} {'overhead':>9s} "
-        f"{'bare tok/s':>11s} {'ours tok/s':>11s} {'ratio':>7s}"
-    )
+    head = ("model", "dev", "cache", "b", "bare e2e s", "ours e2e s", "overhead [95% CI]")
+    print("{:14s} {:6s} {:8s} {:>3s} {:>10s} {:>10s} {:>24s}".format(*head), "bare tok/s ours tok/s ratio")
     for r in rows:
+        lo, hi = r["e2e_overhead_ci95"]
+        ci = f"{r['e2e_overhead']:+.2%} [{lo:+.2%},{hi:+.2%}]"
         print(
             f"{r['model']:14s} {r['device']:6s} {r['cache']:8s} {r['batch']:3d} {r['bare_e2e_s']:10.4f} "
-            f"{r['infermeter_e2e_s']:10.4f} {r['e2e_overhead']:+9.2%} {r['bare_decode_tps']:11.1f} "
-            f"{r['infermeter_decode_tps']:11.1f} {r['decode_tps_ratio']:7.3f}"
+            f"{r['infermeter_e2e_s']:10.4f} {ci:>24s} {r['bare_decode_tps']:10.1f} "
+            f"{r['infermeter_decode_tps']:10.1f} {r['decode_tps_ratio']:6.3f}"
         )
     for r in rows:
         print("JSON " + json.dumps(r))

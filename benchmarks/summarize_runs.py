@@ -33,7 +33,8 @@ def line(path: Path) -> str:
         f"{path.stem:12s} cache={cfg['model']['cache']:7s} b={cfg['workload']['batch_size']:<3d} "
         f"decode {dec['mean']:8.1f} tok/s [{dec['ci95_low']:.1f},{dec['ci95_high']:.1f}] n={dec['n']} "
         f"TTFT {1e3 * ttft['mean']:.1f} ms TPOT {1e3 * tpot['mean']:.2f} ms "
-        f"peak alloc {gb:.2f} GB first/steady {fc.get('first_call_s', 0):.2f}/{fc.get('steady_call_s', 0):.2f}s"
+        f"peak alloc {gb:.2f} GB "
+        f"first/steady {fc.get('first_call_s', 0):.2f}/{fc.get('steady_call_s', 0):.2f}s"
         f"{extra} warnings={len(r['warnings'])}"
     )
 

@@ -67,3 +67,22 @@ def test_run_on_cuda(tmp_path: Path, cache: str) -> None:
     assert peak["torch_allocated"] > rep["metrics"]["memory"]["weights_bytes"]
     assert rep["metrics"]["requests"]["short_outputs"] == 0
     assert rep["environment"]["cuda"]["available"] and rep["environment"]["cuda"]["devices"]
+
+
+def test_cuda_clock_marks_follow_gpu_work() -> None:
+    """Events resolve to the perf_counter base: a ~50 ms GPU sleep shows up between two marks."""
+    import time
+
+    from infermeter.core.clock import clock_for
+
+    c = clock_for("cuda")
+    t0 = c.synced_now()
+    m1 = c.mark()
+    torch.cuda._sleep(100_000_000)  # spin ~50-100 ms on the GPU; the host does not wait
+    m2 = c.mark()
+    host_after_launch = time.perf_counter()
+    t1, t2 = c.resolve([m1, m2])
+    t_end = time.perf_counter()
+    assert t0 <= t1 < t2 <= t_end
+    assert t2 - t1 > 0.02  # the GPU work is inside the interval...
+    assert host_after_launch < t2  # ...and the mark is when the GPU got there, not the launch time

@@ -2,9 +2,8 @@
 
 Per-token timestamps come from a stopping-criterion hook: ``generate`` calls it once per decoding
 step, right after the new token is appended, for sampling, greedy and beam search alike and for
-any batch size (streamers refuse beam search). The hook waits for the device and reads the clock;
-``generate`` already blocks on the device every step to decide whether to stop, so the wait costs
-almost nothing.
+any batch size (streamers refuse beam search). The hook only takes a clock mark (a CUDA event on
+GPU, so the host never waits on our account); marks become seconds after ``generate`` returns.
 """
 
 from __future__ import annotations
@@ -68,16 +67,16 @@ def check_placement(counts: dict[str, int], device: str, allow_offload: bool) ->
         )
 
 
-class _StepTimes:
-    """Stopping criterion that never stops: it timestamps each decoding step."""
+class _StepMarks:
+    """Stopping criterion that never stops: it marks the clock at each decoding step."""
 
     def __init__(self, clock: Any) -> None:
-        self.clock = clock
-        self.times: list[float] = []
+        self.mark = clock.mark
+        self.marks: list[Any] = []
         self._false: Any = None
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        self.times.append(self.clock.synced_now())
+        self.marks.append(self.mark())
         if self._false is None or self._false.shape[0] != input_ids.shape[0]:
             import torch
 
@@ -212,18 +211,17 @@ class HFBackend(Backend):
             mask[row, width - len(p.ids) :] = 1
         ids, mask = ids.to(self.device), mask.to(self.device)
         kw = self._generate_kwargs(params, force_len)
-        hook = _StepTimes(self.clock)
-        if self.device.startswith("cuda"):
-            torch.cuda.synchronize()
+        hook = _StepMarks(self.clock)
         with torch.inference_mode():
             t_send = self.clock.synced_now()
             out = self.model.generate(
                 input_ids=ids, attention_mask=mask, stopping_criteria=StoppingCriteriaList([hook]), **kw
             )
+        times = self.clock.resolve(hook.marks)
         new = out[:, width:].tolist()
         gens = []
         for row in new:
             n = next((i + 1 for i, t in enumerate(row) if t in self.eos), len(row))
             text = self.tok.decode(row[:n], skip_special_tokens=True)
-            gens.append(Generation(t_send=t_send, token_times=hook.times[:n], text=text, output_ids=row[:n]))
+            gens.append(Generation(t_send=t_send, token_times=times[:n], text=text, output_ids=row[:n]))
         return gens

@@ -25,7 +25,7 @@ import numpy as np
 from infermeter.backends.base import Backend, Prompt, get_backend
 from infermeter.config import GenerationParams, RunConfig
 from infermeter.core import stats
-from infermeter.core.clock import PerfClock
+from infermeter.core.clock import clock_for
 from infermeter.core.environment import capture
 from infermeter.core.memory import MemoryWindow
 from infermeter.core.records import RequestRecord
@@ -272,7 +272,7 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
                 from infermeter.backends.hf import resolve_device
 
                 device = resolve_device("auto")
-            backend = backend_cls(cfg, PerfClock(device))
+            backend = backend_cls(cfg, clock_for(device))
             load = backend.load()
             progress.advance(task)
             runner = Runner(cfg, backend, sink, progress)

@@ -88,7 +88,7 @@ def test_fake_clock():
 
 
 def test_perf_clock_cpu_is_monotonic():
-    c = PerfClock("cpu")
+    c = PerfClock()
     readings = []
     for i in range(200):
         readings.append(c.synced_now() if i % 2 else c.now())
@@ -150,3 +150,13 @@ def test_merge_peaks():
         "torch_reserved": None,
         "nvml_process": 70,
     }
+
+
+def test_clock_for_cpu_marks_are_seconds() -> None:
+    from infermeter.core.clock import clock_for
+
+    c = clock_for("cpu")
+    t0 = c.synced_now()
+    marks = [c.mark(), c.mark()]
+    assert isinstance(c, PerfClock)
+    assert c.resolve(marks) == marks and t0 <= marks[0] <= marks[1]
