@@ -1,4 +1,4 @@
-"""Library API: ``run(config) -> Report``.
+"""Library API: ``run(config) -> Report``, ``compare(variants, options) -> Report``.
 
 The CLI is a thin layer over these functions; everything it can do, a script can do too.
 """
@@ -12,16 +12,17 @@ from typing import Any
 
 from infermeter.config import RunConfig, build_config
 from infermeter.core.isolation import run_isolated
-from infermeter.errors import WorkerError
+from infermeter.errors import InfermeterError
 from infermeter.metrics.summary import compute, warnings
 from infermeter.report.schema import REPORT_FILE, SCHEMA_VERSION, Report, write_json
+from infermeter.scenarios.compare import CompareOptions, run_compare
 from infermeter.scenarios.run import RECORDS_FILE, measure, read_records
 from infermeter.workloads.base import load_items
 
 
-def _run_dir(cfg: RunConfig) -> Path:
+def _run_dir(cfg: RunConfig, label: str | None = None) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(cfg.model.name).name)[:40]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", label or Path(cfg.model.name).name)[:40]
     base = Path(cfg.output) / f"{stamp}-{slug}"
     path, k = base, 1
     while path.exists():
@@ -59,9 +60,7 @@ def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, 
     return report
 
 
-def run(
-    config: RunConfig | dict[str, Any] | None = None, *, progress: bool = True, **overrides: Any
-) -> Report:
+def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = True, **overrides: Any) -> Report:
     """Measure one configuration in a fresh worker and return (and write) its report.
 
     ``config`` is a RunConfig or a nested dict; keyword overrides use the ``--set`` key names.
@@ -77,7 +76,49 @@ def run(
     payload = {"config": cfg.model_dump(), "run_dir": str(run_dir), "progress": progress}
     try:
         result = run_isolated(measure, payload, cfg.measure.isolation)
-    except WorkerError as err:
+    except InfermeterError as err:  # the worker's records so far still make a (partial) report
         _report(cfg, {}, run_dir, "failed", str(err))
         raise
     return _report(cfg, result, run_dir, "complete", None)
+
+
+def compare(
+    variants: list[tuple[str, RunConfig | dict[str, Any]]],
+    options: CompareOptions | None = None,
+    *,
+    progress: bool = True,
+) -> Report:
+    """Compare named configurations (see :mod:`infermeter.scenarios.compare`); writes a report."""
+    from infermeter.core.environment import capture
+    from infermeter.report.progress import phase_progress
+
+    opts = options or CompareOptions()
+    cfgs = [(n, c if isinstance(c, RunConfig) else build_config(c, source=f" (variant {n})")) for n, c in variants]
+    names = [n for n, _ in cfgs]
+    if len(set(names)) != len(names):
+        raise InfermeterError(f"variant names must be unique, got {', '.join(names)}")
+    opts.validate(len(cfgs))
+    for _, c in cfgs:
+        load_items(c.workload)  # bad input fails before any model is loaded
+    run_dir = _run_dir(cfgs[0][1], "compare-" + "-vs-".join(names))
+    data: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "compare",
+        "status": "running",
+        "error": None,
+        "run_dir": str(run_dir),
+        "configs": {n: c.model_dump() for n, c in cfgs},
+        "environment": capture(),
+    }
+    report = Report(data)
+    try:
+        with phase_progress(progress) as bar:
+            data["compare"] = run_compare(cfgs, opts, run_dir, bar)
+        data["status"] = "complete"
+    except InfermeterError as err:
+        data["status"], data["error"] = "failed", str(err)
+        raise
+    finally:
+        data["records_file"] = str(run_dir / RECORDS_FILE)
+        write_json(report, run_dir / REPORT_FILE)
+    return report

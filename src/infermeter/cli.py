@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -67,6 +68,26 @@ def _dest(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
 
 
+def _add_config_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    p.add_argument("--config", help="YAML config file (flags and --set override it)")
+    for flag, _key, typ, help_ in _RUN_FLAGS:
+        if flag not in skip:
+            p.add_argument(flag, dest=_dest(flag), type=_ints if typ == "ints" else typ, help=help_)
+    p.add_argument("--random-weights", action="store_true", help="build the model's architecture with random weights")
+    p.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
+    p.add_argument("--force-output-len", action="store_true", help="force exactly --max-new-tokens outputs")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any config key, e.g. --set top_p=0.9 or --set measure.max_repeats=20",
+    )
+    p.add_argument("--json", action="store_true", help="print the JSON report to stdout instead of tables")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+
+
 def _add_run(sub: Any) -> None:
     p = sub.add_parser(
         "run",
@@ -75,33 +96,75 @@ def _add_run(sub: Any) -> None:
         "load time, peak memory, batch efficiency and accuracy. With no arguments: the embedded "
         "SmolLM2-135M on 8 GSM8K questions.",
     )
-    p.add_argument("--config", help="YAML config file (flags and --set override it)")
-    for flag, _key, typ, help_ in _RUN_FLAGS:
-        p.add_argument(flag, dest=_dest(flag), type=_ints if typ == "ints" else typ, help=help_)
-    p.add_argument(
-        "--random-weights", action="store_true", help="build the model's architecture with random weights"
+    _add_config_flags(p)
+    p.add_argument("--inline", action="store_true", help="measure in this process (debugging; less trustworthy)")
+
+
+_COMPARE_EPILOG = """examples:
+  infermeter compare eager.yaml compiled.yaml
+  infermeter compare --model qwen3-1.7b --device cuda --variant eager:compile=off \\
+                     --variant compiled:compile=on,cache=static
+  infermeter compare --model tiny-qwen3 --variant sdpa:attn_implementation=sdpa \\
+                     --variant eager:attn_implementation=eager --isolation inline --cleanup gc
+  infermeter compare a.yaml b.yaml --warmup-compare
+"""
+
+
+def _add_compare(sub: Any) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="A/B comparison with CIs, run-order diagnosis and warm-up strategies",
+        description="Compare two or more variants. Each variant runs in its own fresh process per round; "
+        "rounds are interleaved (ABBA...) in a seeded random order until the CI of each headline ratio "
+        "is narrow. Prints per-variant statistics and a verdict with a 95%% CI.",
+        epilog=_COMPARE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
-    p.add_argument("--force-output-len", action="store_true", help="force exactly --max-new-tokens outputs")
+    p.add_argument("variant_configs", nargs="*", metavar="CONFIG", help="YAML configs, one per variant")
     p.add_argument(
-        "--inline", action="store_true", help="measure in this process (debugging; less trustworthy)"
-    )
-    p.add_argument(
-        "--set",
+        "--variant",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
-        help="any config key, e.g. --set top_p=0.9 or --set measure.max_repeats=20",
+        metavar="NAME:KEY=V,...",
+        help="a variant = the base config (--config and flags) plus these overrides",
     )
-    p.add_argument("--json", action="store_true", help="print the JSON report to stdout instead of the table")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    _add_config_flags(p, skip=("--warmup", "--repeats", "--prompt-lens", "--batch-sizes"))
+    p.add_argument(
+        "--metric",
+        default="decode_tps,e2e_s",
+        help="headline metrics: decode_tps, e2e_s, ttft_s, output_throughput (default decode_tps,e2e_s)",
+    )
+    p.add_argument("--rounds", type=int, default=4, help="minimum rounds (default 4)")
+    p.add_argument("--max-rounds", type=int, default=12, help="rounds at most (default 12)")
+    p.add_argument(
+        "--target-ci",
+        type=float,
+        default=0.02,
+        help="stop when every ratio's 95%% CI half-width is below this fraction (default 0.02)",
+    )
+    p.add_argument("--budget-s", type=float, default=900, help="time budget for extra rounds (default 900 s)")
+    p.add_argument("--calls", type=int, default=5, help="measured calls per worker; the first is reported apart")
+    p.add_argument(
+        "--warmup",
+        default="same-input",
+        help="none | same-input | different-input | shadow-instance (default same-input)",
+    )
+    p.add_argument("--isolation", default="process", help="process (default) | inline: run-order diagnosis")
+    p.add_argument("--cleanup", default="full", help="inline mode, between variants: none | gc | gc+empty_cache | full")
+    p.add_argument(
+        "--retain-previous",
+        action="store_true",
+        help="inline mode: keep a reference to the previous model (reproduces a broken cleanup)",
+    )
+    p.add_argument(
+        "--warmup-compare", action="store_true", help="also measure every warm-up strategy (seed 000's table)"
+    )
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for flag, key, _typ, _help in _RUN_FLAGS:
-        v = getattr(args, _dest(flag))
+        v = getattr(args, _dest(flag), None)
         if v is not None:
             out[key] = v
     if args.dataset is not None and args.workload is None:
@@ -113,7 +176,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     ):
         if getattr(args, name):
             out[key] = True
-    if args.inline:
+    if getattr(args, "inline", False):
         out["measure.isolation"] = "inline"
     from infermeter.config import parse_value
 
@@ -140,6 +203,69 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split_pairs(text: str) -> dict[str, Any]:
+    """``a=1,b=[1,2],c=x`` -> dict; a comma starts a new pair only when a ``key=`` follows it."""
+    from infermeter.config import parse_value
+
+    out = {}
+    for part in re.split(r",(?=\s*[A-Za-z_][\w.]*=)", text):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise InfermeterError(f"--variant expects NAME:KEY=VALUE[,KEY=VALUE...], got {text!r}")
+        out[key.strip()] = parse_value(value)
+    return out
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from infermeter.api import compare
+    from infermeter.config import apply_overrides, load_yaml
+    from infermeter.report.console_compare import render_compare
+    from infermeter.scenarios.compare import CompareOptions
+
+    # A compare is a speed A/B: by default one synthetic batch of 1 with a forced length.
+    base = {"workload": {"kind": "synthetic", "batch_size": 1}, "generation": {"max_new_tokens": 64}}
+    if args.config:
+        base = _deep_merge(base, load_yaml(args.config))
+    base = apply_overrides(base, _overrides(args))
+    variants: list[tuple[str, Any]] = []
+    for path in args.variant_configs:
+        variants.append((Path(path).stem, apply_overrides(_deep_merge(base, load_yaml(path)), _overrides(args))))
+    for spec in args.variant:
+        name, sep, pairs = spec.partition(":")
+        if not name.strip():
+            raise InfermeterError(f"--variant needs a name: NAME:KEY=VALUE,..., got {spec!r}")
+        variants.append((name.strip(), apply_overrides(base, _split_pairs(pairs) if sep and pairs else {})))
+    opts = CompareOptions(
+        metrics=tuple(m.strip() for m in args.metric.split(",") if m.strip()),
+        rounds=args.rounds,
+        max_rounds=max(args.max_rounds, args.rounds),
+        target_ci=args.target_ci,
+        budget_s=args.budget_s,
+        calls=args.calls,
+        warmup=args.warmup,
+        isolation=args.isolation,
+        cleanup=args.cleanup,
+        retain_previous=args.retain_previous,
+        warmup_compare=args.warmup_compare,
+        seed=int(base.get("seed", 0)),
+    )
+    report = compare(variants, opts, progress=not (args.quiet or args.json))
+    if args.json:
+        print(json.dumps(report.data, default=str))
+    else:
+        render_compare(report.data)
+    return 0
+
+
+def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def _cmd_presets(args: argparse.Namespace) -> int:
     from infermeter.models.presets import PRESETS
 
@@ -158,11 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
+    _add_compare(sub)
     sub.add_parser("presets", help="list model presets (real architectures, random weights)")
     return parser
 
 
-_COMMANDS = {"run": _cmd_run, "presets": _cmd_presets}
+_COMMANDS = {"run": _cmd_run, "compare": _cmd_compare, "presets": _cmd_presets}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

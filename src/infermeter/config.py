@@ -8,6 +8,7 @@ construction and problems come back as one :class:`InfermeterError` line naming 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,9 +32,7 @@ class ModelConfig(_Section):
         description="smollm2-135m (embedded), a preset (qwen3-1.7b, ...), a local HF folder, "
         "a .gguf file, or a hub id already in the local cache",
     )
-    random_weights: bool = Field(
-        False, description="build the architecture from its config with seeded random weights"
-    )
+    random_weights: bool = Field(False, description="build the architecture from its config with seeded random weights")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="auto = bfloat16 on CUDA, float32 on CPU"
@@ -44,6 +43,12 @@ class ModelConfig(_Section):
         "auto", description="torch.compile: auto = transformers' default (static cache on CUDA)"
     )
     allow_offload: bool = Field(False, description="accept a model partly on CPU")
+
+    @field_validator("compile", mode="before")
+    @classmethod
+    def _compile(cls, v: Any) -> Any:
+        # YAML files say `compile: on`, which YAML 1.1 reads as a boolean.
+        return {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v
 
     @field_validator("device")
     @classmethod
@@ -64,8 +69,7 @@ class GenerationParams(_Section):
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling mass in (0, 1]")
     force_output_len: bool | None = Field(
         None,
-        description="force exactly max_new_tokens (None: forced for synthetic prompts, "
-        "natural length for datasets)",
+        description="force exactly max_new_tokens (None: forced for synthetic prompts, natural length for datasets)",
     )
 
 
@@ -98,9 +102,7 @@ class MeasureConfig(_Section):
     target_rel_ci: float = Field(
         0.05, gt=0, description="stop repeating when the 95%% CI half-width is below this fraction"
     )
-    budget_s: float = Field(
-        10.0, gt=0, description="time budget per shape for repeats beyond `repeats` (seconds)"
-    )
+    budget_s: float = Field(10.0, gt=0, description="time budget per shape for repeats beyond `repeats` (seconds)")
     prompt_lens: list[int] = Field(
         [128, 512], description="context-load curve: TTFT at these prompt lengths ([] to skip)"
     )
@@ -163,10 +165,27 @@ def resolve_key(key: str) -> str:
     raise InfermeterError(f"unknown config key {key!r} (see `infermeter run --help` for the keys)")
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML with YAML 1.2 booleans: only true/false.
+
+    PyYAML follows YAML 1.1, where ``on``/``off``/``yes``/``no`` are booleans: ``cache: off`` and
+    ``compile: on`` would arrive as False/True. Boolean fields still accept those words as strings.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def parse_value(text: str) -> Any:
-    """Parse a ``--set`` value with YAML rules (numbers, booleans, null, lists like [1,2])."""
+    """Parse a ``--set`` value with YAML rules (numbers, true/false, null, lists like [1,2])."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError:
         return text
 
@@ -213,7 +232,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML config file into a nested dict, with a clear error when it is not one."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
     except FileNotFoundError:
         raise InfermeterError(f"config file not found: {p}") from None
     except (OSError, UnicodeDecodeError) as err:

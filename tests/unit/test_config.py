@@ -36,9 +36,7 @@ def test_bare_and_dotted_keys(key):
 
 
 def test_bare_keys_of_every_section():
-    cfg = build_config(
-        overrides={"seed": 7, "device": "cuda:1", "num_beams": 4, "kind": "synthetic", "repeats": 5}
-    )
+    cfg = build_config(overrides={"seed": 7, "device": "cuda:1", "num_beams": 4, "kind": "synthetic", "repeats": 5})
     assert cfg.seed == 7
     assert cfg.model.device == "cuda:1"
     assert cfg.generation.num_beams == 4

@@ -62,9 +62,7 @@ def check_placement(counts: dict[str, int], device: str, allow_offload: bool) ->
     stray = {d: n for d, n in counts.items() if d != want and not (d == "cuda" and want == "cuda:0")}
     if stray and not allow_offload:
         where = ", ".join(f"{n} tensors on {d}" for d, n in stray.items())
-        raise InfermeterError(
-            f"model is not entirely on {want}: {where} (set allow_offload=true to accept offloading)"
-        )
+        raise InfermeterError(f"model is not entirely on {want}: {where} (set allow_offload=true to accept offloading)")
 
 
 class _StepMarks:

@@ -218,10 +218,7 @@ def stability_warning(name: str, s: Summary, unit: str = "") -> str | None:
     if unit:
         details.append(f"mean {s.mean:.4g} {unit}")
         details.append(f"stdev {s.stdev:.4g} {unit}")
-    if s.mean == 0:
-        spread = "stdev is non-zero but the mean is 0"
-    else:
-        spread = f"stdev is {s.cv * 100:.1f}% of the mean"
+    spread = "stdev is non-zero but the mean is 0" if s.mean == 0 else f"stdev is {s.cv * 100:.1f}% of the mean"
     return f"{name}: {spread} ({', '.join(details)}); numbers may be unreliable"
 
 

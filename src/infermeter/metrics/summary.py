@@ -91,9 +91,7 @@ def warnings(metrics: dict[str, Any]) -> list[str]:
 
     def check(name: str, d: dict[str, Any] | None) -> None:
         if d and d.get("unstable"):
-            out.append(
-                f"{name}: stdev is {100 * d['cv']:.1f}% of the mean (n={d['n']}); numbers may be unreliable"
-            )
+            out.append(f"{name}: stdev is {100 * d['cv']:.1f}% of the mean (n={d['n']}); numbers may be unreliable")
 
     check("decode TPS", metrics["decode_tps"])
     for p in (metrics["context_load"] or {}).get("points", []):

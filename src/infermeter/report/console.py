@@ -28,9 +28,7 @@ def _memory(m: dict[str, Any]) -> str:
     peak = m.get("peak") or {}
     parts = [f"RSS {_gb(peak.get('rss'))}"]
     if peak.get("torch_allocated") is not None:
-        parts.insert(
-            0, f"torch allocated {_gb(peak['torch_allocated'])} / reserved {_gb(peak['torch_reserved'])}"
-        )
+        parts.insert(0, f"torch allocated {_gb(peak['torch_allocated'])} / reserved {_gb(peak['torch_reserved'])}")
     if peak.get("nvml_process") is not None:
         parts.append(f"NVML process {_gb(peak['nvml_process'])}")
     parts.append(f"weights {_gb(m.get('weights_bytes'))}")
@@ -72,9 +70,7 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
         speed += f" [{dec['ci95_low']:.1f}, {dec['ci95_high']:.1f}] over {dec['n']} batches"
     if m["stream_tps"]:
         speed += f"; per stream {m['stream_tps']:.1f} tok/s"
-    title = (
-        f"infermeter run: {load.get('model', '?')} on {load.get('device', '?')} ({load.get('dtype', '?')})"
-    )
+    title = f"infermeter run: {load.get('model', '?')} on {load.get('device', '?')} ({load.get('dtype', '?')})"
     t = Table(title=title, show_lines=False)
     t.add_column("metric", style="bold")
     t.add_column("value")
@@ -91,9 +87,7 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     req = m["requests"]
     t.add_row(
         "output throughput",
-        "-"
-        if thr is None
-        else f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)",
+        "-" if thr is None else f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)",
     )
     fc = data.get("first_call")
     if fc:

@@ -10,11 +10,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 
-class _Silent:
+class Silent:
+    """The progress interface, doing nothing (workers, --quiet, --json)."""
+
     def add_task(self, *args: Any, **kwargs: Any) -> int:
         return 0
 
     def advance(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
         return None
 
 
@@ -22,7 +27,7 @@ class _Silent:
 def phase_progress(enabled: bool = True) -> Iterator[Any]:
     """A rich progress bar with one line per phase, or a silent stand-in."""
     if not enabled:
-        yield _Silent()
+        yield Silent()
         return
     progress = Progress(
         TextColumn("[bold]{task.description:<28}"),

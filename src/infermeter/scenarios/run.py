@@ -76,6 +76,7 @@ class Runner:
         self.batch_id = 0
         self.groups: list[dict[str, Any]] = []
         self.device = getattr(backend, "device", "cpu")
+        self.tags: dict[str, Any] = {}  # copied into every record's ``extra`` (variant, round, ...)
 
     # -- one generate() call -------------------------------------------------------------
     def call(
@@ -105,6 +106,7 @@ class Runner:
                 repeat=repeat,
                 text=g.text if item else None,
                 reference=item.reference if item else None,
+                extra=dict(self.tags),
             )
             if item is not None:
                 r.score = score(item.scorer, g.text, item.reference)
@@ -144,9 +146,7 @@ class Runner:
                     break
         self.groups.append({"phase": phase, "shape": shape, "repeats": rep, "memory": mem.peak.to_dict()})
 
-    def warm(
-        self, phase: str, make: Callable[[int], list[Prompt]], params: GenerationParams, force: bool
-    ) -> None:
+    def warm(self, phase: str, make: Callable[[int], list[Prompt]], params: GenerationParams, force: bool) -> None:
         """Explicit warm-up: the measured input itself, or another input of the same shape."""
         m = self.cfg.measure
         if m.warmup == "none":
@@ -160,12 +160,16 @@ class Runner:
         """The configured generation knobs with a forced output length."""
         return self.cfg.generation.model_copy(update={"max_new_tokens": max_new_tokens})
 
+    def force_len(self) -> bool:
+        """Force max_new_tokens when asked, or by default for synthetic (speed) workloads."""
+        forced = self.cfg.generation.force_output_len
+        return forced if forced is not None else self.cfg.workload.kind == "synthetic"
+
     def synthetic(self, batch: int, length: int, key: int) -> Callable[[int], list[Prompt]]:
         """A factory of seeded synthetic batches; each repeat gets new content of the same shape."""
         seed = self.cfg.seed
         return lambda rep: [
-            self.backend.synthetic_prompt(length, _rng(seed, key, batch, length, rep + 1000, i))
-            for i in range(batch)
+            self.backend.synthetic_prompt(length, _rng(seed, key, batch, length, rep + 1000, i)) for i in range(batch)
         ]
 
     def first_call(self) -> dict[str, Any]:
@@ -191,7 +195,7 @@ class Runner:
         cfg = self.cfg
         params = cfg.generation
         synthetic = cfg.workload.kind == "synthetic"
-        force = params.force_output_len if params.force_output_len is not None else synthetic
+        force = self.force_len()
         bs = cfg.workload.batch_size
         batches = [items[i : i + bs] for i in range(0, len(items), bs)]
         task = self.progress.add_task("dataset", total=len(items))

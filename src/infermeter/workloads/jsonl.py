@@ -43,9 +43,7 @@ def load_jsonl(cfg) -> list[WorkItem]:  # noqa: ANN001 - WorkloadConfig
             if not isinstance(prompt, str) or not prompt.strip():
                 raise _bad(path, lineno, "missing or empty 'prompt' (a non-empty string)")
             answer = row.get("answer")
-            if isinstance(answer, bool) or (
-                answer is not None and not isinstance(answer, (str, int, float, list))
-            ):
+            if isinstance(answer, bool) or (answer is not None and not isinstance(answer, (str, int, float, list))):
                 raise _bad(path, lineno, "'answer' must be a string, a number or a list of them")
             items.append(
                 WorkItem(

@@ -136,9 +136,7 @@ def test_merge_peaks():
     a = MemoryPeak(rss=100, rss_method="vmhwm", torch_allocated=50, torch_reserved=None, nvml_process=70)
     b = MemoryPeak(rss=120, rss_method="vmhwm", torch_allocated=40, torch_reserved=None, nvml_process=None)
     m = merge_peaks([a, b])
-    assert m == MemoryPeak(
-        rss=120, rss_method="vmhwm", torch_allocated=50, torch_reserved=None, nvml_process=70
-    )
+    assert m == MemoryPeak(rss=120, rss_method="vmhwm", torch_allocated=50, torch_reserved=None, nvml_process=70)
     c = MemoryPeak(rss=90, rss_method="sampled")
     assert merge_peaks([a, c]).rss_method == "mixed"
     assert merge_peaks([c]) == c

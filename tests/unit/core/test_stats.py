@@ -249,8 +249,7 @@ def test_stability_warning_with_unit():
     s = make_summary(100.0, 14.2, n=5)
     msg = stability_warning("decode TPS", s, unit="tok/s")
     assert msg == (
-        "decode TPS: stdev is 14.2% of the mean "
-        "(n=5, mean 100 tok/s, stdev 14.2 tok/s); numbers may be unreliable"
+        "decode TPS: stdev is 14.2% of the mean (n=5, mean 100 tok/s, stdev 14.2 tok/s); numbers may be unreliable"
     )
     assert "\n" not in msg
 

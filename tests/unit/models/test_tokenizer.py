@@ -79,9 +79,7 @@ def test_skip_special_tokens_keeps_non_special_added_tokens(tok):
 def test_chat_template(tok):
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
     text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    assert text == (
-        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
-    )
+    assert text == ("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
     assert tok.apply_chat_template(messages[1:], tokenize=False) == "<|im_start|>user\nHi<|im_end|>\n"
 
 

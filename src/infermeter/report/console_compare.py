@@ -1,0 +1,110 @@
+"""Console rendering of a compare report: per-variant statistics, verdicts, order and warm-up tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _fmt(metric: str, v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.1f} tok/s" if metric in ("decode_tps", "output_throughput") else f"{1000 * v:.1f} ms"
+
+
+def _num(metric: str, v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.1f}" if metric in ("decode_tps", "output_throughput") else f"{1000 * v:.1f}"
+
+
+def _stat(metric: str, d: dict[str, Any] | None) -> str:
+    """``mean [low-high]`` in the column's unit; ``!`` marks stdev > 10% of the mean."""
+    if not d:
+        return "-"
+    ci = f" [{_num(metric, d['ci95_low'])}-{_num(metric, d['ci95_high'])}]" if d["n"] > 1 else ""
+    return f"{_num(metric, d['mean'])}{ci}{'!' if d.get('unstable') else ''}"
+
+
+def _gb(b: int | None) -> str:
+    return "-" if b is None else f"{b / 2**30:.2f}"
+
+
+def _variants(c: dict[str, Any], console: Console) -> None:
+    orders = " ".join("/".join(o) for o in c["orders"])
+    t = Table(title=f"compare: {c['rounds']} rounds (orders {orders}); mean [95% CI] over steady calls")
+    cols = ("variant", "decode tok/s", "E2E ms", "TTFT ms", "first call ms", "load ms", "peak GiB")
+    for col in cols:
+        t.add_column(col)
+    unstable = False
+    for name, v in c["variants"].items():
+        s = v["summary"]
+        mem = s["peak_memory"]
+        cells = [_stat(m, s[k]) for m, k in (("decode_tps", "decode_tps"), ("e2e_s", "e2e_s"), ("ttft_s", "ttft_s"),
+                                             ("e2e_s", "first_call_s"), ("e2e_s", "load_s"))]
+        unstable |= any(x.endswith("!") for x in cells)
+        t.add_row(name, *cells, _gb(mem.get("torch_allocated") or mem.get("rss")))
+    console.print(t)
+    if unstable:
+        console.print("[yellow]! stdev above 10% of the mean: the machine was noisy or the variant is unstable[/]")
+    for r in c["ratios"]:
+        style = "bold green" if r["significant"] else "bold"
+        console.print(f"[{style}]{r['verdict']}[/]")
+
+
+def _inline(c: dict[str, Any], metrics: list[str], console: Console) -> None:
+    t = Table(title="inline (one process, like a user script): position vs variant")
+    for col in ("sequence", "position", "variant", *metrics, "cleanup after"):
+        t.add_column(col)
+    for label, results in c["inline"]["sequences"].items():
+        for r in results:
+            t.add_row(
+                label,
+                str(r["position"] + 1),
+                r["variant"],
+                *(_fmt(m, r["steady"][m]) for m in metrics),
+                ("[green]" if r["cleanup_clean"] else "[red]") + r["cleanup_summary"] + "[/]",
+            )
+    console.print(t)
+    for e in c["inline"]["order_effects"]:
+        console.print(("[bold red]" if e["order_matters"] else "[bold]") + e["verdict"] + "[/]")
+
+
+def _warmups(rows: list[dict[str, Any]], console: Console) -> None:
+    t = Table(title="warm-up strategies (seed 000): what each would make you conclude")
+    for col in (
+        "warm-up",
+        "variant",
+        "first call",
+        "first measured call",
+        "steady",
+        "speedup (first)",
+        "speedup (steady)",
+    ):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            r["warmup"],
+            r["variant"],
+            _fmt("e2e_s", r["first_call_s"]),
+            _fmt("e2e_s", r["first_measured_e2e_s"]),
+            _fmt("e2e_s", r["steady_e2e_s"]),
+            f"{r['speedup_first_measured']:.2f}x",
+            f"{r['speedup_steady']:.2f}x",
+        )
+    console.print(t)
+
+
+def render_compare(data: dict[str, Any], console: Console | None = None) -> None:
+    """Print everything a compare report holds."""
+    console = console or Console()
+    c = data["compare"]
+    if "variants" in c:
+        _variants(c, console)
+    if "inline" in c:
+        _inline(c, list(c["options"]["metrics"]), console)
+    if c.get("warmup_table"):
+        _warmups(c["warmup_table"], console)
+    console.print(f"report: {data['run_dir']}/report.json")
