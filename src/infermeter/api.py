@@ -17,6 +17,7 @@ from infermeter.metrics.summary import compute, warnings
 from infermeter.report.schema import REPORT_FILE, SCHEMA_VERSION, Report, write_json
 from infermeter.scenarios.compare import CompareOptions, run_compare
 from infermeter.scenarios.run import RECORDS_FILE, measure, read_records
+from infermeter.scenarios.soak import SoakOptions
 from infermeter.workloads.base import load_items
 
 
@@ -112,13 +113,74 @@ def compare(
     }
     report = Report(data)
     try:
+
+        def checkpoint(partial: dict[str, Any]) -> None:
+            data["compare"] = partial
+            write_json(report, run_dir / REPORT_FILE)
+
         with phase_progress(progress) as bar:
-            data["compare"] = run_compare(cfgs, opts, run_dir, bar)
+            data["compare"] = run_compare(cfgs, opts, run_dir, bar, checkpoint)
         data["status"] = "complete"
     except InfermeterError as err:
         data["status"], data["error"] = "failed", str(err)
         raise
+    except KeyboardInterrupt:
+        data["status"], data["error"] = "interrupted", "interrupted (SIGINT/SIGTERM): finished rounds are kept"
+        raise
     finally:
         data["records_file"] = str(run_dir / RECORDS_FILE)
+        write_json(report, run_dir / REPORT_FILE)
+    return report
+
+
+# -- soak (issue #4) -------------------------------------------------------------------------------
+def soak(
+    config: RunConfig | dict[str, Any] | None = None,
+    options: SoakOptions | None = None,
+    *,
+    progress: bool = True,
+) -> Report:
+    """Repeat calls per cleanup strategy, each in a fresh worker, and judge the trends (see
+    :mod:`infermeter.scenarios.soak`); writes a report. Per-call rows are in ``calls.jsonl`` as they
+    happen; if a worker fails, the report keeps every call measured so far before the error propagates.
+    """
+    from infermeter.core.environment import capture
+    from infermeter.report.progress import phase_progress
+    from infermeter.scenarios.soak import CALLS_FILE, assemble, plan, run_soak, soak_warnings
+
+    opts = options or SoakOptions()
+    cfg = config if isinstance(config, RunConfig) else build_config(config)
+    opts.validate()
+    opts.check_config(cfg)
+    load_items(cfg.workload)  # bad input fails before any model is loaded
+    configs = plan(cfg, opts)
+    run_dir = _run_dir(cfg, "soak-" + Path(cfg.model.name).name)
+    data: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "soak",
+        "status": "running",
+        "error": None,
+        "run_dir": str(run_dir),
+        "config": cfg.model_dump(),
+        "configs": {name: c.model_dump() for name, _, c in configs},
+        "environment": capture(),
+    }
+    report = Report(data)
+    metas: dict[str, Any] = {}
+    try:
+        with phase_progress(progress) as bar:
+            run_soak(configs, opts, run_dir, bar, metas)
+        data["status"] = "complete"
+    except InfermeterError as err:
+        data["status"], data["error"] = "failed", str(err)
+        raise
+    except KeyboardInterrupt:
+        data["status"], data["error"] = "interrupted", "interrupted"
+        raise
+    finally:
+        data["soak"] = assemble(run_dir, configs, opts, metas)
+        data["warnings"] = soak_warnings(cfg, opts, data["soak"]["configurations"])
+        data["records_file"] = str(run_dir / RECORDS_FILE)
+        data["calls_file"] = str(run_dir / CALLS_FILE)
         write_json(report, run_dir / REPORT_FILE)
     return report

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -266,6 +267,77 @@ def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# -- soak (issue #4) -------------------------------------------------------------------------------
+_SOAK_EPILOG = """examples:
+  infermeter soak --model qwen3-1.7b --device cuda --calls 10 --at 1,5,10
+  infermeter soak --duration 10m --strategies none,full --inputs fixed
+  infermeter soak --strategies session --batch-sizes 1,2,4,8 --dataset questions.jsonl
+strategies: none | gc | gc+empty_cache | full (optimize.cleanup after every call) |
+  recreate (new model instance every --recreate-every calls) | session (each call inside inference_session)
+"""
+
+
+def _add_soak(sub: Any) -> None:
+    p = sub.add_parser(
+        "soak",
+        help="repeat calls: detect latency/memory decay and compare cleanup strategies",
+        description="Repeat calls per cleanup strategy (and batch size), each configuration in a fresh "
+        "process; record E2E, TTFT, TPOT and memory per call; test each series for a trend (Theil-Sen "
+        "slope with CI, Mann-Kendall) and for steps. Prints seed 002's table with a verdict per metric.",
+        epilog=_SOAK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_config_flags(p, skip=("--warmup", "--repeats", "--prompt-lens", "--batch-sizes"))
+    p.add_argument("--calls", type=int, help="calls per configuration (default 20)")
+    p.add_argument("--duration", help="run each configuration this long instead of --calls, e.g. 60s, 5m")
+    p.add_argument(
+        "--strategies",
+        default="none,gc,gc+empty_cache,full,recreate,session",
+        help="comma-separated, see below (default: all six)",
+    )
+    p.add_argument("--batch-sizes", dest="chunk_sizes", type=_ints, help="chunking: run every strategy at each size")
+    p.add_argument("--at", type=_ints, default=[1, 5, 10], help="calls whose latency the table shows (default 1,5,10)")
+    p.add_argument("--inputs", default="varied", help="fixed (same prompt) | varied (new content, same shape)")
+    p.add_argument("--warmup-calls", type=int, default=2, help="first calls shown but left out of trends (default 2)")
+    p.add_argument("--recreate-every", type=int, default=5, help="recreate strategy: calls per instance (default 5)")
+    p.add_argument("--min-step", type=float, default=0.05, help="smallest upward step, as a fraction, that counts")
+    p.add_argument("--leak", action="store_true", help="calibration: keep every output and KV cache (a known leak)")
+    p.add_argument("--inline", action="store_true", help="run in this process (debugging; less trustworthy)")
+
+
+def _cmd_soak(args: argparse.Namespace) -> int:
+    from infermeter.api import soak
+    from infermeter.config import build_config, load_yaml
+    from infermeter.report.console_soak import render_soak
+    from infermeter.scenarios.soak import SoakOptions, parse_duration
+
+    # A soak repeats one kind of call: by default a synthetic batch of 1 with a forced length.
+    base = {"workload": {"kind": "synthetic", "batch_size": 1}, "generation": {"max_new_tokens": 64}}
+    if args.config:
+        base = _deep_merge(base, load_yaml(args.config))
+    cfg = build_config(base, _overrides(args), f" ({args.config})" if args.config else "")
+    if args.calls is not None and args.duration:
+        raise InfermeterError("use --calls or --duration, not both")
+    opts = SoakOptions(
+        calls=20 if args.calls is None else args.calls,
+        duration_s=parse_duration(args.duration) if args.duration else None,
+        strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),
+        batch_sizes=tuple(args.chunk_sizes or ()),
+        at=tuple(args.at),
+        inputs=args.inputs,
+        warmup_calls=args.warmup_calls,
+        recreate_every=args.recreate_every,
+        min_step=args.min_step,
+        leak=args.leak,
+    )
+    report = soak(cfg, opts, progress=not (args.quiet or args.json))
+    if args.json:
+        print(json.dumps(report.data, default=str))
+    else:
+        render_soak(report.data)
+    return 0
+
+
 def _cmd_presets(args: argparse.Namespace) -> int:
     from infermeter.models.presets import PRESETS
 
@@ -285,17 +357,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_run(sub)
     _add_compare(sub)
+    _add_soak(sub)
     sub.add_parser("presets", help="list model presets (real architectures, random weights)")
     return parser
 
 
-_COMMANDS = {"run": _cmd_run, "compare": _cmd_compare, "presets": _cmd_presets}
+_COMMANDS = {"run": _cmd_run, "compare": _cmd_compare, "soak": _cmd_soak, "presets": _cmd_presets}
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # `timeout`, schedulers and CI send SIGTERM: turn it into KeyboardInterrupt so that reports
+    # are finalized (status "interrupted") by the same code paths as Ctrl-C.
+    signal.signal(signal.SIGTERM, _terminate)
     if not args.command:
         parser.print_help()
         return 1

@@ -42,8 +42,16 @@ def _variants(c: dict[str, Any], console: Console) -> None:
     for name, v in c["variants"].items():
         s = v["summary"]
         mem = s["peak_memory"]
-        cells = [_stat(m, s[k]) for m, k in (("decode_tps", "decode_tps"), ("e2e_s", "e2e_s"), ("ttft_s", "ttft_s"),
-                                             ("e2e_s", "first_call_s"), ("e2e_s", "load_s"))]
+        cells = [
+            _stat(m, s[k])
+            for m, k in (
+                ("decode_tps", "decode_tps"),
+                ("e2e_s", "e2e_s"),
+                ("ttft_s", "ttft_s"),
+                ("e2e_s", "first_call_s"),
+                ("e2e_s", "load_s"),
+            )
+        ]
         unstable |= any(x.endswith("!") for x in cells)
         t.add_row(name, *cells, _gb(mem.get("torch_allocated") or mem.get("rss")))
     console.print(t)

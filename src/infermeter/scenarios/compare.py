@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,8 @@ class CompareOptions:
             raise InfermeterError("isolation must be process or inline")
         if self.calls < 2:
             raise InfermeterError("calls must be >= 2 (the first measured call is reported apart)")
-        if self.rounds < 2 and self.isolation == "process":
-            raise InfermeterError("rounds must be >= 2 to give a confidence interval")
+        if self.rounds < 2 and self.isolation == "process" and not (self.rounds == 0 and self.warmup_compare):
+            raise InfermeterError("rounds must be >= 2 to give a confidence interval (0 with --warmup-compare)")
 
 
 def _options(opts: CompareOptions, **override: Any) -> dict[str, Any]:
@@ -118,14 +119,30 @@ def _ratios(names: list[str], per_round: dict[str, list[dict[str, Any]]], metric
     return out
 
 
+def _round_results(
+    names: list[str], per_round: dict[str, list[dict[str, Any]]], orders: list[list[str]], metrics: tuple[str, ...]
+) -> dict[str, Any]:
+    return {
+        "orders": orders,
+        "rounds": len(orders),
+        "variants": {n: {"summary": _summaries(per_round[n]), "rounds": per_round[n]} for n in names if per_round[n]},
+        "ratios": [x.to_dict() for x in _ratios(names, per_round, metrics)],
+    }
+
+
 def _process_rounds(
-    variants: list[tuple[str, RunConfig]], opts: CompareOptions, run_dir: Path, progress: Any
+    variants: list[tuple[str, RunConfig]],
+    opts: CompareOptions,
+    run_dir: Path,
+    progress: Any,
+    checkpoint: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
     names = [n for n, _ in variants]
     per_round: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
     orders = balanced_orders(len(variants), opts.max_rounds, opts.seed)
     task = progress.add_task("compare rounds", total=opts.rounds * len(variants))
-    start, done_orders, ratios = time.monotonic(), [], []
+    start, done_orders = time.monotonic(), []
+    result: dict[str, Any] = {}
     for r, order in enumerate(orders):
         for i in order:
             name, cfg = variants[i]
@@ -139,18 +156,14 @@ def _process_rounds(
             per_round[name].append(run_isolated(measure_variant, payload, "process"))
             progress.advance(task)
         done_orders.append([names[i] for i in order])
-        ratios = _ratios(names, per_round, opts.metrics)
+        result = _round_results(names, per_round, done_orders, opts.metrics)
+        checkpoint(result)  # a killed comparison keeps every finished round
         if r + 1 >= opts.rounds:
-            narrow = all(ci_narrow_enough(x, opts.target_ci) for x in ratios)
-            if narrow or time.monotonic() - start > opts.budget_s:
+            ratios = _ratios(names, per_round, opts.metrics)
+            if all(ci_narrow_enough(x, opts.target_ci) for x in ratios) or time.monotonic() - start > opts.budget_s:
                 break
             progress.update(task, total=(r + 2) * len(variants))
-    return {
-        "orders": done_orders,
-        "rounds": len(done_orders),
-        "variants": {n: {"summary": _summaries(per_round[n]), "rounds": per_round[n]} for n in names},
-        "ratios": [x.to_dict() for x in ratios],
-    }
+    return result
 
 
 def _inline(
@@ -217,15 +230,21 @@ def _warmup_table(
 
 
 def run_compare(
-    variants: list[tuple[str, RunConfig]], opts: CompareOptions, run_dir: Path, progress: Any
+    variants: list[tuple[str, RunConfig]],
+    opts: CompareOptions,
+    run_dir: Path,
+    progress: Any,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Everything ``compare`` measures, as the ``compare`` section of its report."""
     opts.validate(len(variants))
     data: dict[str, Any] = {"options": _options(opts), "names": [n for n, _ in variants]}
-    if opts.isolation == "process":
-        data.update(_process_rounds(variants, opts, run_dir, progress))
-    else:
+    save = checkpoint or (lambda partial: None)
+    if opts.isolation == "process" and opts.rounds > 0:
+        data.update(_process_rounds(variants, opts, run_dir, progress, lambda part: save({**data, **part})))
+    if opts.isolation == "inline":
         data["inline"] = _inline(variants, opts, run_dir, progress)
+        save(data)
     if opts.warmup_compare:
         data["warmup_table"] = _warmup_table(variants, opts, run_dir, progress)
     return data
