@@ -41,6 +41,11 @@ def run_isolated(fn: Callable[[Any], dict], payload: Any, mode: str = "process")
     child.close()
     try:
         msg = parent.recv()
+    except KeyboardInterrupt:
+        # Interrupted while the worker measures: stop it too, quietly, so nothing keeps running.
+        proc.terminate()
+        proc.join(10)
+        raise
     except EOFError:
         proc.join()
         raise WorkerError(
