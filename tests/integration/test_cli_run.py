@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_json
+from .conftest import run_cli, run_json
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +131,38 @@ def test_embedded_default_answers_gsm8k(tmp_path: Path) -> None:
     for key in ("decode_tps", "ttft_s", "tpot_s", "itl_s", "e2e_s"):
         assert m[key]["mean"] > 0, key
     assert len(m["context_load"]["points"]) == 2 and len(m["batch_efficiency"]["points"]) == 4
+
+
+def test_local_hf_folder_and_gguf_path(tmp_path: Path, tiny_args) -> None:
+    """A user's own checkpoint: a HF folder (weights and random-weights modes) and a .gguf path."""
+    import torch
+
+    from infermeter.models.presets import build_model, get_preset
+    from infermeter.models.resolve import embedded_gguf
+    from infermeter.models.tokenizer import qwen_tokenizer
+
+    folder = tmp_path / "my-model"
+    build_model(get_preset("tiny-qwen3"), dtype=torch.float32, device="cpu", seed=3).save_pretrained(folder)
+    qwen_tokenizer().save_pretrained(folder)
+    common = (
+        *tiny_args,
+        "--workload",
+        "synthetic",
+        "--limit",
+        "2",
+        "--batch-size",
+        "2",
+        "--max-new-tokens",
+        "4",
+        "--prompt-lens",
+        "",
+        "--batch-sizes",
+        "",
+    )
+    for extra in ((), ("--random-weights",)):
+        rep = run_json(*common, "--model", str(folder), *extra, tmp=tmp_path)
+        assert rep["load"]["architecture"] == "Qwen3ForCausalLM" and rep["metrics"]["requests"]["ok"] == 2
+    rep = run_json(*common, "--model", str(embedded_gguf()), tmp=tmp_path)
+    assert rep["load"]["architecture"] == "LlamaForCausalLM" and rep["metrics"]["requests"]["short_outputs"] == 0
+    proc = run_cli("run", "--quiet", "--model", str(tmp_path), tmp=tmp_path)  # a folder without config.json
+    assert proc.returncode != 0 and "no config.json" in proc.stderr
