@@ -11,8 +11,7 @@ from .conftest import run_cli
 
 pytestmark = pytest.mark.integration
 
-BASE = ("--model", "tiny-qwen3", "--prompt-len", "32", "--max-new-tokens", "16", "--calls", "3",
-        "--json", "--quiet")
+BASE = ("--model", "tiny-qwen3", "--prompt-len", "32", "--max-new-tokens", "16", "--calls", "3", "--json", "--quiet")
 
 
 def _compare(tmp: Path, *args: str) -> dict:
@@ -22,8 +21,17 @@ def _compare(tmp: Path, *args: str) -> dict:
 
 
 def test_isolated_rounds_give_ratios_with_ci(tmp_path: Path) -> None:
-    rep = _compare(tmp_path, "--variant", "dynamic:cache=dynamic", "--variant", "nocache:cache=off",
-                   "--rounds", "2", "--max-rounds", "2")
+    rep = _compare(
+        tmp_path,
+        "--variant",
+        "dynamic:cache=dynamic",
+        "--variant",
+        "nocache:cache=off",
+        "--rounds",
+        "2",
+        "--max-rounds",
+        "2",
+    )
     c = rep["compare"]
     assert rep["kind"] == "compare" and rep["status"] == "complete"
     assert c["rounds"] == 2 and sorted(c["orders"][0]) == ["dynamic", "nocache"]
@@ -45,8 +53,18 @@ def test_isolated_rounds_give_ratios_with_ci(tmp_path: Path) -> None:
 
 
 def test_inline_diagnosis_reports_a_broken_cleanup_as_leftover(tmp_path: Path) -> None:
-    rep = _compare(tmp_path, "--variant", "a:cache=dynamic", "--variant", "b:cache=static",
-                   "--isolation", "inline", "--cleanup", "gc", "--retain-previous")
+    rep = _compare(
+        tmp_path,
+        "--variant",
+        "a:cache=dynamic",
+        "--variant",
+        "b:cache=static",
+        "--isolation",
+        "inline",
+        "--cleanup",
+        "gc",
+        "--retain-previous",
+    )
     seqs = rep["compare"]["inline"]["sequences"]
     assert [r["variant"] for r in seqs["forward"]] == ["a", "b"]
     assert [r["variant"] for r in seqs["reverse"]] == ["b", "a"]
@@ -59,8 +77,17 @@ def test_inline_diagnosis_reports_a_broken_cleanup_as_leftover(tmp_path: Path) -
 
 
 def test_inline_diagnosis_with_a_real_cleanup_is_clean(tmp_path: Path) -> None:
-    rep = _compare(tmp_path, "--variant", "a:cache=dynamic", "--variant", "b:cache=static",
-                   "--isolation", "inline", "--cleanup", "gc")
+    rep = _compare(
+        tmp_path,
+        "--variant",
+        "a:cache=dynamic",
+        "--variant",
+        "b:cache=static",
+        "--isolation",
+        "inline",
+        "--cleanup",
+        "gc",
+    )
     for results in rep["compare"]["inline"]["sequences"].values():
         assert all(r["cleanup_clean"] for r in results), [r["cleanup_summary"] for r in results]
     effects = rep["compare"]["inline"]["order_effects"]

@@ -68,8 +68,10 @@ def test_order_effect_detects_second_position_speedup() -> None:
 
 def test_order_effect_absent_when_only_the_variant_matters() -> None:
     rng = np.random.default_rng(8)
-    by_pos = {"A": {0: list(rng.normal(100, 2, 8)), 1: list(rng.normal(100, 2, 8))},
-              "B": {0: list(rng.normal(120, 2, 8)), 1: list(rng.normal(120, 2, 8))}}
+    by_pos = {
+        "A": {0: list(rng.normal(100, 2, 8)), 1: list(rng.normal(100, 2, 8))},
+        "B": {0: list(rng.normal(120, 2, 8)), 1: list(rng.normal(120, 2, 8))},
+    }
     e = order_effect("decode_tps", by_pos, ("A", "B"))
     assert not e.order_matters and e.variant_effect == pytest.approx(0.20, abs=0.03)
     assert "does not measurably change" in e.verdict
