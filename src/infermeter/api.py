@@ -146,7 +146,9 @@ def soak(
     """
     from infermeter.core.environment import capture
     from infermeter.report.progress import phase_progress
-    from infermeter.scenarios.soak import CALLS_FILE, assemble, plan, run_soak, soak_warnings
+    from infermeter.scenarios.soak import plan, run_soak
+    from infermeter.scenarios.soak_analysis import assemble, soak_warnings
+    from infermeter.scenarios.soak_worker import CALLS_FILE
 
     opts = options or SoakOptions()
     cfg = config if isinstance(config, RunConfig) else build_config(config)

@@ -295,12 +295,22 @@ def _add_soak(sub: Any) -> None:
         default="none,gc,gc+empty_cache,full,recreate,session",
         help="comma-separated, see below (default: all six)",
     )
-    p.add_argument("--batch-sizes", dest="chunk_sizes", type=_ints, help="chunking: run every strategy at each size")
-    p.add_argument("--at", type=_ints, default=[1, 5, 10], help="calls whose latency the table shows (default 1,5,10)")
+    p.add_argument(
+        "--batch-sizes", dest="chunk_sizes", type=_ints, metavar="B,...", help="chunking: every strategy at each size"
+    )
+    p.add_argument(
+        "--at",
+        type=_ints,
+        default=[1, 5, 10],
+        metavar="N,...",
+        help="calls whose latency the table shows (default 1,5,10)",
+    )
     p.add_argument("--inputs", default="varied", help="fixed (same prompt) | varied (new content, same shape)")
     p.add_argument("--warmup-calls", type=int, default=2, help="first calls shown but left out of trends (default 2)")
     p.add_argument("--recreate-every", type=int, default=5, help="recreate strategy: calls per instance (default 5)")
-    p.add_argument("--min-step", type=float, default=0.05, help="smallest upward step, as a fraction, that counts")
+    p.add_argument(
+        "--min-step", type=float, default=0.05, help="smallest upward step that is decay (default 0.05 = 5%%)"
+    )
     p.add_argument("--leak", action="store_true", help="calibration: keep every output and KV cache (a known leak)")
     p.add_argument("--inline", action="store_true", help="run in this process (debugging; less trustworthy)")
 
