@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,41 @@ def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = Tr
     return _report(cfg, result, run_dir, "complete", None)
 
 
+def _new_report(kind: str, run_dir: Path, **fields: Any) -> Report:
+    """A report in status "running", with this process's environment."""
+    from infermeter.core.environment import capture
+
+    return Report(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "kind": kind,
+            "status": "running",
+            "error": None,
+            "run_dir": str(run_dir),
+            **fields,
+            "environment": capture(),
+        }
+    )
+
+
+@contextmanager
+def _tracked(report: Report, path: Path, finalize: Callable[[], None]) -> Iterator[None]:
+    """Set the report's final status, run ``finalize`` and write it, whatever happens inside."""
+    data = report.data
+    try:
+        yield
+        data["status"] = "complete"
+    except InfermeterError as err:
+        data["status"], data["error"] = "failed", str(err)
+        raise
+    except KeyboardInterrupt:
+        data["status"], data["error"] = "interrupted", "interrupted (SIGINT/SIGTERM): what finished is kept"
+        raise
+    finally:
+        finalize()
+        write_json(report, path)
+
+
 def compare(
     variants: list[tuple[str, RunConfig | dict[str, Any]]],
     options: CompareOptions | None = None,
@@ -90,7 +127,6 @@ def compare(
     progress: bool = True,
 ) -> Report:
     """Compare named configurations (see :mod:`infermeter.scenarios.compare`); writes a report."""
-    from infermeter.core.environment import capture
     from infermeter.report.progress import phase_progress
 
     opts = options or CompareOptions()
@@ -102,34 +138,18 @@ def compare(
     for _, c in cfgs:
         load_items(c.workload)  # bad input fails before any model is loaded
     run_dir = _run_dir(cfgs[0][1], "compare-" + "-vs-".join(names))
-    data: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "compare",
-        "status": "running",
-        "error": None,
-        "run_dir": str(run_dir),
-        "configs": {n: c.model_dump() for n, c in cfgs},
-        "environment": capture(),
-    }
-    report = Report(data)
-    try:
+    report = _new_report("compare", run_dir, configs={n: c.model_dump() for n, c in cfgs})
+    data = report.data
 
-        def checkpoint(partial: dict[str, Any]) -> None:
-            data["compare"] = partial
-            write_json(report, run_dir / REPORT_FILE)
-
-        with phase_progress(progress) as bar:
-            data["compare"] = run_compare(cfgs, opts, run_dir, bar, checkpoint)
-        data["status"] = "complete"
-    except InfermeterError as err:
-        data["status"], data["error"] = "failed", str(err)
-        raise
-    except KeyboardInterrupt:
-        data["status"], data["error"] = "interrupted", "interrupted (SIGINT/SIGTERM): finished rounds are kept"
-        raise
-    finally:
-        data["records_file"] = str(run_dir / RECORDS_FILE)
+    def checkpoint(partial: dict[str, Any]) -> None:
+        data["compare"] = partial
         write_json(report, run_dir / REPORT_FILE)
+
+    def finalize() -> None:
+        data["records_file"] = str(run_dir / RECORDS_FILE)
+
+    with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
+        data["compare"] = run_compare(cfgs, opts, run_dir, bar, checkpoint)
     return report
 
 
@@ -144,7 +164,6 @@ def soak(
     :mod:`infermeter.scenarios.soak`); writes a report. Per-call rows are in ``calls.jsonl`` as they
     happen; if a worker fails, the report keeps every call measured so far before the error propagates.
     """
-    from infermeter.core.environment import capture
     from infermeter.report.progress import phase_progress
     from infermeter.scenarios.soak import plan, run_soak
     from infermeter.scenarios.soak_analysis import assemble, soak_warnings
@@ -157,32 +176,18 @@ def soak(
     load_items(cfg.workload)  # bad input fails before any model is loaded
     configs = plan(cfg, opts)
     run_dir = _run_dir(cfg, "soak-" + Path(cfg.model.name).name)
-    data: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "soak",
-        "status": "running",
-        "error": None,
-        "run_dir": str(run_dir),
-        "config": cfg.model_dump(),
-        "configs": {name: c.model_dump() for name, _, c in configs},
-        "environment": capture(),
-    }
-    report = Report(data)
+    report = _new_report(
+        "soak", run_dir, config=cfg.model_dump(), configs={name: c.model_dump() for name, _, c in configs}
+    )
+    data = report.data
     metas: dict[str, Any] = {}
-    try:
-        with phase_progress(progress) as bar:
-            run_soak(configs, opts, run_dir, bar, metas)
-        data["status"] = "complete"
-    except InfermeterError as err:
-        data["status"], data["error"] = "failed", str(err)
-        raise
-    except KeyboardInterrupt:
-        data["status"], data["error"] = "interrupted", "interrupted"
-        raise
-    finally:
+
+    def finalize() -> None:  # also after a failure: every call measured so far stays in the report
         data["soak"] = assemble(run_dir, configs, opts, metas)
         data["warnings"] = soak_warnings(cfg, opts, data["soak"]["configurations"])
         data["records_file"] = str(run_dir / RECORDS_FILE)
         data["calls_file"] = str(run_dir / CALLS_FILE)
-        write_json(report, run_dir / REPORT_FILE)
+
+    with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
+        run_soak(configs, opts, run_dir, bar, metas)
     return report
