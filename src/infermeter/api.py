@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from infermeter.config import RunConfig, build_config
 from infermeter.core.isolation import run_isolated
 from infermeter.errors import InfermeterError
 from infermeter.metrics.summary import compute, warnings
+from infermeter.report import recording
 from infermeter.report.schema import REPORT_FILE, SCHEMA_VERSION, Report, write_json
 from infermeter.scenarios.compare import CompareOptions, run_compare
 from infermeter.scenarios.run import RECORDS_FILE, measure, read_records
@@ -26,7 +28,9 @@ from infermeter.workloads.base import load_items
 def _run_dir(cfg: RunConfig, label: str | None = None) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", label or Path(cfg.model.name).name)[:40]
-    base = Path(cfg.output) / f"{stamp}-{slug}"
+    # The folder name is the run id in the results database: the random tail keeps it unique
+    # across output folders and machines.
+    base = Path(cfg.output) / f"{stamp}-{slug}-{secrets.token_hex(2)}"
     path, k = base, 1
     while path.exists():
         path, k = Path(f"{base}-{k}"), k + 1
@@ -60,6 +64,7 @@ def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, 
     }
     report = Report(data)
     write_json(report, run_dir / REPORT_FILE)
+    recording.finish(data)
     return report
 
 
@@ -76,6 +81,7 @@ def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = Tr
         cfg = build_config(config, overrides)
     load_items(cfg.workload)  # bad input fails here, before a model is loaded
     run_dir = _run_dir(cfg)
+    recording.begin(run_dir, "run", cfg.model_dump())
     payload = {"config": cfg.model_dump(), "run_dir": str(run_dir), "progress": progress}
     try:
         result = run_isolated(measure, payload, cfg.measure.isolation)
@@ -89,6 +95,8 @@ def _new_report(kind: str, run_dir: Path, **fields: Any) -> Report:
     """A report in status "running", with this process's environment."""
     from infermeter.core.environment import capture
 
+    env = capture()
+    recording.begin(run_dir, kind, fields.get("config") or {"configs": fields.get("configs", {})}, env)
     return Report(
         {
             "schema_version": SCHEMA_VERSION,
@@ -97,7 +105,7 @@ def _new_report(kind: str, run_dir: Path, **fields: Any) -> Report:
             "error": None,
             "run_dir": str(run_dir),
             **fields,
-            "environment": capture(),
+            "environment": env,
         }
     )
 
@@ -118,6 +126,7 @@ def _tracked(report: Report, path: Path, finalize: Callable[[], None]) -> Iterat
     finally:
         finalize()
         write_json(report, path)
+        recording.finish(data)
 
 
 def compare(

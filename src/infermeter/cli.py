@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import signal
 import sys
@@ -87,6 +88,7 @@ def _add_config_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) ->
     p.add_argument("--json", action="store_true", help="print the JSON report to stdout instead of tables")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    p.add_argument("--db", help="results database (default $INFERMETER_DB or ~/.infermeter/results.db; 'off' disables)")
 
 
 def _add_run(sub: Any) -> None:
@@ -369,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     _add_soak(sub)
     sub.add_parser("presets", help="list model presets (real architectures, random weights)")
+    from infermeter.cli_results import add_parsers
+
+    _COMMANDS.update(add_parsers(sub))
     return parser
 
 
@@ -386,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `timeout`, schedulers and CI send SIGTERM: turn it into KeyboardInterrupt so that reports
     # are finalized (status "interrupted") by the same code paths as Ctrl-C.
     signal.signal(signal.SIGTERM, _terminate)
+    if getattr(args, "db", None):  # workers inherit the environment, so they record there too
+        os.environ["INFERMETER_DB"] = args.db
     if not args.command:
         parser.print_help()
         return 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,13 +12,15 @@ import pytest
 
 
 def run_cli(*args: str, tmp: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m infermeter ARGS`` with its own output directory and cache."""
+    """``python -m infermeter ARGS`` in ``tmp``, recording into ``tmp/results.db`` (never the user's database)."""
+    env = {**os.environ, "INFERMETER_DB": str(tmp / "results.db")}
     return subprocess.run(
         [sys.executable, "-m", "infermeter", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=tmp,
+        env=env,
     )
 
 

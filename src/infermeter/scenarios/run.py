@@ -32,6 +32,7 @@ from infermeter.core.records import RequestRecord
 from infermeter.metrics.accuracy import score
 from infermeter.metrics.latency import e2e
 from infermeter.metrics.throughput import output_throughput
+from infermeter.report import recording
 from infermeter.report.progress import phase_progress
 from infermeter.workloads.base import WorkItem, load_items
 
@@ -46,10 +47,12 @@ class RecordSink:
         self._f = path.open("a", encoding="utf-8")
 
     def write(self, records: list[RequestRecord]) -> None:
-        """Persist a batch of records now."""
-        for r in records:
-            self._f.write(json.dumps(r.to_dict()) + "\n")
+        """Persist a batch of records now (file first, then the results database)."""
+        rows = [r.to_dict() for r in records]
+        for row in rows:
+            self._f.write(json.dumps(row) + "\n")
         self._f.flush()
+        recording.records(self.path.parent, rows)
 
     def close(self) -> None:
         """Close the file."""
