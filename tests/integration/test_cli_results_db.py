@@ -55,3 +55,29 @@ def test_runs_are_recorded_and_diffed(tmp_path: Path) -> None:
 
     missing = run_cli("diff", "nope", run_a, tmp=tmp_path)
     assert missing.returncode != 0 and "Traceback" not in missing.stderr
+
+
+def test_report_command_writes_html_png_csv_md(tmp_path: Path) -> None:
+    rep = run_json(*ARGS, tmp=tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = run_cli(
+        "report",
+        rep["run_dir"],
+        "--html",
+        str(out / "r.html"),
+        "--png",
+        str(out / "png"),
+        "--csv",
+        str(out / "r.csv"),
+        "--md",
+        str(out / "r.md"),
+        tmp=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    html = (out / "r.html").read_text()
+    assert "<svg" in html and "decode" in html and "http://cdn" not in html
+    assert list((out / "png").glob("*.png"))
+    assert "decode_tps" in (out / "r.csv").read_text() and "|" in (out / "r.md").read_text()
+    bad = run_cli("report", str(tmp_path / "nothing-here"), "--html", str(out / "x.html"), tmp=tmp_path)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr

@@ -1,0 +1,278 @@
+"""Figures of a report (run, compare, soak), built with matplotlib from the report dict alone.
+
+``figures(report)`` returns lazy :class:`FigureSpec` objects: a stable name (also the PNG file name), a
+title, and a function that draws the figure. Only figures whose data is present are listed, so a caller
+never gets an empty plot. Each report kind is one builder function in ``_BUILDERS``; a future
+``kind: "sweep"`` (per-knob effects, Pareto fronts) or ``kind: "load"`` (rate vs latency) adds one entry.
+
+Figures are drawn on ``matplotlib.figure.Figure`` with an Agg canvas attached directly (no pyplot, no
+``matplotlib.use``): no window is ever opened, no global figure registry leaks figures, and a user's
+interactive backend (Jupyter) is left alone.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+from infermeter.core.records import RequestRecord
+from infermeter.metrics.latency import itl, tpot, ttft, values
+
+# Text from reports (variant names, model names) is never parsed as mathtext: a "$" in a name would
+# otherwise change what is drawn or raise. svg.fonttype "none" keeps text as <text> elements: small,
+# searchable, and written through matplotlib's XML escaping (tested), at the price of the viewer
+# choosing the font (system sans-serif; nothing is fetched). A fixed hash salt makes element ids,
+# and therefore the HTML, reproducible.
+_RC = {"text.parse_math": False, "svg.fonttype": "none", "svg.hashsalt": "infermeter", "font.size": 9}
+_SIZE = (7.0, 3.4)
+_MS = 1000.0
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One plot of a report: ``name`` is stable (file names, HTML anchors), ``build`` draws it."""
+
+    name: str
+    title: str
+    build: Callable[[], Figure]
+
+    def figure(self) -> Figure:
+        """Draw the figure under infermeter's matplotlib settings."""
+        with matplotlib.rc_context(_RC):
+            fig = self.build()
+            fig.suptitle(self.title)
+            fig.tight_layout()
+            return fig
+
+
+def figures(report: dict[str, Any]) -> list[FigureSpec]:
+    """The figures a report supports, in display order; [] for kinds without plots yet."""
+    builder = _BUILDERS.get(report.get("kind", ""))
+    return builder(report) if builder else []
+
+
+def to_svg(fig: Figure, prefix: str = "") -> str:
+    """The figure as an ``<svg>`` element to inline in HTML (no XML prolog, no DOCTYPE, no metadata).
+
+    ``prefix`` namespaces the element ids: several figures in one page must not share ids, or a
+    ``clip-path: url(#...)`` in one plot could resolve to another plot's clip path.
+    """
+    buf = io.StringIO()
+    with matplotlib.rc_context(_RC):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]  # drop <?xml ...?> and the DOCTYPE (which names a DTD URL)
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    if prefix:
+        svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
+        svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
+        svg = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)
+    return svg
+
+
+def save_png(fig: Figure, path: Path | str, dpi: int = 120) -> Path:
+    """Write the figure as a PNG (for terminals and READMEs) and return its path."""
+    path = Path(path)
+    with matplotlib.rc_context(_RC):
+        fig.savefig(path, format="png", dpi=dpi, metadata={"Software": None})
+    return path
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _new(ncols: int = 1, size: tuple[float, float] = _SIZE) -> tuple[Figure, list[Any]]:
+    fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)  # the Agg backend for this figure only
+    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+    return fig, axes
+
+
+def _cdf(ax: Any, vals: list[float], label: str) -> None:
+    """Empirical CDF in ms with the median marked; an empty series says so instead of vanishing."""
+    ax.set_title(label)
+    ax.set_xlabel("ms")
+    if not vals:
+        ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+        return
+    xs = np.sort(np.asarray(vals)) * _MS
+    ax.step(xs, np.arange(1, len(xs) + 1) / len(xs), where="post")
+    ax.axvline(float(np.median(xs)), color="gray", ls=":", lw=1)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("fraction ≤ x")
+    ax.text(0.98, 0.05, f"n={len(xs)}", ha="right", transform=ax.transAxes)
+
+
+def _err(d: dict[str, Any] | None, scale: float = 1.0) -> tuple[float, float, float]:
+    """(mean, lower error, upper error) for error bars; a CI below 0 is clipped, not drawn negative."""
+    if not d:
+        return math.nan, 0.0, 0.0
+    mean = d["mean"] * scale
+    lo = max(d.get("ci95_low", d["mean"]) * scale, 0.0) if d["n"] > 1 else mean
+    hi = d.get("ci95_high", d["mean"]) * scale if d["n"] > 1 else mean
+    return mean, max(mean - lo, 0.0), max(hi - mean, 0.0)
+
+
+# -- run -------------------------------------------------------------------------------------------
+def _run_records(report: dict[str, Any]) -> list[RequestRecord]:
+    return [RequestRecord.from_dict(r) for r in report.get("records", []) if r.get("phase") == "dataset"]
+
+
+def _latency_cdfs(report: dict[str, Any]) -> Figure:
+    recs = _run_records(report)
+    ok = [r for r in recs if r.ok]
+    fig, axes = _new(3, (9.0, 3.0))
+    _cdf(axes[0], values(ttft, recs), "TTFT")
+    _cdf(axes[1], values(tpot, recs), "TPOT")
+    _cdf(axes[2], itl(ok), "ITL (pooled gaps)")
+    return fig
+
+
+def _batch_curve(report: dict[str, Any]) -> Figure:
+    curve = report["metrics"]["batch_efficiency"]
+    pts = curve["points"]
+    bs = [p["batch_size"] for p in pts]
+    fig, (ax,) = _new()
+    thr = [_err(p["throughput"]) for p in pts]
+    ax.errorbar(bs, [t[0] for t in thr], yerr=[[t[1] for t in thr], [t[2] for t in thr]], marker="o", capsize=3)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(bs, [str(b) for b in bs])
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("output throughput (tok/s)", color="C0")
+    eff_ax = ax.twinx()
+    eff = [100 * p["efficiency"] if p["efficiency"] is not None else math.nan for p in pts]
+    eff_ax.plot(bs, eff, marker="s", color="C1", ls="--")
+    eff_ax.set_ylabel("efficiency vs batch 1 (%)", color="C1")
+    eff_ax.set_ylim(0, max([110.0] + [e for e in eff if not math.isnan(e)]))
+    knee = curve.get("knee_batch_size")
+    if knee:
+        ax.axvline(knee, color="red", ls=":", lw=1.5)
+        ax.text(knee, 0.95, f" knee b{knee:g}", color="red", va="top", transform=ax.get_xaxis_transform())
+    return fig
+
+
+def _context_curve(report: dict[str, Any]) -> Figure:
+    pts = report["metrics"]["context_load"]["points"]
+    xs = [p["prompt_tokens"] for p in pts]
+    ys = [_err(p["ttft"], _MS) for p in pts]
+    fig, (ax,) = _new()
+    ax.errorbar(xs, [y[0] for y in ys], yerr=[[y[1] for y in ys], [y[2] for y in ys]], marker="o", capsize=3)
+    ax.set_xlabel("prompt tokens")
+    ax.set_ylabel("TTFT, mean with 95% CI (ms)")
+    ax.set_ylim(bottom=0)
+    return fig
+
+
+def _run_figures(report: dict[str, Any]) -> list[FigureSpec]:
+    m = report.get("metrics") or {}
+    out = []
+    if _run_records(report):
+        out.append(FigureSpec("run-latency-cdf", "TTFT / TPOT / ITL distributions", lambda: _latency_cdfs(report)))
+    if (m.get("batch_efficiency") or {}).get("points"):
+        title = "throughput and efficiency vs batch size"
+        out.append(FigureSpec("run-batch-curve", title, lambda: _batch_curve(report)))
+    if (m.get("context_load") or {}).get("points"):
+        out.append(FigureSpec("run-context-curve", "TTFT vs prompt length", lambda: _context_curve(report)))
+    return out
+
+
+# -- compare ---------------------------------------------------------------------------------------
+def _ratio_forest(report: dict[str, Any]) -> Figure:
+    ratios = report["compare"]["ratios"]
+    fig, (ax,) = _new(1, (7.0, 0.5 + 0.6 * len(ratios) + 1.2))
+    ys = list(range(len(ratios)))[::-1]
+    positive = all(r["ci95_low"] > 0 for r in ratios)
+    for y, r in zip(ys, ratios, strict=True):
+        color = "C2" if r["significant"] else "gray"
+        lo, hi = r["ci95_low"], r["ci95_high"]
+        ax.errorbar(r["speedup"], y, xerr=[[r["speedup"] - lo], [hi - r["speedup"]]], fmt="o", color=color, capsize=4)
+    ax.axvline(1.0, color="black", lw=1)
+    if positive:  # ratios are multiplicative: 0.5x and 2x sit symmetric around 1 on a log scale
+        ax.set_xscale("log")
+        # plain tick labels: the default log labels are mathtext, which _RC turns off for data safety
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(-0.7, len(ratios) - 0.3)
+    ax.set_yticks(ys, [f"{r['metric']}: {r['variant']} / {r['baseline']}" for r in ratios])
+    ax.set_xlabel("ratio with 95% CI (1.0 = no difference; green: significant)")
+    return fig
+
+
+def _steady_values(variant: dict[str, Any], metric: str) -> list[float]:
+    """Per-call values after each round's first measured call (the calls the steady summary uses)."""
+    return [c[metric] for r in variant.get("rounds", []) for c in r.get("calls", [])[1:] if c.get(metric) is not None]
+
+
+def _tps_distribution(report: dict[str, Any]) -> Figure:
+    variants = report["compare"]["variants"]
+    names = list(variants)
+    data = [_steady_values(variants[n], "decode_tps") for n in names]
+    fig, (ax,) = _new(1, (7.0, 1.0 + 0.6 * len(names) + 1.0))
+    pos = list(range(1, len(names) + 1))
+    ax.boxplot([d or [math.nan] for d in data], positions=pos, vert=False, widths=0.5)
+    rng = np.random.default_rng(0)  # fixed jitter: the same report draws the same picture
+    for p, d in zip(pos, data, strict=True):
+        ax.scatter(d, p + rng.uniform(-0.15, 0.15, len(d)), s=12, alpha=0.7, zorder=3)
+    ax.set_yticks(pos, names)
+    ax.set_xlabel("steady decode tok/s per call (first call of each round excluded)")
+    return fig
+
+
+def _compare_figures(report: dict[str, Any]) -> list[FigureSpec]:
+    c = report.get("compare") or {}
+    out = []
+    if c.get("ratios"):
+        out.append(FigureSpec("compare-ratios", "A/B ratios with 95% CIs", lambda: _ratio_forest(report)))
+    if any(_steady_values(v, "decode_tps") for v in (c.get("variants") or {}).values()):
+        title = "steady decode speed per variant"
+        out.append(FigureSpec("compare-decode-tps", title, lambda: _tps_distribution(report)))
+    return out
+
+
+# -- soak ------------------------------------------------------------------------------------------
+def _soak_calls(report: dict[str, Any]) -> Figure:
+    soak = report["soak"]
+    warm = soak["options"].get("warmup_calls", 0)
+    fig, (lat, mem) = _new(2, (9.0, 3.4))
+    for i, c in enumerate(cfg for cfg in soak["configurations"] if cfg.get("rows")):
+        view = (c.get("peak") or {}).get("view", "rss")
+        calls = [r["call"] for r in c["rows"]]
+        e2e = [r["e2e_s"] * _MS if r.get("e2e_s") is not None else math.nan for r in c["rows"]]
+        used = [(r.get("memory") or {}).get(view) for r in c["rows"]]
+        mib = [u / 2**20 if u is not None else math.nan for u in used]
+        color = f"C{i % 10}"
+        lat.plot(calls, e2e, marker="o", ms=3, color=color, label=c["name"])
+        mem.plot(calls, mib, marker="o", ms=3, color=color, label=f"{c['name']} ({view})")
+    for ax in (lat, mem):
+        if warm:  # warm-up calls are shown but kept out of the trends: shade them
+            ax.axvspan(0.5, warm + 0.5, color="gray", alpha=0.15, label="warm-up")
+        ax.set_xlabel("call")
+        ax.legend(fontsize=7)
+    lat.set_ylabel("E2E (ms)")
+    mem.set_ylabel("memory after call (MiB)")
+    return fig
+
+
+def _soak_figures(report: dict[str, Any]) -> list[FigureSpec]:
+    configs = (report.get("soak") or {}).get("configurations") or []
+    if not any(c.get("rows") for c in configs):
+        return []
+    return [FigureSpec("soak-calls", "E2E latency and memory per call", lambda: _soak_calls(report))]
+
+
+_BUILDERS: dict[str, Callable[[dict[str, Any]], list[FigureSpec]]] = {
+    "run": _run_figures,
+    "compare": _compare_figures,
+    "soak": _soak_figures,
+}
