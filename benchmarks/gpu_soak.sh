@@ -12,8 +12,10 @@ common=(--model qwen3-1.7b --device cuda --prompt-len $PROMPT --max-new-tokens $
 soak() { local name=$1 limit=$2; shift 2; timeout "$limit" python3 -m infermeter soak "${common[@]}" "$@" \
            > "$OUT/$name.json" 2> "$OUT/$name.err" || echo "soak $name failed: $(tail -1 "$OUT/$name.err")"; }
 # Each qwen3-1.7b worker costs ~25-35 s (imports, random init); recreate loads the model again.
-soak leak 150 --leak --strategies none --calls 12
-soak strategies 360 --calls 10 --recreate-every 5
+# ONLY=leak or ONLY=strategies runs one half (each fits one 10-minute device call).
+[ "${ONLY:-leak}" = strategies ] || soak leak 480 --leak --strategies "${LEAK_STRATEGIES:-none,gc,gc+empty_cache,full,recreate,session}" \
+  --calls 12 --recreate-every 5
+[ "${ONLY:-strategies}" = leak ] || soak strategies 360 --calls 10 --recreate-every 5
 python3 - "$OUT" $PROMPT $NEW <<'EOF' 2>&1 | tee "$OUT/summary.txt"
 import json, sys
 from pathlib import Path
