@@ -10,9 +10,10 @@ import types
 
 import numpy as np
 
-from infermeter.backends.hf import HFBackend, resolve_device
+from infermeter.backends.hf import HFBackend
 from infermeter.config import build_config
 from infermeter.core.clock import clock_for
+from infermeter.core.device import resolve_device
 from infermeter.optimize.cleanup import cleanup, snapshot
 
 

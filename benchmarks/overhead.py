@@ -48,9 +48,7 @@ def measure(model_name: str, device: str, batch: int, prompt: int, new: int, cac
             "generation.max_new_tokens": new,
         },
     )
-    from infermeter.backends.hf import resolve_device
-
-    backend = HFBackend(cfg, clock_for(resolve_device(device)))
+    backend = HFBackend(cfg, clock_for(device))
     info = backend.load()
     rng = np.random.default_rng(0)
     prompts = [backend.synthetic_prompt(prompt, rng) for _ in range(batch)]

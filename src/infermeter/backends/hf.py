@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from infermeter.backends.base import Backend, Generation, LoadInfo, Prompt, register
+from infermeter.core.device import resolve_device
 from infermeter.errors import InfermeterError
 
 if TYPE_CHECKING:
@@ -21,21 +22,6 @@ if TYPE_CHECKING:
     from infermeter.workloads.base import WorkItem
 
 _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> cuda when a GPU is visible, else cpu; a missing GPU is a clear error."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise InfermeterError(f"--device {device} was asked for, but torch sees no CUDA GPU")
-        index = int(device.split(":")[1]) if ":" in device else 0
-        if index >= torch.cuda.device_count():
-            raise InfermeterError(f"--device {device}: only {torch.cuda.device_count()} GPU(s) visible")
-    return device
 
 
 def resolve_dtype(dtype: str, device: str) -> Any:

@@ -93,8 +93,10 @@ class CudaClock:
 
 
 def clock_for(device: str) -> PerfClock | CudaClock:
-    """The clock for a device string (``cpu``, ``cuda``, ``cuda:N``)."""
-    return CudaClock() if device.startswith("cuda") else PerfClock()
+    """The clock for a device string (``auto``, ``cpu``, ``cuda``, ``cuda:N``)."""
+    from infermeter.core.device import resolve_device
+
+    return CudaClock() if resolve_device(device).startswith("cuda") else PerfClock()
 
 
 class FakeClock:

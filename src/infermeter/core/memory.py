@@ -57,7 +57,8 @@ class MemoryPeak:
         return asdict(self)
 
 
-def _nvml_handle(device_index: int) -> Any:
+def nvml_handle(device_index: int) -> Any:
+    """An NVML handle for a GPU, or None when NVML is unavailable."""
     try:
         import pynvml
 
@@ -67,7 +68,8 @@ def _nvml_handle(device_index: int) -> Any:
         return None
 
 
-def _nvml_process_bytes(handle: Any) -> int | None:
+def nvml_process_bytes(handle: Any) -> int | None:
+    """GPU memory NVML attributes to this process, or None."""
     import pynvml
 
     pid = os.getpid()
@@ -103,7 +105,7 @@ class MemoryWindow:
             if not self._exact_rss:
                 self._rss_peak = max(self._rss_peak, proc.memory_info().rss)
             if self._nvml is not None:
-                b = _nvml_process_bytes(self._nvml)
+                b = nvml_process_bytes(self._nvml)
                 if b is not None:
                     self._nvml_peak = max(self._nvml_peak or 0, b)
             if self._stop.wait(self.interval_s):
@@ -116,7 +118,7 @@ class MemoryWindow:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
             index = torch.device(self.device).index or 0
-            self._nvml = _nvml_handle(index)
+            self._nvml = nvml_handle(index)
         self._exact_rss = _reset_hwm()
         if self._nvml is not None or not self._exact_rss:
             self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -135,7 +137,7 @@ class MemoryWindow:
         if self._thread is not None:
             self._thread.join()
         if self._nvml is not None:
-            b = _nvml_process_bytes(self._nvml)
+            b = nvml_process_bytes(self._nvml)
             if b is not None:
                 self._nvml_peak = max(self._nvml_peak or 0, b)
         if self._exact_rss:

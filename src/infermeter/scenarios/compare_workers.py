@@ -13,6 +13,7 @@ import numpy as np
 from infermeter.backends.base import Backend, Prompt, get_backend
 from infermeter.config import RunConfig
 from infermeter.core.clock import clock_for
+from infermeter.core.device import resolve_device
 from infermeter.core.memory import MemoryWindow
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.latency import e2e, ttft, values
@@ -23,14 +24,6 @@ from infermeter.scenarios.run import RECORDS_FILE, RecordSink, Runner
 WARMUPS = ("none", "same-input", "different-input", "shadow-instance")
 #: metric -> True when higher is better
 METRICS = {"decode_tps": True, "e2e_s": False, "ttft_s": False, "output_throughput": True}
-
-
-def _resolve(device: str) -> str:
-    if device == "auto":
-        from infermeter.backends.hf import resolve_device
-
-        return resolve_device("auto")
-    return device
 
 
 def _inputs(runner: Runner) -> tuple[list[Prompt], list[Prompt]]:
@@ -112,7 +105,7 @@ def measure_variant(payload: dict[str, Any]) -> dict[str, Any]:
     """Worker: one variant, one round, in a fresh process."""
     cfg = RunConfig.model_validate(payload["config"])
     run_dir, opts = Path(payload["run_dir"]), payload["options"]
-    device = _resolve(cfg.model.device)
+    device = resolve_device(cfg.model.device)
     shadow_s = _shadow(cfg, device, run_dir) if opts["warmup"] == "shadow-instance" else None
     backend, load = _load(cfg, device)
     sink = RecordSink(run_dir / RECORDS_FILE)
@@ -143,7 +136,7 @@ def inline_sequence(payload: dict[str, Any]) -> dict[str, Any]:
     results = []
     for pos, (name, cfg_dict) in enumerate(payload["order"]):
         cfg = RunConfig.model_validate(cfg_dict)
-        device = _resolve(cfg.model.device)
+        device = resolve_device(cfg.model.device)
         backend, load = _load(cfg, device)
         sink = RecordSink(run_dir / RECORDS_FILE)
         runner = Runner(cfg, backend, sink, Silent())

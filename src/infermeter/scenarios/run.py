@@ -274,12 +274,7 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         with phase_progress(payload.get("progress", True)) as progress:
             task = progress.add_task(f"loading {cfg.model.name}", total=1)
-            device = cfg.model.device
-            if device == "auto":
-                from infermeter.backends.hf import resolve_device
-
-                device = resolve_device("auto")
-            backend = backend_cls(cfg, clock_for(device))
+            backend = backend_cls(cfg, clock_for(cfg.model.device))
             load = backend.load()
             progress.advance(task)
             runner = Runner(cfg, backend, sink, progress)

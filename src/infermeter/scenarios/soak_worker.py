@@ -23,7 +23,8 @@ import psutil
 from infermeter.backends.base import Backend, Prompt, get_backend
 from infermeter.config import RunConfig
 from infermeter.core.clock import clock_for
-from infermeter.core.memory import MemoryWindow, _nvml_handle, _nvml_process_bytes
+from infermeter.core.device import resolve_device
+from infermeter.core.memory import MemoryWindow, nvml_handle, nvml_process_bytes
 from infermeter.core.records import RequestRecord
 from infermeter.errors import InfermeterError
 from infermeter.metrics.latency import tpot, values
@@ -43,14 +44,6 @@ STRATEGIES = (*LEVEL_STRATEGIES, "recreate", "session")
 _RECREATE_LEVEL = "gc+empty_cache"
 # What ``session`` releases with on exit: the strongest level, as a context manager would.
 _SESSION_LEVEL = "full"
-
-
-def _resolve(device: str) -> str:
-    if device == "auto":
-        from infermeter.backends.hf import resolve_device
-
-        return resolve_device("auto")
-    return device
 
 
 def _make_leaky(model: Any, retained: list[Any]) -> None:
@@ -112,7 +105,7 @@ def memory_now(device: str, nvml: Any) -> dict[str, int | None]:
         out["torch_allocated"] = int(torch.cuda.memory_allocated(device))
         out["torch_reserved"] = int(torch.cuda.memory_reserved(device))
         if nvml is not None:
-            out["nvml_process"] = _nvml_process_bytes(nvml)
+            out["nvml_process"] = nvml_process_bytes(nvml)
     return out
 
 
@@ -121,7 +114,7 @@ def _nvml_for(device: str) -> Any:
         return None
     import torch
 
-    return _nvml_handle(torch.device(device).index or 0)
+    return nvml_handle(torch.device(device).index or 0)
 
 
 def make_inputs(runner: Runner, mode: str) -> Any:
@@ -169,7 +162,7 @@ class Soak:
         self.name, self.strategy = payload["name"], payload["strategy"]
         self.opts = payload["options"]
         self.run_dir = Path(payload["run_dir"])
-        self.device = _resolve(self.cfg.model.device)
+        self.device = resolve_device(self.cfg.model.device)
         self.clock = clock_for(self.device)
         self.nvml = _nvml_for(self.device)
         # Cleanup reports compare against these: before any model (did recreate drop the old one?) and
