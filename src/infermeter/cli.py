@@ -6,6 +6,8 @@ Errors a user can act on print as one line and exit non-zero; ``--debug`` shows 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import re
@@ -371,10 +373,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     _add_soak(sub)
     sub.add_parser("presets", help="list model presets (real architectures, random weights)")
-    from infermeter.cli_results import add_parsers
-
-    _COMMANDS.update(add_parsers(sub))
+    for module in _COMMAND_MODULES:  # each holds one family of subcommands: add_parsers(sub) -> handlers
+        if importlib.util.find_spec(module) is not None:
+            _COMMANDS.update(importlib.import_module(module).add_parsers(sub))
     return parser
+
+
+# A new family of subcommands is one module with ``add_parsers(sub) -> {name: handler}`` listed here.
+_COMMAND_MODULES = (
+    "infermeter.cli_results",  # report, history, diff
+    "infermeter.cli_load",  # load, serve-null (servers, issue 5)
+    "infermeter.cli_sweep",  # sweep (issue 6)
+    "infermeter.cli_cache",  # proxy (issue 8)
+)
 
 
 _COMMANDS = {"run": _cmd_run, "compare": _cmd_compare, "soak": _cmd_soak, "presets": _cmd_presets}

@@ -29,6 +29,9 @@ class Prompt:
 
     ids: list[int]
     text: str | None = None
+    messages: list[dict[str, Any]] | None = None  # chat messages, for backends that take them (HTTP)
+    images: list[str] = field(default_factory=list)  # image file paths (vision-language models)
+    extra: dict[str, Any] = field(default_factory=dict)  # backend-specific (e.g. processed pixel inputs)
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Generation:
     token_times: list[float]
     text: str
     output_ids: list[int] = field(default_factory=list)
+    error: str | None = None  # why this request failed (servers); None when it succeeded
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. usage from a server, tokens per chunk
 
 
 @dataclass

@@ -27,6 +27,7 @@ class WorkItem:
     reference: Any = None
     scorer: str = "exact"
     system: str | None = None
+    images: tuple[str, ...] = ()  # image file paths for vision-language items
 
     def messages(self) -> list[dict[str, str]]:
         """Chat messages for a chat template."""
