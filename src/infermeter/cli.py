@@ -30,16 +30,38 @@ _RUN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--device", "model.device", str, "auto | cpu | cuda | cuda:N"),
     ("--dtype", "model.dtype", str, "auto | float32 | bfloat16 | float16"),
     ("--attn", "model.attn_implementation", str, "attention implementation: sdpa | eager | ..."),
-    ("--cache", "model.cache", str, "KV cache: dynamic | static | off"),
+    ("--kv-cache", "model.cache", str, "KV cache: dynamic | static | off"),
+    (
+        "--cache",
+        "measure.response_cache",
+        str,
+        "response cache in front of the model: lru:ENTRIES | lru:64MB | lru:ENTRIES,BYTES | none (default); "
+        "reports hit rate, hit/miss latency and cache memory (run, load)",
+    ),
+    (
+        "--repeat-ratio",
+        "workload.repeat_ratio",
+        float,
+        "fraction of requests that repeat an earlier one, in [0, 1) (seeded stream; run, load)",
+    ),
     ("--compile", "model.compile", str, "torch.compile: auto | on | off"),
-    ("--workload", "workload.kind", str, "gsm8k (default) | synthetic | jsonl"),
+    (
+        "--workload",
+        "workload.kind",
+        str,
+        "gsm8k (default) | gpqa | easy-vqa | okvqa | vqav2 | jsonl | csv | synthetic | shared-prefix | many-requests",
+    ),
     (
         "--dataset",
         "workload.path",
         str,
-        "JSONL file ({'prompt':..., 'answer':...} per line); implies --workload jsonl",
+        "dataset file: .jsonl or .csv (prompt, answer(s), image; implies --workload jsonl / csv), "
+        "the questions .json of --workload okvqa, a folder for --workload easy-vqa",
     ),
+    ("--annotations", "workload.annotations", str, "okvqa/vqav2: the annotations JSON (ten answers per question)"),
+    ("--images", "workload.images", str, "okvqa/vqav2: the folder of COCO images"),
     ("--limit", "workload.limit", int, "number of items / synthetic prompts (default 8)"),
+    ("--sample", "workload.sample", str, "first (default) | random: which dataset items (--set sample_seed=N)"),
     ("--prompt-len", "workload.prompt_len", int, "synthetic prompt length in tokens"),
     ("--batch-size", "workload.batch_size", int, "requests per generate() call in the main pass"),
     ("--max-new-tokens", "generation.max_new_tokens", int, "output length cap (the target when forced)"),
@@ -58,6 +80,10 @@ _RUN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--warmup", "measure.warmup", str, "none | same-input | different-input"),
     ("--seed", "seed", int, "seed for weights, prompts and sampling"),
     ("--output", "output", str, "directory for reports (default ./results)"),
+    ("--backend", "backend", str, "hf (default, in-process) | openai (a server: needs --base-url) | ..."),
+    ("--base-url", "server.base_url", str, "OpenAI-compatible server URL, e.g. http://127.0.0.1:8000"),
+    ("--api", "server.api", str, "server API: chat (default) | completions"),
+    ("--served-model", "server.served_model", str, "model name on the server (default: first of /v1/models)"),
 ]
 
 
@@ -81,6 +107,11 @@ def _add_config_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) ->
     p.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
     p.add_argument("--force-output-len", action="store_true", help="force exactly --max-new-tokens outputs")
     p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="skip bad dataset items (missing/corrupt image, no answer, malformed line) and count them",
+    )
+    p.add_argument(
         "--set",
         action="append",
         default=[],
@@ -91,6 +122,11 @@ def _add_config_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) ->
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
     p.add_argument("--db", help="results database (default $INFERMETER_DB or ~/.infermeter/results.db; 'off' disables)")
+    p.add_argument(
+        "--api-key",
+        help="server API key (prefer the environment variable named by server.api_key_env, default "
+        "OPENAI_API_KEY: a flag shows in the process list); never written to reports or logs",
+    )
 
 
 def _add_run(sub: Any) -> None:
@@ -173,16 +209,26 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         if v is not None:
             out[key] = v
     if args.dataset is not None and args.workload is None:
-        out["workload.kind"] = "jsonl"
+        # The file says what it is. A .json (VQA questions) or a folder (easy-VQA layout) leaves the
+        # kind to --workload or the config file.
+        suffix = os.path.splitext(args.dataset)[1].lower()
+        if suffix == ".csv":
+            out["workload.kind"] = "csv"
+        elif suffix != ".json" and not os.path.isdir(args.dataset):
+            out["workload.kind"] = "jsonl"
     for name, key in (
         ("random_weights", "model.random_weights"),
         ("do_sample", "generation.do_sample"),
         ("force_output_len", "generation.force_output_len"),
+        ("skip_bad", "workload.skip_bad"),
     ):
         if getattr(args, name):
             out[key] = True
+    if getattr(args, "api_key", None):  # kept out of the config (configs go into reports); workers inherit it
+        os.environ["INFERMETER_API_KEY"] = args.api_key
     if getattr(args, "inline", False):
         out["measure.isolation"] = "inline"
+    _check_cache_flags(args, out)
     from infermeter.config import parse_value
 
     for item in args.set:
@@ -191,6 +237,20 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             raise InfermeterError(f"--set expects KEY=VALUE, got {item!r}")
         out[key.strip()] = parse_value(value)
     return out
+
+
+_KV_KINDS = ("dynamic", "static", "off")
+
+
+def _check_cache_flags(args: argparse.Namespace, out: dict[str, Any]) -> None:
+    """``--cache`` is the response cache; the KV-cache kinds went to ``--kv-cache`` (issue 8)."""
+    value = out.get("measure.response_cache")
+    if isinstance(value, str) and value.strip().lower() in _KV_KINDS:
+        raise InfermeterError(f"--cache takes lru:SIZE or none: did you mean --kv-cache {value.strip().lower()}?")
+    flags = (("--cache", "measure.response_cache"), ("--repeat-ratio", "workload.repeat_ratio"))
+    used = [flag for flag, key in flags if key in out]
+    if used and getattr(args, "command", None) in ("compare", "soak"):
+        raise InfermeterError(f"{used[0]} applies to run and load, not {args.command} (the KV cache is --kv-cache)")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -356,7 +416,7 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     from infermeter.models.presets import PRESETS
 
     for name, p in PRESETS.items():
-        print(f"{name:16s} {p.model_type:8s} {p.param_count() / 1e9:6.3f} B params  {p.notes}")
+        print(f"{name:16s} {p.model_type:10s} {p.param_count() / 1e9:6.3f} B params  {p.notes}")
     return 0
 
 

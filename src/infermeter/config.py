@@ -76,15 +76,45 @@ class GenerationParams(_Section):
 class WorkloadConfig(_Section):
     """Which prompts the main pass sends."""
 
-    kind: Literal["gsm8k", "synthetic", "jsonl"] = Field("gsm8k", description="prompt source")
-    path: str | None = Field(None, description="JSONL file for kind=jsonl")
+    kind: Literal[
+        "gsm8k", "gpqa", "easy-vqa", "okvqa", "vqav2", "jsonl", "csv", "synthetic", "shared-prefix", "many-requests"
+    ] = Field(
+        "gsm8k",
+        description="prompt source: datasets gsm8k, gpqa (GPQA-diamond), easy-vqa, okvqa/vqav2 (your files), "
+        "jsonl, csv; synthetic; shared-prefix, many-requests (serving workloads, workloads/serving.py)",
+    )
+    path: str | None = Field(
+        None,
+        description="dataset file: JSONL/CSV (jsonl, csv), the questions JSON (okvqa), a folder in easy-VQA "
+        "layout (easy-vqa), another file in the packaged format (gsm8k, gpqa)",
+    )
+    annotations: str | None = Field(None, description="okvqa/vqav2: annotations JSON (None: no accuracy)")
+    images: str | None = Field(None, description="okvqa/vqav2: folder holding the COCO images")
+    image_pattern: str | None = Field(
+        None, description="okvqa/vqav2 image file names (None: COCO_{subtype}_{image_id:012d}.jpg)"
+    )
     limit: int = Field(8, ge=1, description="number of dataset items / synthetic prompts")
+    sample: Literal["first", "random"] = Field(
+        "first", description="which dataset items: the first `limit` in file order, or a seeded random sample"
+    )
+    sample_seed: int = Field(
+        0, description="seed of sample=random and of GPQA option order (apart from `seed`, so the items stay put)"
+    )
+    skip_bad: bool = Field(False, description="skip (and count) bad dataset items instead of stopping at the first")
     prompt_len: int = Field(128, ge=1, description="synthetic prompt length in tokens")
     batch_size: int = Field(8, ge=1, description="requests per generate() call in the main pass")
-    scorer: Literal["auto", "exact", "contains", "numeric"] = Field(
-        "auto", description="accuracy scorer (auto: numeric for GSM8K, contains for JSONL)"
+    scorer: Literal["auto", "exact", "contains", "numeric", "choice", "vqa"] = Field(
+        "auto",
+        description="accuracy scorer (auto: numeric for GSM8K, choice for GPQA, vqa for VQA sets, contains for "
+        "JSONL/CSV)",
     )
     chat: bool = Field(True, description="apply the tokenizer's chat template when it has one")
+    repeat_ratio: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="fraction of requests that repeat an earlier one (seeded; None: every item once, in order)",
+    )
 
 
 class MeasureConfig(_Section):
@@ -112,6 +142,22 @@ class MeasureConfig(_Section):
     probe_prompt_len: int = Field(64, ge=1, description="prompt length of the batch curve")
     probe_output_len: int = Field(16, ge=2, description="forced output length of speed probes")
     rss_interval_s: float = Field(0.01, gt=0, description="process RSS / NVML sampling period")
+    response_cache: str = Field(
+        "none",
+        description="response cache in front of the model in the main pass: none | lru:ENTRIES | lru:BYTES "
+        "(64MB, 1GiB) | lru:ENTRIES,BYTES; deterministic requests only",
+    )
+
+    @field_validator("response_cache")
+    @classmethod
+    def _response_cache(cls, v: str) -> str:
+        from infermeter.optimize.response_cache import parse_cache_spec  # imports torch: only when set
+
+        try:
+            parse_cache_spec(v)
+        except InfermeterError as err:
+            raise ValueError(str(err)) from None
+        return v
 
     @field_validator("prompt_lens", "batch_sizes")
     @classmethod
@@ -119,6 +165,73 @@ class MeasureConfig(_Section):
         if any(x < 1 for x in v):
             raise ValueError("values must be >= 1")
         return sorted(set(v))
+
+
+_SECRET_HEADER = re.compile(r"authorization|api[-_]?key|token|cookie|secret", re.IGNORECASE)
+
+
+class ServerConfig(_Section):
+    """An OpenAI-compatible server (backend ``openai``): where it is and how to talk to it.
+
+    The API key is never part of the config (configs are written into reports): it is read from the
+    environment variable named by ``api_key_env``. Header values may reference environment
+    variables as ``$NAME``; headers that carry credentials must do so.
+    """
+
+    base_url: str | None = Field(None, description="server URL, e.g. http://127.0.0.1:8000 (a trailing /v1 is fine)")
+    api: Literal["chat", "completions"] = Field(
+        "chat", description="chat: /v1/chat/completions; completions: /v1/completions"
+    )
+    served_model: str | None = Field(None, description="model name on the server (None: the first of /v1/models)")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key (sent as Bearer)")
+    headers: dict[str, str] = Field({}, description="extra request headers; values may be $ENV_VAR references")
+    connect_timeout_s: float = Field(10.0, gt=0, description="TCP connect timeout per request (seconds)")
+    read_timeout_s: float = Field(60.0, gt=0, description="longest wait for the next bytes of a response (seconds)")
+    tokenizer: str = Field(
+        "auto",
+        description="client-side token counting: auto (model.name when local, else qwen) | qwen | HF folder",
+    )
+    force_fields: bool = Field(
+        True, description="when the output length is forced, also send ignore_eos and min_tokens (vLLM, llama.cpp)"
+    )
+    extra_body: dict[str, Any] = Field({}, description="extra JSON fields merged into every request body")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must start with http:// or https:// and name a host")
+        return v
+
+    @field_validator("headers")
+    @classmethod
+    def _no_literal_secrets(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, value in v.items():
+            if _SECRET_HEADER.search(name) and not re.fullmatch(r"\$\{?[A-Za-z_]\w*\}?", value.strip()):
+                # Configs are written into reports and the results database: credentials stay in the
+                # environment. Not a ValueError: pydantic's message would quote the secret.
+                raise InfermeterError(
+                    f"invalid config: server.headers: {name!r} carries a credential: give it as $ENV_VAR, not literally"
+                )
+        return v
+
+
+class EngineConfig(_Section):
+    """Serving-engine knobs of the in-process vLLM backend (backend ``vllm``); None: vLLM's default.
+
+    A server started outside infermeter takes the same knobs as its own command-line flags.
+    """
+
+    enable_prefix_caching: bool | None = Field(None, description="reuse KV blocks of shared prompt prefixes")
+    max_num_seqs: int | None = Field(None, ge=1, description="continuous batching: most sequences per engine step")
+    enable_chunked_prefill: bool | None = Field(None, description="split long prefills across engine steps")
+    max_num_batched_tokens: int | None = Field(None, ge=1, description="token budget of one engine step")
+    max_model_len: int | None = Field(2048, ge=16, description="longest prompt + output, sizes the KV cache")
+    kv_cache_space_gb: float | None = Field(
+        2.0, gt=0, description="KV cache size in GiB (vLLM kv_cache_memory_bytes; VLLM_CPU_KVCACHE_SPACE on CPU servers)"
+    )
+    gpu_memory_utilization: float | None = Field(None, gt=0, le=1, description="GPU only: fraction vLLM may take")
+    enforce_eager: bool | None = Field(None, description="skip CUDA graphs / torch.compile (faster start)")
 
 
 class RunConfig(_Section):
@@ -131,9 +244,11 @@ class RunConfig(_Section):
     generation: GenerationParams = Field(default_factory=GenerationParams)
     workload: WorkloadConfig = Field(default_factory=WorkloadConfig)
     measure: MeasureConfig = Field(default_factory=MeasureConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
 
 
-_SECTIONS = ("model", "generation", "workload", "measure")
+_SECTIONS = ("model", "generation", "workload", "measure", "server", "engine")
 
 
 def _field_index() -> dict[str, list[str]]:

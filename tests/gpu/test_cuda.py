@@ -47,7 +47,7 @@ def test_run_on_cuda(tmp_path: Path, cache: str) -> None:
         *TINY,
         "--device",
         "cuda",
-        "--cache",
+        "--kv-cache",
         cache,
         "--workload",
         "synthetic",

@@ -53,3 +53,24 @@ TINY = (
 def tiny_args() -> tuple[str, ...]:
     """Flags for a seconds-long run on the tiny random Qwen3."""
     return TINY
+
+
+@pytest.fixture
+def null_server():  # noqa: ANN201 - a factory fixture
+    """Start ``infermeter serve-null ARGS`` on 127.0.0.1 (free port): ``srv = null_server("--tokens", "32")``.
+
+    Each returned :class:`~infermeter.servers.null.NullServerProcess` has ``url``, ``kill()`` and
+    ``stop()``; every server started is stopped after the test.
+    """
+    from infermeter.servers.null import NullServerProcess
+
+    started: list[NullServerProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> NullServerProcess:
+        srv = NullServerProcess(*args, env=env).__enter__()
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop()

@@ -68,8 +68,8 @@ def test_synthetic_speed_run_forces_and_verifies_output_length(tmp_path: Path, t
     [
         ("--num-beams", "2"),
         ("--do-sample", "--temperature", "0.7", "--top-k", "20", "--top-p", "0.9"),
-        ("--cache", "static"),
-        ("--cache", "off", "--attn", "eager"),
+        ("--kv-cache", "static"),
+        ("--kv-cache", "off", "--attn", "eager"),
     ],
     ids=["beam-search", "sampling", "static-cache", "no-cache-eager"],
 )

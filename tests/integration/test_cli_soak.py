@@ -114,7 +114,7 @@ def test_soak_bad_input(tmp_path: Path) -> None:
     for args, message in (
         (("--strategies", "none,sometimes"), "unknown strategy 'sometimes'"),
         (("--calls", "2"), "calls must be >= 3"),
-        (("--leak", "--cache", "off"), "KV cache"),
+        (("--leak", "--kv-cache", "off"), "KV cache"),
     ):
         proc = run_cli("soak", "--model", "tiny-qwen3", *args, tmp=tmp_path)
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr

@@ -100,9 +100,16 @@ class HFBackend(Backend):
             torch.cuda.synchronize()
         load_s = time.perf_counter() - t0
         self.model, self.tok, self.fold = model, loaded.tokenizer, loaded.fold_vocab
+        self.processor = loaded.processor  # vision-language models: images + text -> inputs
+        if self.processor is not None:
+            from infermeter.models.vision import warm_processor
+
+            warm_processor(self.processor)
         self.eos = self._eos_ids()
         self._plain_ids: Any = None
         notes = list(loaded.notes)
+        if self.processor is not None:
+            notes.append("image processor warmed up once at load (a blank 56x56 image), outside any measurement")
         if mc.compile == "on" and mc.cache != "static":
             # transformers only auto-compiles with a static cache; compile the forward ourselves.
             model.forward = torch.compile(model.forward)
@@ -120,7 +127,10 @@ class HFBackend(Backend):
             placement=counts,
             tokenizer=loaded.tokenizer_name,
             notes=notes,
-            extra={"attn_implementation": getattr(model.config, "_attn_implementation", None)},
+            extra={
+                "attn_implementation": getattr(model.config, "_attn_implementation", None),
+                **({"image_processor": type(loaded.processor.image_processor).__name__} if loaded.processor else {}),
+            },
         )
 
     def _eos_ids(self) -> set[int]:
@@ -134,12 +144,24 @@ class HFBackend(Backend):
         return [i % self.fold for i in ids] if self.fold else ids
 
     def encode(self, item: WorkItem) -> Prompt:
-        """Chat template when the tokenizer has one (and chat is on), else the plain text."""
+        """Chat template when the tokenizer has one (and chat is on), else the plain text.
+
+        A vision-language model's items go through its processor (images or not), timed apart.
+        """
+        if self.processor is not None:
+            from infermeter.models import vision
+
+            return vision.encode(self.processor, item, self.clock, chat=self.config.workload.chat)
+        if item.images:
+            raise InfermeterError(
+                f"item {item.id} has images but {self.config.model.name} takes text only "
+                "(use a vision-language model, e.g. qwen2.5-vl-3b)"
+            )
         if self.config.workload.chat and getattr(self.tok, "chat_template", None):
             enc = self.tok.apply_chat_template(item.messages(), add_generation_prompt=True, tokenize=True)
             ids = enc["input_ids"] if isinstance(enc, dict) or hasattr(enc, "keys") else enc
-        else:
-            ids = self.tok(item.prompt)["input_ids"]
+        else:  # no template: a system prompt (shared-prefix workload) goes first, as plain text
+            ids = self.tok(f"{item.system}\n\n{item.prompt}" if item.system else item.prompt)["input_ids"]
         return Prompt(ids=self._fold(list(ids)), text=item.prompt)
 
     def synthetic_prompt(self, n_tokens: int, rng: np.random.Generator) -> Prompt:
@@ -195,6 +217,10 @@ class HFBackend(Backend):
             mask[row, width - len(p.ids) :] = 1
         ids, mask = ids.to(self.device), mask.to(self.device)
         kw = self._generate_kwargs(params, force_len)
+        if self.processor is not None:
+            from infermeter.models.vision import batch_inputs
+
+            kw.update(batch_inputs(prompts, width, self.device))  # pixels move before t_send
         hook = _StepMarks(self.clock)
         with torch.inference_mode():
             t_send = self.clock.synced_now()
@@ -204,8 +230,13 @@ class HFBackend(Backend):
         times = self.clock.resolve(hook.marks)
         new = out[:, width:].tolist()
         gens = []
-        for row in new:
+        for p, row in zip(prompts, new, strict=True):
             n = next((i + 1 for i, t in enumerate(row) if t in self.eos), len(row))
             text = self.tok.decode(row[:n], skip_special_tokens=True)
-            gens.append(Generation(t_send=t_send, token_times=times[:n], text=text, output_ids=row[:n]))
+            gen = Generation(t_send=t_send, token_times=times[:n], text=text, output_ids=row[:n])
+            if self.processor is not None:
+                from infermeter.models.vision import RECORD_KEYS
+
+                gen.extra = {k: p.extra[k] for k in RECORD_KEYS if k in p.extra}
+            gens.append(gen)
         return gens

@@ -13,7 +13,9 @@ from infermeter.core import stats
 from infermeter.core.memory import MemoryPeak, merge_peaks
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.batching import batch_curve
+from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
 from infermeter.metrics.context import context_curve
+from infermeter.metrics.images import image_inputs
 from infermeter.metrics.latency import e2e, itl, tpot, ttft, values
 from infermeter.metrics.throughput import batch_decode_tps, output_throughput, stream_speed
 
@@ -81,7 +83,10 @@ def compute(records: list[RequestRecord], groups: list[dict[str, Any]], weights_
         "context_load": context_curve([r for r in records if r.phase == "context"]),
         "batch_efficiency": batch_curve([r for r in records if r.phase == "batch"]),
         "accuracy": accuracy(main),
+        "image_inputs": image_inputs(main),
         "memory": memory(groups, weights_bytes),
+        "inputs": input_repetition(main),
+        "response_cache": cache_summary(main),
     }
 
 
@@ -98,6 +103,9 @@ def warnings(metrics: dict[str, Any]) -> list[str]:
         check(f"TTFT at {p['prompt_tokens']} prompt tokens", p["ttft"])
     for p in (metrics["batch_efficiency"] or {}).get("points", []):
         check(f"throughput at batch {p['batch_size']}", p["throughput"])
+    repeated = repetition_warning(metrics.get("inputs"))
+    if repeated:
+        out.append(repeated)
     req = metrics["requests"]
     if req["short_outputs"]:
         out.append(f"{req['short_outputs']} forced-length outputs came back shorter than asked")

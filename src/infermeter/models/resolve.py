@@ -33,6 +33,7 @@ class Loaded:
     tokenizer_name: str
     notes: list[str] = field(default_factory=list)
     fold_vocab: int | None = None  # fold token ids >= this into the model's vocabulary
+    processor: Any = None  # images + text -> model inputs, for vision-language models
 
 
 def embedded_gguf() -> Path:
@@ -104,16 +105,22 @@ def _from_gguf(path: Path, dtype: Any, attn: str | None, random_weights: bool) -
 
 
 def _from_folder(ref: str, dtype: Any, attn: str | None, random_weights: bool, local_only: bool) -> Loaded:
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer
+
+    from infermeter.models.vision import build_processor, folder_image_processor, is_vision
 
     kw: dict[str, Any] = {"local_files_only": local_only}
     tok = _left_padded(AutoTokenizer.from_pretrained(ref, **kw))
+    config = AutoConfig.from_pretrained(ref, **kw)
+    auto = AutoModelForImageTextToText if is_vision(config) else AutoModelForCausalLM
     if random_weights:
-        config = AutoConfig.from_pretrained(ref, **kw)
-        model = AutoModelForCausalLM.from_config(config, dtype=dtype, attn_implementation=attn)
+        model = auto.from_config(config, dtype=dtype, attn_implementation=attn)
     else:
-        model = AutoModelForCausalLM.from_pretrained(ref, dtype=dtype, attn_implementation=attn, **kw)
-    return Loaded(model, tok, ref, ref)
+        model = auto.from_pretrained(ref, dtype=dtype, attn_implementation=attn, **kw)
+    loaded = Loaded(model, tok, ref, ref)
+    if is_vision(config):
+        loaded.processor = build_processor(config.model_type, tok, folder_image_processor(ref))
+    return loaded
 
 
 def _from_preset(name: str, dtype: Any, device: str, attn: str | None, seed: int) -> Loaded:
@@ -129,7 +136,12 @@ def _from_preset(name: str, dtype: Any, device: str, attn: str | None, seed: int
         notes.append(preset.notes)
     tok = qwen_tokenizer()
     fold = preset.vocab_size if len(tok) > preset.vocab_size else None
-    return Loaded(model, tok, f"preset:{name}", "qwen (qwen-tokenizer)", notes, fold)
+    loaded = Loaded(model, tok, f"preset:{name}", "qwen (qwen-tokenizer)", notes, fold)
+    if preset.vision:
+        from infermeter.models.vision import build_processor
+
+        loaded.processor = build_processor(preset.model_type, tok)
+    return loaded
 
 
 def load_model(name: str, *, dtype: Any, device: str, attn: str | None, random_weights: bool, seed: int) -> Loaded:

@@ -59,6 +59,49 @@ def _accuracy(a: dict[str, Any] | None) -> str:
     return f"{a['correct']:g}/{a['n']} = {a['mean']:.1%} (95% CI {a['ci95_low']:.0%}-{a['ci95_high']:.0%})"
 
 
+def _images(i: dict[str, Any] | None) -> str:
+    tokens = i["image_tokens_per_prompt"]
+    pre = i["preprocess_s"]
+    share = f", {i['image_token_share']:.0%} of their prompt tokens" if i["image_token_share"] is not None else ""
+    return (
+        f"{i['images']} images in {i['requests_with_images']}/{i['requests']} prompts; "
+        f"{tokens['mean']:.0f} image tokens per prompt (min {tokens['min']:g}, max {tokens['max']:g}{share}); "
+        f"preprocessing {_ms(pre['mean'] if pre else None)} mean, p90 {_ms(pre['p90'] if pre else None)} "
+        "(before t_send: not in TTFT)"
+    )
+
+
+def _cache_rows(t: Table, m: dict[str, Any]) -> None:
+    """Input repetition, and the response cache's hit rate, hit/miss latencies and memory."""
+    rep = m.get("inputs")
+    if rep and rep["repeat_fraction"] > 0:
+        t.add_row(
+            "repeated inputs",
+            f"{rep['repeat_fraction']:.0%} of {rep['requests']} requests ({rep['distinct']} distinct inputs)",
+        )
+    c = m.get("response_cache")
+    if not c:
+        return
+    rate = "-" if c["hit_rate"] is None else f"{c['hit_rate']:.1%}"
+    t.add_row(
+        "response cache",
+        f"hit rate {rate} ({c['hits']} hits, {c['misses']} misses, {c['uncacheable']} uncacheable)",
+    )
+    t.add_row("  E2E of hits", _dist(c["hit_e2e_s"]))
+    t.add_row("  E2E of misses", _dist(c["miss_e2e_s"]))
+    store = c.get("store")
+    if store:
+        limit = " / ".join(
+            x for x in (f"{store['max_entries']} entries" if store["max_entries"] else "",
+                        f"{store['max_bytes'] / 2**20:.1f} MiB" if store["max_bytes"] else "") if x
+        )
+        t.add_row(
+            "  cache memory",
+            f"{store['bytes'] / 2**20:.3f} MiB in {store['entries']} entries (limit {limit}), "
+            f"{store['evictions']} evictions",
+        )
+
+
 def render(data: dict[str, Any], console: Console | None = None) -> None:
     """Print the summary table, first-call facts and warnings."""
     console = console or Console()
@@ -80,6 +123,11 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     t.add_row("4 peak memory", _memory(m["memory"]))
     t.add_row("5 batch efficiency", _batch(m["batch_efficiency"]))
     t.add_row("6 accuracy", _accuracy(m["accuracy"]))
+    if m.get("image_inputs"):
+        t.add_row("image inputs", _images(m["image_inputs"]))
+    skipped = (data.get("workload") or {}).get("skipped")
+    if skipped:
+        t.add_row("bad items skipped", f"{skipped} (--skip-bad; each reason under 'workload' in report.json)")
     t.add_row("TPOT", _dist(m["tpot_s"]))
     t.add_row("ITL (pooled gaps)", _dist(m["itl_s"]))
     t.add_row("E2E latency", _dist(m["e2e_s"]))
@@ -89,6 +137,7 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
         "output throughput",
         "-" if thr is None else f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)",
     )
+    _cache_rows(t, m)
     fc = data.get("first_call")
     if fc:
         t.add_row(

@@ -4,7 +4,7 @@
 HTML page (``report/html.py``) both render these :class:`Table` objects, so the two never disagree.
 ``rows(report)`` is the numeric, machine-readable view behind ``to_csv``: one row per metric or curve
 point. Each report kind is one function per view (``_TABLES``, ``_ROWS``); kinds without one yet
-(``sweep``, ``load``) export an empty CSV and a Markdown header.
+(``load``) export an empty CSV and a Markdown header; ``sweep`` lives in ``export_sweep.py``.
 """
 
 from __future__ import annotations
@@ -200,7 +200,13 @@ def _g(v: float | None) -> str:
     return "-" if v is None else f"{v:.4g}"
 
 
-_TABLES = {"run": _run_tables, "compare": _compare_tables, "soak": _soak_tables}
+def _sweep_tables(r: dict[str, Any]) -> list[Table]:
+    from infermeter.report.export_sweep import sweep_tables  # imports this module's helpers
+
+    return sweep_tables(r)
+
+
+_TABLES = {"run": _run_tables, "compare": _compare_tables, "soak": _soak_tables, "sweep": _sweep_tables}
 
 
 def tables(report: dict[str, Any]) -> list[Table]:
@@ -279,7 +285,13 @@ def _soak_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
     return out
 
 
-_ROWS = {"run": _run_rows, "compare": _compare_rows, "soak": _soak_rows}
+def _sweep_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
+    from infermeter.report.export_sweep import sweep_rows
+
+    return list(sweep_rows(r))
+
+
+_ROWS = {"run": _run_rows, "compare": _compare_rows, "soak": _soak_rows, "sweep": _sweep_rows}
 
 
 def rows(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ Safety rules, because reports carry text from datasets, models and servers:
   so even a slip in escaping could not run a script or fetch anything.
 
 The page opens offline: inline CSS, inline SVG, no fonts, no CDN. Each report kind has one body
-function in ``_BODIES``; a ``kind: "sweep"`` section (per-knob effects, Pareto fronts) or ``"load"``
+function in ``_BODIES`` (``"sweep"``: per-knob effects and Pareto fronts, then the point runs); ``"load"``
 (rate vs latency) is one more entry.
 """
 
@@ -169,10 +169,21 @@ def _plots_only(r: dict[str, Any], sid: str) -> list[str]:
     return [_plots(r, sid)]
 
 
+def _sweep_body(r: dict[str, Any], sid: str) -> list[str]:
+    """Plots, then where each point's own run report is (``infermeter report`` that folder for its details)."""
+    points = [p for p in (r.get("sweep") or {}).get("points") or [] if p.get("planned", True)]
+    rows = [[p["id"], p["label"], p["status"], p.get("run_dir") or "-"] for p in points]
+    if not rows:
+        return [_plots(r, sid)]
+    table = _table(["point", "knobs", "status", "run folder"], rows)
+    return [_plots(r, sid), f'<div class="table" id="{sid}-point-runs"><h3>point runs</h3>{table}</div>']
+
+
 _BODIES: dict[str, Callable[[dict[str, Any], str], list[str]]] = {
     "run": _run_body,
     "compare": _plots_only,
     "soak": _plots_only,
+    "sweep": _sweep_body,
 }
 
 

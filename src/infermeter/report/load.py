@@ -12,7 +12,8 @@ from infermeter.report.schema import REPORT_FILE, SCHEMA_VERSION
 
 
 def find_report_files(path: Path) -> list[Path]:
-    """``path`` itself when it is a file; every report.json below it (sorted) when it is a directory."""
+    """``path`` itself when it is a file; every report.json below it (sorted) when it is a directory,
+    except those inside another report's folder (a sweep's per-point runs)."""
     if not path.exists():
         raise InfermeterError(f"{path}: no such file or directory")
     if path.is_file():
@@ -20,7 +21,9 @@ def find_report_files(path: Path) -> list[Path]:
     found = sorted(path.rglob(REPORT_FILE))
     if not found:
         raise InfermeterError(f"{path}: no {REPORT_FILE} in this directory or below it")
-    return found
+    # A report folder's own sub-reports (a sweep's points/*/) belong to it: name them to see them.
+    tops = {f.parent for f in found}
+    return [f for f in found if not any(d in tops for d in f.parent.parents)]
 
 
 def load_report(path: Path) -> dict[str, Any]:

@@ -154,6 +154,22 @@ def _soak_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
     return out
 
 
+def _sweep_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
+    # One number per metric of each measured point; the points' raw samples are in their own runs.
+    from infermeter.scenarios.sweep_analysis import METRICS
+
+    out: list[dict[str, Any] | None] = []
+    for p in (report.get("sweep") or {}).get("points") or []:
+        if p.get("status") != "complete" or not p.get("planned", True):
+            continue
+        m = p.get("metrics") or {}
+        for key, (_label, unit, _better) in METRICS.items():
+            name = f"memory.peak.{m.get('peak_memory_view') or 'rss'}" if key == "peak_memory_bytes" else key
+            name = "batch.efficiency" if key == "batch_efficiency" else name
+            out.append(_scalar(f"point[{p['label']}].{name}", unit, m.get(key)))
+    return out
+
+
 def measurements_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The summary metrics of a report as measurement dicts (pure: reads the dict only).
 
@@ -170,10 +186,14 @@ def measurements_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:
       first_call_s, load_s, first_measured_e2e_s), ``variant.<name>.memory.peak.<view>``,
       ``ratio.<metric>.<variant>_vs_<baseline>`` (speedup, > 1 = variant better);
     * soak: ``soak.<config>.steady_e2e_s``, ``soak.<config>.steady_e2e_per_item_s``,
-      ``soak.<config>.slope.<series>`` (Theil-Sen per call), ``soak.<config>.peak.<view>``.
+      ``soak.<config>.slope.<series>`` (Theil-Sen per call), ``soak.<config>.peak.<view>``;
+    * sweep: ``point[<knob>=<value>,...].<metric>`` per measured point (metrics of
+      :data:`infermeter.scenarios.sweep_analysis.METRICS`; peak memory as ``memory.peak.<view>``,
+      batch efficiency as ``batch.efficiency``), one value each.
     """
     kind = report.get("kind", "run")
-    fn = {"run": _run_measurements, "compare": _compare_measurements, "soak": _soak_measurements}.get(kind)
+    fn = {"run": _run_measurements, "compare": _compare_measurements, "soak": _soak_measurements,
+          "sweep": _sweep_measurements}.get(kind)  # fmt: skip
     if fn is None:
         return []
     rows = [m for m in fn(report) if m is not None]

@@ -2,8 +2,8 @@
 
 ``figures(report)`` returns lazy :class:`FigureSpec` objects: a stable name (also the PNG file name), a
 title, and a function that draws the figure. Only figures whose data is present are listed, so a caller
-never gets an empty plot. Each report kind is one builder function in ``_BUILDERS``; a future
-``kind: "sweep"`` (per-knob effects, Pareto fronts) or ``kind: "load"`` (rate vs latency) adds one entry.
+never gets an empty plot. Each report kind is one builder function in ``_BUILDERS`` (``sweep``: per-knob
+effects and Pareto fronts); a future ``kind: "load"`` (rate vs latency) adds one entry.
 
 Figures are drawn on ``matplotlib.figure.Figure`` with an Agg canvas attached directly (no pyplot, no
 ``matplotlib.use``): no window is ever opened, no global figure registry leaks figures, and a user's
@@ -271,8 +271,83 @@ def _soak_figures(report: dict[str, Any]) -> list[FigureSpec]:
     return [FigureSpec("soak-calls", "E2E latency and memory per call", lambda: _soak_calls(report))]
 
 
+# -- sweep -----------------------------------------------------------------------------------------
+_EFFECT_METRICS = ("decode_tps", "ttft_s", "per_sample_s", "peak_memory_bytes", "accuracy", "output_throughput")
+
+
+def _sweep_effects(report: dict[str, Any]) -> Figure:
+    """One panel per knob: each metric's change (%) from the knob's baseline, the other knobs at theirs."""
+    from infermeter.scenarios.sweep import fmt_value
+    from infermeter.scenarios.sweep_analysis import METRICS
+
+    effects = report["sweep"]["effects"]
+    cols = min(len(effects), 3)
+    rows = math.ceil(len(effects) / cols)
+    fig = Figure(figsize=(3.4 * cols + 0.6, 2.9 * rows + 0.6))
+    FigureCanvasAgg(fig)
+    for i, eff in enumerate(effects):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.grid(True, alpha=0.3)
+        xs = list(range(len(eff["rows"])))
+        for j, m in enumerate(_EFFECT_METRICS):
+            ys = [r["change"][m] for r in eff["rows"]]
+            if all(y is None for y in ys):
+                continue
+            ax.plot(xs, [math.nan if y is None else 100 * y for y in ys], marker="o", ms=4, color=f"C{j}",
+                    label=METRICS[m][0].split(" (")[0])  # fmt: skip
+        ax.axhline(0, color="black", lw=0.8)
+        ticks = [
+            fmt_value(r["value"]) + ("" if r["status"] == "complete" else f"\n({r['status']})") for r in eff["rows"]
+        ]
+        ax.set_xticks(xs, ticks)
+        ax.set_xlabel(eff["key"].rsplit(".", 1)[-1])
+        ax.set_ylabel("change from baseline (%)")
+        if i == 0:
+            ax.legend(fontsize=6)
+    return fig
+
+
+def _sweep_pareto(report: dict[str, Any]) -> Figure:
+    """Each front over every measured point: grey points, the front in red, points named by id."""
+    fronts = report["sweep"]["pareto"]
+    points = {p["id"]: p for p in report["sweep"]["points"]}
+    fig, axes = _new(len(fronts), (4.6 * len(fronts), 3.6))
+    scale = {"peak_memory_bytes": (2**-30, "peak memory (GiB)"), "decode_tps": (1.0, "decode tok/s")}
+    scale.update(accuracy=(100.0, "accuracy (%)"), output_throughput=(1.0, "output tok/s (TPS)"))
+    for ax, f in zip(axes, fronts.values(), strict=True):
+        (sx, xl), (sy, yl) = scale[f["x"]], scale[f["y"]]
+        pts = [points[i] for i in f["considered"]]
+        ax.scatter(
+            [p["metrics"][f["x"]] * sx for p in pts], [p["metrics"][f["y"]] * sy for p in pts], color="gray", s=18
+        )
+        for p in pts:
+            ax.annotate(p["id"], (p["metrics"][f["x"]] * sx, p["metrics"][f["y"]] * sy), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")  # fmt: skip
+        front = [points[i] for i in f["front"]]
+        ax.plot([p["metrics"][f["x"]] * sx for p in front], [p["metrics"][f["y"]] * sy for p in front], color="C3",
+                marker="o", ms=5, label="Pareto front")  # fmt: skip
+        ax.ticklabel_format(useOffset=False)  # peak memories a few bytes apart: no "1e-5+0.61" offset text
+        ax.set_xlabel(f"{xl} ({f['x_better']} is better)")
+        ax.set_ylabel(f"{yl} ({f['y_better']} is better)")
+        ax.legend(fontsize=7)
+    return fig
+
+
+def _sweep_figures(report: dict[str, Any]) -> list[FigureSpec]:
+    sweep = report.get("sweep") or {}
+    out = []
+    if any(any(v is not None for r in e["rows"] for v in r["change"].values()) for e in sweep.get("effects") or []):
+        title = "effect of each knob (the others at their baselines)"
+        out.append(FigureSpec("sweep-effects", title, lambda: _sweep_effects(report)))
+    if any(f["considered"] for f in (sweep.get("pareto") or {}).values()):
+        title = "Pareto fronts: accuracy vs decode speed, throughput vs peak memory"
+        out.append(FigureSpec("sweep-pareto", title, lambda: _sweep_pareto(report)))
+    return out
+
+
 _BUILDERS: dict[str, Callable[[dict[str, Any]], list[FigureSpec]]] = {
     "run": _run_figures,
     "compare": _compare_figures,
     "soak": _soak_figures,
+    "sweep": _sweep_figures,
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import statistics
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from infermeter.metrics.throughput import decode_tps, output_throughput
 from infermeter.report.progress import Silent
 from infermeter.scenarios.run import RECORDS_FILE, RecordSink, Runner
 
-WARMUPS = ("none", "same-input", "different-input", "shadow-instance")
 #: metric -> True when higher is better
 METRICS = {"decode_tps": True, "e2e_s": False, "ttft_s": False, "output_throughput": True}
 
@@ -55,13 +54,21 @@ def _measure(
     runner: Runner, warmup: str, warmup_runs: int, calls: int, other: list[Prompt], prompts: list[Prompt]
 ) -> dict[str, Any]:
     """Warm up per strategy, then ``calls`` measured calls on the fixed input."""
+    from infermeter.optimize.warmup import warmup as warm_up
+
     cfg, force = runner.cfg, runner.force_len()
     params = cfg.generation
     first_call = None
-    if warmup in ("same-input", "different-input"):
-        for k in range(warmup_runs):
-            recs = runner.call("warmup:compare", prompts if warmup == "same-input" else other, params, force, k)
-            first_call = first_call if first_call is not None else call_metrics(recs)["e2e_s"]
+    if warmup in ("same-input", "different-input"):  # shadow-instance ran before this instance was built
+        runs = iter(range(warmup_runs))
+        done = warm_up(
+            lambda x: runner.call("warmup:compare", x, params, force, next(runs)),
+            warmup,
+            same=prompts,
+            different=other,
+            runs=warmup_runs,
+        )
+        first_call = call_metrics(done.outputs[0])["e2e_s"] if done.outputs else None
     per_call = []
     with MemoryWindow(runner.device, cfg.measure.rss_interval_s) as mem:
         for k in range(calls):
@@ -86,19 +93,23 @@ def _load(cfg: RunConfig, device: str) -> tuple[Backend, dict[str, Any]]:
 
 def _shadow(cfg: RunConfig, device: str, run_dir: Path) -> float:
     """Seed 000's best warm-up: build a throw-away instance, run it once on a similar input, drop it."""
-    from infermeter.optimize.cleanup import cleanup
+    from infermeter.optimize.warmup import warmup
 
-    t0 = time.perf_counter()
-    backend, _ = _load(cfg, device)
-    sink = RecordSink(run_dir / RECORDS_FILE)
-    runner = Runner(cfg, backend, sink, Silent())
-    runner.tags = {"shadow": True}
-    _, other = _inputs(runner)
-    runner.call("warmup:shadow", other, cfg.generation, runner.force_len())
-    sink.close()
-    del runner, backend
-    cleanup("gc+empty_cache")
-    return time.perf_counter() - t0
+    def build() -> Callable[[], Any]:
+        backend, _ = _load(cfg, device)
+        runner = Runner(cfg, backend, RecordSink(run_dir / RECORDS_FILE), Silent())
+        runner.tags = {"shadow": True}
+        _, other = _inputs(runner)
+
+        def once() -> Any:
+            try:
+                return runner.call("warmup:shadow", other, cfg.generation, runner.force_len())
+            finally:
+                runner.sink.close()
+
+        return once
+
+    return warmup(None, "shadow-instance", build=build).seconds
 
 
 def measure_variant(payload: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ loses nothing already measured. Warm-up calls are recorded too, under ``warmup:<
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from infermeter.backends.base import Backend, Prompt, get_backend
+from infermeter.backends.base import Backend, Generation, Prompt, get_backend
 from infermeter.config import GenerationParams, RunConfig
 from infermeter.core import stats
 from infermeter.core.clock import clock_for
@@ -34,6 +35,7 @@ from infermeter.metrics.latency import e2e
 from infermeter.metrics.throughput import output_throughput
 from infermeter.report import recording
 from infermeter.report.progress import phase_progress
+from infermeter.scenarios.run_cache import CachedGenerate, with_repeats
 from infermeter.workloads.base import WorkItem, load_items
 
 RECORDS_FILE = "records.jsonl"
@@ -67,6 +69,15 @@ def read_records(path: Path) -> list[RequestRecord]:
         return [RequestRecord.from_dict(json.loads(line)) for line in f if line.strip()]
 
 
+def fingerprint(prompt: Prompt) -> str:
+    """A short hash of what a prompt sends (token ids and images): equal inputs, equal fingerprints."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(np.asarray(prompt.ids, dtype=np.int64).tobytes())
+    for image in prompt.images:
+        h.update(str(image).encode())
+    return h.hexdigest()
+
+
 def _rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng([seed, *key])
 
@@ -80,6 +91,7 @@ class Runner:
         self.groups: list[dict[str, Any]] = []
         self.device = getattr(backend, "device", "cpu")
         self.tags: dict[str, Any] = {}  # copied into every record's ``extra`` (variant, round, ...)
+        self.response_cache: dict[str, Any] | None = None  # the cache's own counters (--cache lru:SIZE)
 
     # -- one generate() call -------------------------------------------------------------
     def call(
@@ -93,6 +105,20 @@ class Runner:
     ) -> list[RequestRecord]:
         """Generate once for ``prompts`` and turn the result into persisted records."""
         gens = self.backend.generate(prompts, params, force)
+        return self.record(phase, prompts, gens, params, force, repeat, items)
+
+    def record(
+        self,
+        phase: str,
+        prompts: list[Prompt],
+        gens: list[Generation],
+        params: GenerationParams,
+        force: bool,
+        repeat: int = 0,
+        items: list[WorkItem] | None = None,
+        extras: list[dict[str, Any]] | None = None,
+    ) -> list[RequestRecord]:
+        """Persist one batch's generations as records (one batch id; ``extras`` per request)."""
         bid, self.batch_id = self.batch_id, self.batch_id + 1
         records = []
         for i, (p, g) in enumerate(zip(prompts, gens, strict=True)):
@@ -107,9 +133,18 @@ class Runner:
                 token_times=g.token_times,
                 target_output_tokens=params.max_new_tokens if force else None,
                 repeat=repeat,
+                tokens_per_chunk=g.extra.get("tokens_per_chunk"),
                 text=g.text if item else None,
                 reference=item.reference if item else None,
-                extra=dict(self.tags),
+                error=g.error,
+                # the input's fingerprint lets a report see repeated inputs (metrics/cache.py); a
+                # server's usage and the retokenized count come in the generation's extra
+                extra={
+                    **self.tags,
+                    "input": fingerprint(p),
+                    **{k: v for k, v in g.extra.items() if k != "tokens_per_chunk"},
+                    **(extras[i] if extras else {}),
+                },
             )
             if item is not None:
                 r.score = score(item.scorer, g.text, item.reference)
@@ -151,12 +186,19 @@ class Runner:
 
     def warm(self, phase: str, make: Callable[[int], list[Prompt]], params: GenerationParams, force: bool) -> None:
         """Explicit warm-up: the measured input itself, or another input of the same shape."""
+        from infermeter.optimize.warmup import warmup  # the optimize package imports torch: workers only
+
         m = self.cfg.measure
         if m.warmup == "none":
             return
-        for k in range(m.warmup_runs):
-            prompts = make(0) if m.warmup == "same-input" else make(-1 - k)
-            self.call(f"warmup:{phase}", prompts, params, force, repeat=k)
+        runs = iter(range(m.warmup_runs))
+        warmup(
+            lambda prompts: self.call(f"warmup:{phase}", prompts, params, force, repeat=next(runs)),
+            m.warmup,
+            same=make(0) if m.warmup == "same-input" else None,
+            different=lambda k: make(-1 - k),
+            runs=m.warmup_runs,
+        )
 
     # -- phases ------------------------------------------------------------------------------
     def probe_params(self, max_new_tokens: int) -> GenerationParams:
@@ -200,15 +242,26 @@ class Runner:
         synthetic = cfg.workload.kind == "synthetic"
         force = self.force_len()
         bs = cfg.workload.batch_size
-        batches = [items[i : i + bs] for i in range(0, len(items), bs)]
-        task = self.progress.add_task("dataset", total=len(items))
         if synthetic:
             make = self.synthetic(bs, cfg.workload.prompt_len, 2)
-            prompt_sets = [make(k)[: len(b)] for k, b in enumerate(batches)]
+            flat = [p for k in range(-(-len(items) // bs)) for p in make(k)][: len(items)]
         else:
-            prompt_sets = [[self.backend.encode(it) for it in b] for b in batches]
+            flat = [self.backend.encode(it) for it in items]
+        items, flat = with_repeats(cfg, items, flat)
+        batches = [items[i : i + bs] for i in range(0, len(items), bs)]
+        prompt_sets = [flat[i : i + bs] for i in range(0, len(flat), bs)]
+        task = self.progress.add_task("dataset", total=len(items))
+        cached = CachedGenerate(self, cfg.measure.response_cache) if cfg.measure.response_cache != "none" else None
         width = max(len(p.ids) for p in prompt_sets[0])
         warm_make = self.synthetic(len(batches[0]), width, 3)
+        if any("vision_inputs" in p.extra for p in prompt_sets[0]):
+            from infermeter.models.vision import with_other_pixels
+
+            # Text-only prompts never reach a VLM's vision tower: warm it up on the first batch
+            # with other pixel values of the same shapes instead.
+            def warm_make(rep: int) -> list[Prompt]:
+                return [with_other_pixels(p, rep) for p in prompt_sets[0]]
+
         warm_params = params
         if cfg.model.cache != "static":
             # Shapes, not lengths, are what warm-up must cover; a static cache (and its compiled
@@ -217,8 +270,13 @@ class Runner:
         self.warm("dataset", lambda rep: prompt_sets[0] if rep == 0 else warm_make(rep), warm_params, force)
         with MemoryWindow(self.device, cfg.measure.rss_interval_s) as mem:
             for b, prompts in zip(batches, prompt_sets, strict=True):
-                self.call("dataset", prompts, params, force, repeat=0, items=None if synthetic else b)
+                if cached is not None:
+                    cached.call("dataset", prompts, params, force, items=None if synthetic else b)
+                else:
+                    self.call("dataset", prompts, params, force, repeat=0, items=None if synthetic else b)
                 self.progress.advance(task, len(b))
+        if cached is not None:
+            self.response_cache = cached.cache.stats().to_dict()
         self.groups.append(
             {
                 "phase": "dataset",
@@ -284,6 +342,7 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
                 runner.context()
             if cfg.measure.batch_sizes:
                 runner.batching()
+            backend.close()  # e.g. an HTTP backend's connections
     finally:
         sink.close()
     return {
@@ -291,4 +350,5 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
         "load": load.__dict__,
         "first_call": first,
         "groups": runner.groups,
+        "response_cache": runner.response_cache,
     }

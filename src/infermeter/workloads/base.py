@@ -35,6 +35,18 @@ class WorkItem:
         return msgs + [{"role": "user", "content": self.prompt}]
 
 
+class ItemList(list):
+    """The items of a workload, plus the bad items skipped on the way (``workload.skip_bad``)."""
+
+    def __init__(self, items: list[WorkItem] = (), skipped: list[str] | None = None) -> None:  # type: ignore[assignment]
+        super().__init__(items)
+        self.skipped: list[str] = list(skipped or [])  # one line per bad item, naming file and item
+
+    def summary(self, keep: int = 100) -> dict[str, Any]:
+        """What the report keeps: the counts, and the first ``keep`` reasons."""
+        return {"items": len(self), "skipped": len(self.skipped), "skipped_reasons": self.skipped[:keep]}
+
+
 Loader = Callable[["WorkloadConfig"], list[WorkItem]]
 _REGISTRY: dict[str, Loader] = {}
 
@@ -49,7 +61,7 @@ def register_workload(kind: str) -> Callable[[Loader], Loader]:
     return deco
 
 
-def load_items(cfg: WorkloadConfig) -> list[WorkItem]:
+def load_items(cfg: WorkloadConfig) -> ItemList:
     """Load a workload's items; an empty result is an error (nothing to measure)."""
     if cfg.kind not in _REGISTRY:
         import infermeter.workloads as pkg
@@ -59,6 +71,9 @@ def load_items(cfg: WorkloadConfig) -> list[WorkItem]:
     if cfg.kind not in _REGISTRY:
         raise InfermeterError(f"unknown workload {cfg.kind!r} (known: {', '.join(sorted(_REGISTRY))})")
     items = _REGISTRY[cfg.kind](cfg)
+    if not isinstance(items, ItemList):
+        items = ItemList(items)
     if not items:
-        raise InfermeterError(f"the {cfg.kind} workload has no items: nothing to measure")
+        why = f" ({len(items.skipped)} bad items skipped; the first: {items.skipped[0]})" if items.skipped else ""
+        raise InfermeterError(f"the {cfg.kind} workload has no items: nothing to measure{why}")
     return items

@@ -1,57 +1,66 @@
 """Generic JSONL: one ``{"prompt": ..., "answer": ...}`` object per line.
 
-``answer`` may be a string, a number or a list of acceptable answers; it is optional (no accuracy
-then). ``id`` and ``system`` are optional too. A bad line is an error naming the file and line.
+``answer`` (or ``answers``) may be a string, a number or a list of acceptable answers; it is
+optional (no accuracy then). ``id``, ``system`` and ``image`` (a path relative to the file) are
+optional too. A bad line is an error naming the file and line (``--skip-bad`` passes over it).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from infermeter.errors import InfermeterError
-from infermeter.workloads.base import WorkItem, register_workload
+from infermeter.workloads.base import ItemList, WorkItem, register_workload
+from infermeter.workloads.select import BadItem, answers, check_image, existing_file, scorer_for, select
 
 
-def _bad(path: Path, lineno: int, why: str) -> InfermeterError:
-    return InfermeterError(f"{path}:{lineno}: {why}")
+def row_item(row: dict[str, Any], where: str, base: Path, default_id: str, scorer: str) -> WorkItem:
+    """One item from a JSONL object or a CSV row (the same keys), or :class:`BadItem` naming ``where``."""
+    prompt = row.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise BadItem(f"{where}: missing or empty 'prompt' (a non-empty string)")
+    key = "answers" if row.get("answers") not in (None, "") else "answer"
+    reference = answers(row.get(key) if row.get(key) != "" else None, where)  # an empty CSV cell: no answer
+    image = row.get("image")
+    if image not in (None, "") and not isinstance(image, str):
+        raise BadItem(f"{where}: 'image' must be a path (a string), got {type(image).__name__}")
+    images = (check_image(base / image, where),) if image else ()
+    ident = row.get("id")
+    return WorkItem(
+        id=str(ident) if ident not in (None, "") else default_id,
+        prompt=prompt,
+        reference=reference,
+        scorer=scorer,
+        system=row.get("system") or None,
+        images=images,
+    )
+
+
+def _line_item(path: Path, lineno: int, line: str, scorer: str) -> WorkItem:
+    where = f"{path}:{lineno}"
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise BadItem(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
+    if not isinstance(row, dict):
+        raise BadItem(f"{where}: expected a JSON object with a 'prompt' key")
+    return row_item(row, where, path.parent, f"line-{lineno}", scorer)
 
 
 @register_workload("jsonl")
-def load_jsonl(cfg) -> list[WorkItem]:  # noqa: ANN001 - WorkloadConfig
-    """Read up to ``cfg.limit`` items; the scorer is ``contains`` unless configured."""
+def load_jsonl(cfg) -> ItemList:  # noqa: ANN001 - WorkloadConfig
+    """``cfg.limit`` items (first or sampled); the scorer is ``contains`` unless configured."""
     if not cfg.path:
         raise InfermeterError("workload kind jsonl needs a file: --dataset PATH")
-    path = Path(cfg.path)
-    if not path.is_file():
-        raise InfermeterError(f"dataset file not found: {path}")
-    scorer = "contains" if cfg.scorer == "auto" else cfg.scorer
-    items: list[WorkItem] = []
-    with path.open(encoding="utf-8-sig") as f:  # -sig: tolerate a byte-order mark
-        for lineno, line in enumerate(f, 1):
-            if len(items) >= cfg.limit:
-                break
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise _bad(path, lineno, f"not valid JSON ({err.msg} at column {err.colno})") from None
-            if not isinstance(row, dict):
-                raise _bad(path, lineno, "expected a JSON object with a 'prompt' key")
-            prompt = row.get("prompt")
-            if not isinstance(prompt, str) or not prompt.strip():
-                raise _bad(path, lineno, "missing or empty 'prompt' (a non-empty string)")
-            answer = row.get("answer")
-            if isinstance(answer, bool) or (answer is not None and not isinstance(answer, (str, int, float, list))):
-                raise _bad(path, lineno, "'answer' must be a string, a number or a list of them")
-            items.append(
-                WorkItem(
-                    id=str(row.get("id", f"line-{lineno}")),
-                    prompt=prompt,
-                    reference=answer,
-                    scorer=scorer,
-                    system=row.get("system"),
-                )
-            )
-    return items
+    path = existing_file(cfg.path, "dataset file")
+    scorer = scorer_for(cfg, "contains")
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: tolerate a byte-order mark
+    except UnicodeDecodeError as err:
+        raise InfermeterError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    candidates = [
+        (lambda n=n, line=line: _line_item(path, n, line, scorer)) for n, line in enumerate(lines, 1) if line.strip()
+    ]
+    return select(cfg, candidates)

@@ -1,6 +1,5 @@
 import pytest
 import torch
-from transformers import AutoModelForCausalLM
 
 from infermeter.models.presets import PRESETS, build_model, get_preset
 from infermeter.models.tokenizer import qwen_tokenizer
@@ -11,6 +10,8 @@ PUBLISHED_SIZES = {
     "qwen3-4b": 4.02e9,
     "qwen3-8b": 8.19e9,
     "llama-3.2-1b": 1.236e9,
+    "qwen2.5-vl-3b": 3.75e9,  # the hub's count, vision tower included
+    "qwen2.5-vl-7b": 8.29e9,
 }
 
 
@@ -23,7 +24,7 @@ def test_param_count_matches_published_size(name, size):
 def test_param_count_matches_the_architecture(name):
     config = get_preset(name).build_config()
     with torch.device("meta"):  # shapes only: no memory, no init
-        model = AutoModelForCausalLM.from_config(config)
+        model = get_preset(name).model_class().from_config(config)
     assert get_preset(name).param_count() == sum(p.numel() for p in model.parameters())
 
 
@@ -33,8 +34,9 @@ def test_build_config(name):
     config = preset.build_config()
     assert config.model_type == preset.model_type
     assert config.dtype == torch.bfloat16
-    assert config.vocab_size == preset.vocab_size
-    assert config.num_attention_heads % config.num_key_value_heads == 0
+    text = config.get_text_config()
+    assert text.vocab_size == preset.vocab_size
+    assert text.num_attention_heads % text.num_key_value_heads == 0
 
 
 def test_rope_settings():

@@ -186,7 +186,7 @@ def test_svg_ids_are_unique_per_figure() -> None:
 def test_partial_and_unknown_reports_still_render() -> None:
     failed = copy.deepcopy(run_report())
     failed |= {"status": "failed", "error": "worker died: <oom>", "records": [], "metrics": {}}
-    sweep = {"schema_version": 1, "kind": "sweep", "status": "complete", "environment": ENV}
-    page = render_html([failed, sweep])
+    future = {"schema_version": 1, "kind": "future-kind", "status": "complete", "environment": ENV}
+    page = render_html([failed, future])
     assert "worker died: &lt;oom&gt;" in page
-    assert "no HTML view for report kind sweep" in page
+    assert "no HTML view for report kind future-kind" in page

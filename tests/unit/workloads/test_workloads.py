@@ -89,7 +89,9 @@ def test_jsonl_limit_stops_before_a_later_bad_line(tmp_path):
         ('{"question": "q", "answer": "a"}', "missing or empty 'prompt'"),
         ('{"prompt": "   "}', "missing or empty 'prompt'"),
         ('{"prompt": 5}', "missing or empty 'prompt'"),
-        ('{"prompt": "q", "answer": {"x": 1}}', "'answer' must be a string, a number or a list"),
+        ('{"prompt": "q", "answer": {"x": 1}}', "unknown answer format: expected a string, a number or a non-empty"),
+        ('{"prompt": "q", "answer": true}', "unknown answer format"),
+        ('{"prompt": "q", "answers": [["nested"]]}', "unknown answer format"),
     ],
 )
 def test_jsonl_bad_line_names_file_and_line(tmp_path, bad_line, why):
@@ -145,4 +147,8 @@ def test_unknown_kind():
     cfg = WorkloadConfig.model_construct(kind="mmlu", limit=8)
     with pytest.raises(InfermeterError) as err:
         load_items(cfg)
-    assert str(err.value) == "unknown workload 'mmlu' (known: gsm8k, jsonl, synthetic)"
+    msg = str(err.value)
+    assert msg.startswith("unknown workload 'mmlu' (known: ")
+    known = msg.split("(known: ")[1].rstrip(")").split(", ")
+    assert known == sorted(known)
+    assert {"csv", "easy-vqa", "gpqa", "gsm8k", "jsonl", "okvqa", "synthetic", "vqav2"} <= set(known)

@@ -1,0 +1,497 @@
+"""The ``load`` scenario: an OpenAI-compatible server under a rate profile.
+
+Profiles (GuideLLM's vocabulary): ``synchronous`` (one request at a time), ``concurrent:N`` (N
+requests always in flight), ``throughput`` (``max_concurrency`` in flight: the server's ceiling),
+``constant:R`` (R requests/s, evenly spaced), ``poisson:R`` (R requests/s, exponential gaps drawn
+from the seed), and ``sweep`` (synchronous, then throughput, then constant rates evenly between the
+two rates measured). Arrival times are computed before the first request is sent.
+
+Each profile point runs until ``max_requests`` have been sent or ``duration_s`` has passed; the
+first ``warmup`` and last ``cooldown`` of it (a share of the limit, ``10%``, or seconds, ``5s``) are
+recorded but left out of the measured window. Every request's record goes to ``records.jsonl`` and
+the results database as soon as it completes (a writer thread keeps file and database work off the
+event loop). Failed requests are counted per reason; ``max_errors`` stops the run.
+
+Every request goes through :meth:`LoadRunner.send` (one place to wrap, e.g. with a response cache).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infermeter.backends.base import Generation, Prompt
+from infermeter.config import GenerationParams
+from infermeter.core import stats
+from infermeter.core.records import RequestRecord
+from infermeter.errors import InfermeterError
+from infermeter.metrics.goodput import goodput
+from infermeter.metrics.latency import e2e, itl, tpot, ttft, values
+from infermeter.metrics.throughput import output_throughput
+
+PROFILE_KINDS = ("synchronous", "throughput", "concurrent", "constant", "poisson")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One profile point: its kind and its concurrency or rate."""
+
+    kind: str
+    value: float | None = None  # concurrency (concurrent, throughput) or requests/s (constant, poisson)
+
+    @property
+    def label(self) -> str:
+        """``poisson:5`` etc."""
+        return self.kind if self.value is None else f"{self.kind}:{self.value:g}"
+
+    @property
+    def rate(self) -> float | None:
+        """Target requests per second (rate profiles only)."""
+        return self.value if self.kind in ("constant", "poisson") else None
+
+    @property
+    def concurrency(self) -> int | None:
+        """Requests kept in flight (concurrency profiles only)."""
+        if self.kind == "synchronous":
+            return 1
+        return int(self.value) if self.kind in ("concurrent", "throughput") and self.value else None
+
+
+def parse_profile(text: str, max_concurrency: int) -> Profile | None:
+    """A profile from its text; None for ``sweep`` (its points depend on measured rates)."""
+    kind, _, arg = text.strip().partition(":")
+    if kind == "sweep" and not arg:
+        return None
+    if kind == "synchronous" and not arg:
+        return Profile("synchronous")
+    if kind == "throughput" and not arg:
+        return Profile("throughput", float(max_concurrency))
+    try:
+        value = float(arg)
+    except ValueError:
+        value = -1.0
+    if kind in ("concurrent", "throughput") and value >= 1 and value == int(value):
+        return Profile(kind, value)
+    if kind in ("constant", "poisson") and value > 0:
+        return Profile(kind, value)
+    raise InfermeterError(
+        f"--profile {text!r}: use synchronous, throughput, concurrent:N (N >= 1), constant:R, poisson:R (R > 0) "
+        "or sweep"
+    )
+
+
+def parse_span(text: str | None, what: str) -> tuple[float, str]:
+    """``"10%"`` -> (0.1, "fraction"), ``"5s"`` -> (5.0, "seconds"), None/"0" -> (0, "fraction")."""
+    if not text or text.strip() in ("0", "0%", "0s"):
+        return 0.0, "fraction"
+    t = text.strip()
+    try:
+        if t.endswith("%"):
+            v = float(t[:-1]) / 100
+            if 0 <= v < 1:
+                return v, "fraction"
+        elif t.endswith("s") and float(t[:-1]) >= 0:
+            return float(t[:-1]), "seconds"
+    except ValueError:
+        pass
+    raise InfermeterError(f"--{what} {text!r}: use a share of the run (10%) or seconds (5s)")
+
+
+@dataclass
+class LoadOptions:
+    """What ``infermeter load`` does beyond the config (server, workload, generation)."""
+
+    profile: str = "synchronous"
+    max_requests: int | None = None
+    duration_s: float | None = None
+    warmup: str | None = None
+    cooldown: str | None = None
+    slo: dict[str, float] = field(default_factory=dict)
+    max_errors: int | None = None
+    sweep_points: int = 6
+    max_concurrency: int = 64
+    seed: int = 0
+
+    def validate(self) -> None:
+        """One clear line for options that cannot work."""
+        if self.max_requests is None and self.duration_s is None:
+            raise InfermeterError("load needs a limit: --max-requests N and/or --duration 30s")
+        if self.max_requests is not None and self.max_requests < 1:
+            raise InfermeterError("--max-requests must be >= 1")
+        if self.duration_s is not None and self.duration_s <= 0:
+            raise InfermeterError("--duration must be > 0")
+        if self.max_errors is not None and self.max_errors < 1:
+            raise InfermeterError("--max-errors must be >= 1")
+        if self.sweep_points < 2:
+            raise InfermeterError("--sweep-points must be >= 2 (synchronous and throughput)")
+        if self.max_concurrency < 1:
+            raise InfermeterError("--max-concurrency must be >= 1")
+        parse_profile(self.profile, self.max_concurrency)
+        w, wu = parse_span(self.warmup, "warmup")
+        c, cu = parse_span(self.cooldown, "cooldown")
+        if wu == cu == "fraction" and w + c >= 1:
+            raise InfermeterError("--warmup and --cooldown leave nothing to measure (their shares add up to >= 100%)")
+        if cu == "seconds" and c and self.duration_s is None:
+            raise InfermeterError("--cooldown in seconds needs --duration (a request limit has no known end time)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return asdict(self)
+
+
+def schedule(profile: Profile, n: int, seed: int) -> np.ndarray:
+    """Send offsets (seconds from the start) of the first ``n`` requests of a rate profile."""
+    assert profile.rate is not None
+    if profile.kind == "constant":
+        return np.arange(n) / profile.rate
+    gaps = np.random.default_rng([seed, 7]).exponential(1.0 / profile.rate, size=n)
+    return np.concatenate([[0.0], np.cumsum(gaps[:-1])])
+
+
+class ThreadedSink:
+    """Hands records to a :class:`RecordSink` on a writer thread, so the event loop never waits on disk."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+        self.q: queue.Queue[RequestRecord | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._loop, name="infermeter-records", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        done = False
+        while not done:
+            batch = [self.q.get()]
+            while not self.q.empty():
+                batch.append(self.q.get_nowait())
+            done = batch[-1] is None
+            recs = [r for r in batch if r is not None]
+            if recs:
+                self.sink.write(recs)
+
+    def put(self, record: RequestRecord) -> None:
+        """Queue one finished request (written within milliseconds)."""
+        self.q.put(record)
+
+    def close(self) -> None:
+        """Write what is queued, then stop."""
+        self.q.put(None)
+        self.thread.join()
+        self.sink.close()
+
+
+@dataclass
+class PointState:
+    """Live counters of the profile point being run (read by the progress view)."""
+
+    profile: Profile
+    sent: int = 0
+    done: int = 0
+    errors: int = 0
+    tokens: int = 0
+    start: float = 0.0
+    ttfts: list[float] = field(default_factory=list)
+
+
+RequestFn = Callable[[Prompt, GenerationParams, bool], Awaitable[Generation]]
+
+
+class LoadRunner:
+    """Drives one client through profile points; records every request as it completes."""
+
+    def __init__(
+        self,
+        request: RequestFn,
+        prompts: list[Prompt],
+        params: GenerationParams,
+        force: bool,
+        opts: LoadOptions,
+        sink: ThreadedSink,
+        now: Callable[[], float],
+    ) -> None:
+        self.request, self.prompts, self.params, self.force = request, prompts, params, force
+        self.opts, self.sink, self.now = opts, sink, now
+        self.errors: Counter[str] = Counter()
+        self.stopped: str | None = None
+        self.state: PointState | None = None
+        self.index = 0  # request ids run on across points
+        self.records: list[RequestRecord] = []
+        self._stop = asyncio.Event()
+
+    async def send(self, prompt: Prompt) -> Generation:
+        """The one path every request takes (wrap this to add a response cache)."""
+        return await self.request(prompt, self.params, self.force)
+
+    # -- which part of the point a request belongs to ------------------------------------------------
+    def _phase(self, k: int, t_off: float) -> str:
+        o = self.opts
+        w, wu = parse_span(o.warmup, "warmup")
+        c, cu = parse_span(o.cooldown, "cooldown")
+        if o.max_requests is not None and (o.duration_s is None or wu == cu == "fraction"):
+            n = o.max_requests
+            if (wu == "fraction" and k < int(w * n)) or (wu == "seconds" and t_off < w):
+                return "warmup:load"
+            if cu == "fraction" and k >= n - int(c * n):
+                return "cooldown:load"
+            return "load"
+        d = o.duration_s or 0.0
+        if t_off < (w * d if wu == "fraction" else w):
+            return "warmup:load"
+        if t_off >= d - (c * d if cu == "fraction" else c):
+            return "cooldown:load"
+        return "load"
+
+    async def _one(self, point: int, k: int, prompt: Prompt, t_off: float) -> None:
+        st = self.state
+        assert st is not None
+        st.sent += 1
+        g = await self.send(prompt)
+        r = RequestRecord(
+            request_id=f"load-{self.index + k}",
+            phase=self._phase(k, t_off),
+            batch_id=self.index + k,
+            batch_size=1,
+            prompt_tokens=len(prompt.ids),
+            t_send=g.t_send,
+            token_times=g.token_times,
+            target_output_tokens=self.params.max_new_tokens if self.force else None,
+            tokens_per_chunk=g.extra.get("tokens_per_chunk"),
+            error=g.error,
+            extra={
+                "profile": st.profile.label,
+                "point": point,
+                "scheduled_s": t_off,
+                **{k2: v for k2, v in g.extra.items() if k2 != "tokens_per_chunk"},
+            },
+        )
+        self.sink.put(r)
+        self.records.append(r)
+        st.done += 1
+        st.tokens += r.output_tokens
+        if r.token_times:
+            st.ttfts.append(r.token_times[0] - r.t_send)
+        if g.error is not None:
+            st.errors += 1
+            self.errors[g.error] += 1
+            if self.opts.max_errors is not None and sum(self.errors.values()) >= self.opts.max_errors:
+                self.stopped = f"stopped after {sum(self.errors.values())} errors (--max-errors)"
+                self._stop.set()
+
+    def _more(self, k: int, t_off: float) -> bool:
+        o = self.opts
+        if self._stop.is_set() or (o.max_requests is not None and k >= o.max_requests):
+            return False
+        return o.duration_s is None or t_off < o.duration_s
+
+    async def run_point(self, point: int, profile: Profile) -> list[RequestRecord]:
+        """Run one profile point to its limit; return its records."""
+        self.records = []
+        self.state = st = PointState(profile)
+        n_prompts = len(self.prompts)
+        t0 = st.start = self.now()
+        if profile.concurrency is not None:
+            counter = iter(range(1 << 62))
+
+            async def worker() -> None:
+                while True:
+                    k, t_off = next(counter), self.now() - t0
+                    if not self._more(k, t_off):
+                        return
+                    await self._one(point, k, self.prompts[k % n_prompts], t_off)
+
+            await asyncio.gather(*(worker() for _ in range(profile.concurrency)))
+        else:
+            n = self.opts.max_requests or int((self.opts.duration_s or 0) * (profile.rate or 0) * 1.5 + 16)
+            offsets = schedule(profile, n, self.opts.seed + point)
+            tasks = []
+            for k, off in enumerate(offsets.tolist()):
+                if not self._more(k, off):
+                    break
+                delay = t0 + off - self.now()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                    if self._stop.is_set():
+                        break
+                tasks.append(asyncio.ensure_future(self._one(point, k, self.prompts[k % n_prompts], off)))
+            await asyncio.gather(*tasks)
+        self.index += st.sent
+        return self.records
+
+    async def run(self, profiles: Callable[[list[dict[str, Any]]], Profile | None]) -> list[dict[str, Any]]:
+        """Run points until ``profiles(summaries so far)`` says None or the run is stopped."""
+        summaries: list[dict[str, Any]] = []
+        while not self._stop.is_set():
+            profile = profiles(summaries)
+            if profile is None:
+                break
+            recs = await self.run_point(len(summaries), profile)
+            summaries.append(summarize(profile, recs, self.opts.slo))
+        return summaries
+
+
+def sweep_profiles(opts: LoadOptions) -> Callable[[list[dict[str, Any]]], Profile | None]:
+    """The next point of a sweep (or of a single profile) from the points measured so far."""
+    single = parse_profile(opts.profile, opts.max_concurrency)
+
+    def nxt(done: list[dict[str, Any]]) -> Profile | None:
+        if single is not None:
+            return single if not done else None
+        if not done:
+            return Profile("synchronous")
+        if len(done) == 1:
+            return Profile("throughput", float(opts.max_concurrency))
+        lo, hi = done[0]["request_rate"], done[1]["request_rate"]
+        if not lo or not hi or len(done) >= opts.sweep_points:
+            return None
+        rates = np.linspace(lo, hi, opts.sweep_points)[1:-1]
+        if hi <= lo:
+            return None
+        return Profile("constant", float(f"{rates[len(done) - 2]:.4g}"))
+
+    return nxt
+
+
+def _s(vals: list[float]) -> dict[str, Any] | None:
+    s = stats.summarize(vals)
+    return s.to_dict() if s else None
+
+
+def summarize(profile: Profile, records: list[RequestRecord], slo: dict[str, float]) -> dict[str, Any]:
+    """One profile point's numbers, from its records (pure)."""
+    measured = [r for r in records if r.phase == "load"]
+    ok = [r for r in measured if r.ok]
+    sends = sorted(r.t_send for r in measured)
+    ends = [r.token_times[-1] if r.token_times else r.t_send for r in measured]
+    window = (max(ends) - sends[0]) if measured else None
+    achieved = (len(sends) - 1) / (sends[-1] - sends[0]) if len(sends) >= 2 and sends[-1] > sends[0] else None
+    # A Poisson schedule's own rate differs from R by chance (~1/sqrt(n)); the client is judged against it.
+    sched = sorted(r.extra.get("scheduled_s", 0.0) for r in measured)
+    scheduled = (
+        (len(sched) - 1) / (sched[-1] - sched[0]) if profile.rate and len(sched) >= 2 and sched[-1] > sched[0] else None
+    )
+    errors = Counter(r.error for r in records if r.error is not None)
+    return {
+        "profile": profile.label,
+        "kind": profile.kind,
+        "target_rate": profile.rate,
+        "concurrency": profile.concurrency,
+        "requests": {
+            "sent": len(records),
+            "measured": len(measured),
+            "ok": len(ok),
+            "errors": sum(errors.values()),
+            "short_outputs": sum(r.short for r in ok),
+            "output_tokens": sum(r.output_tokens for r in ok),
+        },
+        "errors_by_reason": dict(errors.most_common()),
+        "window_s": window,
+        "achieved_rate": achieved,
+        "scheduled_rate": scheduled,
+        "request_rate": len(ok) / window if window else None,
+        "output_throughput": output_throughput(measured),
+        "ttft_s": _s(values(ttft, measured)),
+        "tpot_s": _s(values(tpot, measured)),
+        "itl_s": _s(itl(ok)),
+        "e2e_s": _s(values(e2e, measured)),
+        "goodput": goodput(measured, slo, window) if slo else None,
+    }
+
+
+def load_warnings(points: list[dict[str, Any]], stopped: str | None) -> list[str]:
+    """Lines saying where a number should not be trusted."""
+    out = [stopped] if stopped else []
+    for p in points:
+        req, target, got = p["requests"], p.get("scheduled_rate") or p["target_rate"], p["achieved_rate"]
+        if req["errors"]:
+            out.append(f"{p['profile']}: {req['errors']} of {req['sent']} requests failed")
+        if target and got and got < 0.9 * target:
+            out.append(
+                f"{p['profile']}: sent {got:.2f} req/s, below the schedule's {target:.2f} (the client fell behind)"
+            )
+        if req["short_outputs"]:
+            out.append(f"{p['profile']}: {req['short_outputs']} forced-length outputs came back shorter than asked")
+        if req["measured"] < 2:
+            out.append(f"{p['profile']}: {req['measured']} request(s) in the measured window: numbers are not stable")
+    return out
+
+
+def prompts_for(backend: Any, cfg: Any) -> tuple[list[Prompt], bool]:
+    """The workload's prompts (encoded before anything is timed) and whether lengths are forced."""
+    from infermeter.workloads.base import load_items
+
+    items = load_items(cfg.workload)
+    synthetic = cfg.workload.kind == "synthetic"
+    if synthetic:
+        n = cfg.workload.prompt_len
+        prompts = [backend.synthetic_prompt(n, np.random.default_rng([cfg.seed, 11, i])) for i in range(len(items))]
+    else:
+        prompts = [backend.encode(it) for it in items]
+    forced = cfg.generation.force_output_len
+    return prompts, (forced if forced is not None else synthetic)
+
+
+def execute(cfg: Any, opts: LoadOptions, run_dir: Path, view: Any, meta: dict[str, Any], wrap: Any = None) -> None:
+    """Run the whole load test; ``meta`` receives what the records do not hold (load info, stop reason).
+
+    ``wrap(request_fn) -> request_fn`` may replace the request path (e.g. a response cache).
+    """
+    from infermeter.backends.openai import OpenAIBackend
+    from infermeter.core.clock import PerfClock
+    from infermeter.scenarios.run import RECORDS_FILE, RecordSink
+
+    backend = OpenAIBackend(cfg, PerfClock())
+    meta["load"] = backend.load().__dict__
+    backend.close()
+    prompts, force = prompts_for(backend, cfg)
+    sink = ThreadedSink(RecordSink(Path(run_dir) / RECORDS_FILE))
+
+    async def main() -> None:
+        client = backend.make_client()
+        await client.open()
+        request: RequestFn = wrap(client.request) if wrap else client.request
+        runner = LoadRunner(request, prompts, cfg.generation, force, opts, sink, client.now)
+
+        async def tick() -> None:
+            while True:
+                view.show(runner.state, runner.errors, client.now())
+                await asyncio.sleep(0.25)
+
+        ticker = asyncio.ensure_future(tick())
+        try:
+            await runner.run(sweep_profiles(opts))
+        finally:
+            meta["stopped"] = runner.stopped
+            ticker.cancel()
+            await client.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        sink.close()
+
+
+def assemble(records: list[RequestRecord], opts: LoadOptions, meta: dict[str, Any]) -> dict[str, Any]:
+    """The report's ``load_run`` section, recomputed from the records (so partial runs report too)."""
+    by_point: dict[int, list[RequestRecord]] = {}
+    for r in records:
+        by_point.setdefault(int(r.extra.get("point", 0)), []).append(r)
+    points = []
+    for i in sorted(by_point):
+        label = by_point[i][0].extra.get("profile", opts.profile)
+        profile = parse_profile(label, opts.max_concurrency) or Profile("synchronous")
+        points.append(summarize(profile, by_point[i], opts.slo))
+    errors = Counter(r.error for r in records if r.error is not None)
+    return {
+        "options": opts.to_dict(),
+        "points": points,
+        "errors_total": sum(errors.values()),
+        "errors_by_reason": dict(errors.most_common()),
+        "stopped": meta.get("stopped"),
+    }

@@ -1,0 +1,1 @@
+"""Servers infermeter ships for calibration and tests (not measured systems)."""

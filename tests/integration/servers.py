@@ -1,0 +1,127 @@
+"""Real OpenAI-compatible servers on 127.0.0.1 for the integration tests, as session fixtures.
+
+* ``llama_server``: ``llama-cpp-python[server]`` (in ``.venv``) serving the embedded SmolLM2 GGUF.
+* ``vllm_server``: vLLM on CPU (``.venv-vllm``, DESIGN.md §4) serving the same model converted to
+  safetensors (``infermeter.models.export``; cached, never downloaded).
+
+Each starts on a free port, is polled on ``/v1/models`` until it answers (or the timeout / its exit,
+which fails with the tail of its log), and is stopped after the session. Missing environments skip
+the tests on a developer's machine and fail under CI, where ``make test`` installs them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from infermeter.servers.null import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
+
+
+def missing(what: str, how: str) -> None:
+    """Skip locally; under CI (where `make test` installs everything) fail."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is missing under CI: `make test` should have installed it ({how})")
+    pytest.skip(f"needs {what}: {how}")
+
+
+@dataclass
+class Server:
+    """A started server: its base URL, process and log file."""
+
+    name: str
+    url: str
+    proc: subprocess.Popen
+    log: Path
+
+    def tail(self, n: int = 40) -> str:
+        """The last ``n`` lines of the server's output."""
+        lines = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n".join(lines[-n:])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/v1/models", timeout=2) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_server(name: str, cmd: list[str], port: int, log: Path, timeout_s: float, env: dict | None = None) -> Server:
+    """Start ``cmd`` (listening on ``port``) and wait until ``/v1/models`` answers."""
+    f = log.open("w", encoding="utf-8")
+    proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, cwd=ROOT)
+    f.close()
+    server = Server(name, f"http://127.0.0.1:{port}", proc, log)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{name} exited with code {proc.returncode} before answering; its log:\n{server.tail()}")
+        if _answers(server.url):
+            return server
+        time.sleep(0.5)
+    stop_server(server)
+    pytest.fail(f"{name} did not answer /v1/models within {timeout_s:.0f} s; its log:\n{server.tail()}")
+
+
+def stop_server(server: Server) -> None:
+    """SIGTERM, then SIGKILL if it lingers."""
+    if server.proc.poll() is None:
+        server.proc.terminate()
+        try:
+            server.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """llama.cpp's OpenAI server on the embedded SmolLM2 GGUF."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        missing("llama-cpp-python[server]", "make llama-server")
+    from infermeter.models.resolve import embedded_gguf
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf())]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
+    server = start_server("llama.cpp server", cmd, port, tmp_path_factory.mktemp("llama") / "server.log", 120)
+    yield server
+    stop_server(server)
+
+
+def vllm_env_or_skip() -> Path:
+    """The vLLM venv's python, or skip/fail (CI) when it is missing."""
+    if not VLLM_PYTHON.is_file():
+        missing("the vLLM venv .venv-vllm", "make vllm-env")
+    return VLLM_PYTHON
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """vLLM's OpenAI server (CPU) on SmolLM2 converted to safetensors."""
+    python = vllm_env_or_skip()
+    from infermeter.models.export import hf_folder
+
+    folder = hf_folder("smollm2-135m")
+    port = free_port()
+    cmd = [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(folder)]
+    cmd += ["--dtype", "bfloat16", "--max-model-len", "2048", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--served-model-name", "smollm2-135m"]
+    log = tmp_path_factory.mktemp("vllm") / "server.log"
+    server = start_server("vLLM server", cmd, port, log, 420, env={"VLLM_CPU_KVCACHE_SPACE": "2"})
+    yield server
+    stop_server(server)
