@@ -9,7 +9,7 @@ the ``dataset`` phase:
   generate() call, first send to last token) / items;
 * time per token and TPS: that total time over the output tokens; decode TPS (prefill excluded)
   and TTFT come from the report's own metrics;
-* peak memory: torch's max allocated (and reserved) over the dataset phase.
+* peak memory: torch's max allocated (and reserved) over the dataset phase; process RSS beside.
 
 Usage: python benchmarks/summarize_vqa.py REPORT.json... (one per knob setting; the file stem
 names the row).
@@ -35,6 +35,7 @@ COLUMNS = (
     ("decode TPS", 10),
     ("peak alloc GB", 13),
     ("reserved GB", 11),
+    ("RSS GB", 6),
     ("accuracy", 8),
 )
 
@@ -70,6 +71,7 @@ def seed003_row(report: dict[str, Any]) -> dict[str, Any]:
         "decode_tps": m["decode_tps"]["mean"] if m.get("decode_tps") else None,
         "peak_alloc_gb": mem.get("torch_allocated") and mem["torch_allocated"] / 1e9,
         "reserved_gb": mem.get("torch_reserved") and mem["torch_reserved"] / 1e9,
+        "rss_gb": mem.get("rss") and mem["rss"] / 1e9,
         "accuracy": acc["mean"] if acc else None,
     }
 
@@ -100,6 +102,7 @@ def table(paths: list[Path]) -> str:
             _fmt(row["decode_tps"], ".1f"),
             _fmt(row["peak_alloc_gb"], ".2f"),
             _fmt(row["reserved_gb"], ".2f"),
+            _fmt(row["rss_gb"], ".2f"),
             _fmt(row["accuracy"], ".1%"),
         ]
         lines.append("  ".join([name] + [c.rjust(w) for c, (_, w) in zip(cells, COLUMNS[1:], strict=True)]))

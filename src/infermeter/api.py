@@ -292,7 +292,8 @@ def load(
     ``wrap(request_fn)`` may replace the request path (e.g. a response cache).
     """
     from infermeter.report.console_load import load_view
-    from infermeter.scenarios.load import LoadOptions, assemble, execute, load_warnings
+    from infermeter.scenarios.load import LoadOptions, execute
+    from infermeter.scenarios.load_analysis import assemble, load_warnings
 
     opts = options or LoadOptions()
     cfg = config if isinstance(config, RunConfig) else build_config(config)
@@ -310,10 +311,27 @@ def load(
         data["load_run"] = assemble(read_records(run_dir / RECORDS_FILE), opts, meta)
         data["load_run"]["records_file"] = str(run_dir / RECORDS_FILE)
         data["warnings"] = load_warnings(data["load_run"]["points"], meta.get("stopped"))
+        _cache_section(data, read_records(run_dir / RECORDS_FILE))  # --cache / --repeat-ratio (issue 8)
         if data["status"] == "complete" and data["load_run"]["errors_total"]:
             data["status"] = "partial"
 
     view = load_view(progress, opts.max_requests, opts.duration_s)
     with _tracked(report, run_dir / REPORT_FILE, finalize), view as live:
+        if wrap is None and cfg.measure.response_cache != "none":  # --cache lru:SIZE (issue 8)
+            from infermeter.scenarios.run_cache import cached_request
+
+            wrap = lambda request: cached_request(cfg, request)  # noqa: E731
         execute(cfg, opts, run_dir, live, meta, wrap)
     return report
+
+
+def _cache_section(data: dict[str, Any], records: list[Any]) -> None:
+    """A load report's response-cache numbers and repeated-input warning (records of the measured windows)."""
+    from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
+
+    measured = [r for r in records if r.phase == "load"]
+    data["load_run"]["inputs"] = input_repetition(measured)
+    data["load_run"]["response_cache"] = cache_summary(measured)
+    line = repetition_warning(data["load_run"]["inputs"])
+    if line:
+        data["warnings"].append(line)

@@ -26,6 +26,13 @@ def add_parsers(sub: Any) -> dict[str, Any]:
     p.add_argument("--png", metavar="DIR", help="write every plot as a PNG into DIR")
     p.add_argument("--csv", metavar="FILE", help="write the summary metrics as CSV ('-' for stdout)")
     p.add_argument("--md", metavar="FILE", help="write the summary as Markdown ('-' for stdout)")
+    p.add_argument(
+        "--table",
+        metavar="FILE",
+        help="one side-by-side Markdown table of run and load reports, e.g. the same workload in-process "
+        "and over HTTP ('-' for stdout)",
+    )
+    p.add_argument("--labels", metavar="A,B,...", help="column labels for --table, one per report")
 
     h = sub.add_parser(
         "history",
@@ -65,8 +72,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from infermeter.report.load import load_reports
 
     reports = load_reports([Path(p) for p in args.results])
-    if not (args.html or args.png or args.csv or args.md):
-        raise InfermeterError("say what to write: --html FILE, --png DIR, --csv FILE or --md FILE")
+    if not (args.html or args.png or args.csv or args.md or args.table):
+        raise InfermeterError("say what to write: --html FILE, --png DIR, --csv FILE, --md FILE or --table FILE")
     if args.html:
         from infermeter.report.html import render_html
 
@@ -82,6 +89,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
         _write(args.csv, "".join(to_csv(r) for r in reports))
     if args.md:
         _write(args.md, "\n\n".join(to_markdown(r) for r in reports))
+    if args.table:
+        from infermeter.report.export import _md_table
+        from infermeter.report.side_by_side import side_by_side
+
+        labels = [x.strip() for x in args.labels.split(",")] if args.labels else None
+        _write(args.table, "\n".join(_md_table(side_by_side(reports, labels))))
     return 0
 
 

@@ -120,7 +120,9 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = free_port()
     cmd = [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(folder)]
     cmd += ["--dtype", "bfloat16", "--max-model-len", "2048", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--served-model-name", "smollm2-135m"]
+    # --enforce-eager: no torch.compile warm-up (minutes on 2 cores the first time); the benchmarks in
+    # docs/benchmarks.md say which mode they measured.
+    cmd += ["--served-model-name", "smollm2-135m", "--enforce-eager"]
     log = tmp_path_factory.mktemp("vllm") / "server.log"
     server = start_server("vLLM server", cmd, port, log, 420, env={"VLLM_CPU_KVCACHE_SPACE": "2"})
     yield server

@@ -62,7 +62,7 @@ def test_smollm2_on_csv_with_a_bad_row_skipped(tmp_path: Path) -> None:
     out = re.sub(r"\s+", " ", proc.stdout)
     assert "bad items skipped │ 1 (--skip-bad" in out or "bad items skipped 1 (--skip-bad" in out, proc.stdout
     assert "1 bad dataset items skipped (workload.skip_bad)" in out
-    report = Path(re.search(r"report: (\S+report\.json)", proc.stdout).group(1))
+    (report,) = (tmp_path / "out").glob("*/report.json")
     rep = json.loads(report.read_text())
     assert rep["workload"]["skipped"] == 1 and "missing.png" in rep["workload"]["skipped_reasons"][0]
     main = _dataset(rep)
@@ -93,7 +93,7 @@ def test_smollm2_on_csv_with_a_bad_row_skipped(tmp_path: Path) -> None:
             {"qa.jsonl": '{"prompt": "q", "answer": {"a": 1}}\n'},
             ("--dataset", "{tmp}/qa.jsonl"),
             "{tmp}/qa.jsonl:1: unknown answer format: expected a string, a number or a non-empty list of them, "
-            "got dict \"{'a': 1}\" (--skip-bad to skip such items)",
+            "got dict \"{{'a': 1}}\" (--skip-bad to skip such items)",
         ),
     ],
     ids=["csv-without-prompt", "vqa-missing-image", "jsonl-answer-format"],

@@ -61,4 +61,3 @@ def test_tiny_vlm_on_easy_vqa(tmp_path: Path) -> None:
     # warm-up ran the vision tower too (the first batch with other pixels), not only text prompts
     warm = [r for r in report["records"] if r["phase"] == "warmup:dataset"]
     assert any(r["extra"].get("image_tokens") for r in warm)
-

@@ -18,6 +18,7 @@ is no per-token time to report. Engine knobs come from the ``engine`` config sec
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,6 +80,10 @@ class VLLMBackend(Backend):
 
     def load(self) -> LoadInfo:
         """Build the engine (vLLM profiles and allocates its KV cache here)."""
+        # vLLM logs to stdout by default, which would corrupt `--json`; its INFO/WARNING lines (150 of
+        # them for a float32 checkpoint served in bf16) go unless asked for: VLLM_LOGGING_LEVEL=INFO.
+        os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
         try:
             import vllm
         except ImportError:
@@ -203,9 +208,13 @@ class VLLMBackend(Backend):
         return gens
 
     def close(self) -> None:
-        """Shut the engine core down (it may run in its own process)."""
-        llm = getattr(self, "llm", None)
-        if llm is not None:
-            shutdown = getattr(llm.llm_engine, "shutdown", None) or getattr(llm, "shutdown", None)
-            if shutdown is not None:
-                shutdown()
+        """Shut the engine core down.
+
+        It runs in a non-daemon child process: left running, it would keep our worker process from
+        exiting (multiprocessing joins such children at exit, and the core waits for its parent).
+        """
+        engine = getattr(self, "engine", None)
+        core = getattr(engine, "engine_core", None)
+        if core is not None:
+            core.shutdown()
+            self.engine = self.llm = None

@@ -111,9 +111,13 @@ def warm_processor(processor: Any) -> None:
 def folder_image_processor(ref: str) -> Any:
     """A local model folder's image processor settings, or the defaults when it has none."""
     from transformers import AutoImageProcessor
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     try:
-        return AutoImageProcessor.from_pretrained(ref, local_files_only=True)
+        try:
+            return AutoImageProcessor.from_pretrained(ref, local_files_only=True)
+        except ImportError:  # transformers 5.17 without torchvision: the PIL twin reads the same file
+            return Qwen2VLImageProcessorPil.from_pretrained(ref, local_files_only=True)
     except (OSError, ValueError):
         return default_image_processor()
 

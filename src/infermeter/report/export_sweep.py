@@ -70,7 +70,7 @@ def _points_table(r: dict[str, Any]) -> Table:
         cells = [p["id"], *(value(p["knobs"].get(k, "-")) for k in keys), p["status"]]
         rows.append(cells + [COLUMNS[c][1](m.get(c)) for c in shown])
     heads = ["point", *(k.rsplit(".", 1)[-1] for k in keys), "status", *(COLUMNS[c][0] for c in shown)]
-    views = {(p.get("metrics") or {}).get("peak_memory_view") for p in points} - {None}
+    views = {str(v) for p in points if (v := (p.get("metrics") or {}).get("peak_memory_view"))}
     note = "time per sample / per token: the main pass's wall time (first send to last token) per request / "
     note += "per output token; TPS = output throughput (prefill included); decode tok/s excludes prefill; "
     note += f"peak memory of the main pass ({', '.join(sorted(views)) or '-'}); every metric is in points.csv"

@@ -11,6 +11,7 @@ up (``uncacheable``).
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import TYPE_CHECKING, Any
 
 from infermeter.backends.base import Generation, Prompt
@@ -101,3 +102,39 @@ class CachedGenerate:
             extras = [{"cache": status} for _, _, status in misses]
             records += runner.record(phase, sent, gens, params, force, items=its, extras=extras)
         return records
+
+
+def cached_request(cfg: RunConfig, request: Any) -> Any:
+    """``load``'s request path (``async request(prompt, params, force) -> Generation``) behind a cache.
+
+    A hit's tokens arrive as one chunk at the end of the lookup; records get ``extra["cache"]`` and the
+    input fingerprint (for the repeated-input warning) through the generation's ``extra``.
+    """
+    from infermeter.optimize.response_cache import ResponseCache
+    from infermeter.scenarios.run import fingerprint
+
+    cache = ResponseCache.from_spec(cfg.measure.response_cache)
+    base = {"endpoint": cfg.server.base_url, "api": cfg.server.api, "served_model": cfg.server.served_model}
+    clock = time.perf_counter
+
+    async def send(prompt: Prompt, params: GenerationParams, force: bool) -> Generation:
+        req = {**base, **params.model_dump(), "force_len": force, "ids": prompt.ids, "messages": prompt.messages}
+        key = cache.key(req)
+        t_send = clock()
+        value = cache.get(key)
+        if value is not None:
+            t_done = clock()
+            cache.observe(True, t_done - t_send)
+            text, ids, n = value
+            extra = {"cache": "hit", "input": fingerprint(prompt), "tokens_per_chunk": [n] if n else None}
+            return Generation(t_send, [t_done] * n, text, list(ids), extra=extra)
+        g = await request(prompt, params, force)
+        if key is not None and g.error is None:
+            cache.put(key, (g.text, tuple(g.output_ids), len(g.token_times)))
+            if g.token_times:
+                cache.observe(False, g.token_times[-1] - g.t_send)
+        g.extra.update(cache="miss" if key else "uncacheable", input=fingerprint(prompt))
+        return g
+
+    send.cache = cache  # type: ignore[attr-defined]
+    return send

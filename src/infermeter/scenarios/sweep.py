@@ -68,7 +68,9 @@ class Point:
 # -- parsing ---------------------------------------------------------------------------------------
 def split_values(text: str) -> list[str]:
     """Split ``1,2,4`` at top-level commas; commas inside ``[]``, ``{}`` or quotes do not split."""
-    parts, depth, quote, cur = [], 0, "", []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth, quote = 0, ""
     for ch in text:
         if quote:
             quote = "" if ch == quote else quote
@@ -197,8 +199,8 @@ def assignments(knobs: list[Knob], design: str) -> list[dict[str, Any]]:
     if design not in DESIGNS:
         raise InfermeterError(f"unknown design {design!r} (use {' or '.join(DESIGNS)})")
     if design == "full":
-        return [dict(zip([k.key for k in knobs], combo, strict=True)) for combo in itertools.product(
-            *(k.values for k in knobs))]  # fmt: skip
+        keys = [k.key for k in knobs]
+        return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(k.values for k in knobs))]
     base = {k.key: k.values[k.baseline] for k in knobs}
     out = [base]
     for k in knobs:
@@ -251,8 +253,8 @@ def attach(points: list[Point], entries: list[dict[str, Any]]) -> list[dict[str,
     by_identity = {identity(e["config"]): e for e in entries}
     used = {int(e["id"][1:]) for e in entries if e["id"][1:].isdigit()}
     nxt = max(used, default=0) + 1
-    for e in entries:
-        e["planned"] = False
+    for old in entries:
+        old["planned"] = False
     out = []
     for p in points:
         e = by_identity.get(p.identity)
@@ -294,7 +296,8 @@ def measure_point(point: Point, entry: dict[str, Any], sweep_dir: Path, checkpoi
     except InfermeterError as err:
         entry.update(status="failed", error=str(err), run_dir=_point_dir(folder))
     else:
-        entry.update(status="complete", run_dir=str(Path(report.path).parent), metrics=point_metrics(report.data))
+        done = str(Path(report.path or folder).parent)
+        entry.update(status="complete", run_dir=done, metrics=point_metrics(report.data))
         entry["warnings"] = report.data.get("warnings") or []
     finally:
         entry["wall_s"] = time.monotonic() - start

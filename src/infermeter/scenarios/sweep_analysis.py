@@ -118,7 +118,7 @@ def knob_effects(knobs: list[dict[str, Any]], points: list[dict[str, Any]]) -> l
                     "point": p["id"] if p else None,
                     "status": p.get("status") if p else "missing",
                     "error": p.get("error") if p else None,
-                    "metrics": {m: (p["metrics"].get(m) if ok else None) for m in METRICS},
+                    "metrics": {m: (p["metrics"].get(m) if ok and p else None) for m in METRICS},
                 }
             )
         ref = rows[knob["baseline"]]["metrics"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from infermeter.backends.openai import OpenAIClient, Parsed, parse_stream, spread, token_times
+from infermeter.backends.openai import OpenAIClient
+from infermeter.backends.sse import Parsed, parse_stream, spread, token_times
 from infermeter.config import ServerConfig
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from infermeter.core.records import RequestRecord
 from infermeter.errors import InfermeterError
-from infermeter.scenarios.load import LoadOptions, LoadRunner, Profile, parse_profile, schedule, summarize
+from infermeter.scenarios.load import LoadOptions, LoadRunner, Profile, parse_profile, schedule
+from infermeter.scenarios.load_analysis import summarize
 
 
 def test_parse_profiles():
