@@ -91,12 +91,14 @@ def _cache_rows(t: Table, m: dict[str, Any]) -> None:
     t.add_row("  E2E of misses", _dist(c["miss_e2e_s"]))
     store = c.get("store")
     if store:
-        limit = " / ".join(
-            x for x in (f"{store['max_entries']} entries" if store["max_entries"] else "",
-                        f"{store['max_bytes'] / 2**20:.1f} MiB" if store["max_bytes"] else "") if x
-        )
+        limits = []
+        if store["max_entries"]:
+            limits.append(f"{store['max_entries']} entries")
+        if store["max_bytes"]:
+            limits.append(f"{store['max_bytes'] / 2**20:.1f} MiB")
+        limit = " / ".join(limits)
         t.add_row(
-            "  cache memory",
+            "  cache memory (payload)",
             f"{store['bytes'] / 2**20:.3f} MiB in {store['entries']} entries (limit {limit}), "
             f"{store['evictions']} evictions",
         )
