@@ -228,7 +228,7 @@ class EngineConfig(_Section):
     max_num_batched_tokens: int | None = Field(None, ge=1, description="token budget of one engine step")
     max_model_len: int | None = Field(2048, ge=16, description="longest prompt + output, sizes the KV cache")
     kv_cache_space_gb: float | None = Field(
-        2.0, gt=0, description="KV cache size in GiB (vLLM kv_cache_memory_bytes; VLLM_CPU_KVCACHE_SPACE on CPU servers)"
+        2.0, gt=0, description="KV cache in GiB (vLLM kv_cache_memory_bytes; servers on CPU: VLLM_CPU_KVCACHE_SPACE)"
     )
     gpu_memory_utilization: float | None = Field(None, gt=0, le=1, description="GPU only: fraction vLLM may take")
     enforce_eager: bool | None = Field(None, description="skip CUDA graphs / torch.compile (faster start)")

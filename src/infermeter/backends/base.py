@@ -7,9 +7,11 @@ A new backend is one module in this package with a class decorated by ``@registe
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import pkgutil
 from abc import ABC, abstractmethod
+from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -32,6 +34,15 @@ class Prompt:
     messages: list[dict[str, Any]] | None = None  # chat messages, for backends that take them (HTTP)
     images: list[str] = field(default_factory=list)  # image file paths (vision-language models)
     extra: dict[str, Any] = field(default_factory=dict)  # backend-specific (e.g. processed pixel inputs)
+
+
+def fingerprint(prompt: Prompt) -> str:
+    """A short hash of what a prompt sends (token ids and images): equal inputs, equal fingerprints."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(array("q", prompt.ids).tobytes())
+    for image in prompt.images:
+        h.update(str(image).encode())
+    return h.hexdigest()
 
 
 @dataclass

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from infermeter.backends.base import Generation, Prompt
+from infermeter.backends.base import Generation, Prompt, fingerprint
 from infermeter.config import GenerationParams
 from infermeter.core.records import RequestRecord
 from infermeter.errors import InfermeterError
@@ -265,6 +265,7 @@ class LoadRunner:
                 "profile": st.profile.label,
                 "point": point,
                 "scheduled_s": t_off,
+                "input": fingerprint(prompt),  # for the repeated-input warning, with or without --cache
                 **{k2: v for k2, v in g.extra.items() if k2 != "tokens_per_chunk"},
             },
         )

@@ -15,7 +15,6 @@ loses nothing already measured. Warm-up calls are recorded too, under ``warmup:<
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from infermeter.backends.base import Backend, Generation, Prompt, get_backend
+from infermeter.backends.base import Backend, Generation, Prompt, fingerprint, get_backend
 from infermeter.config import GenerationParams, RunConfig
 from infermeter.core import stats
 from infermeter.core.clock import clock_for
@@ -67,15 +66,6 @@ def read_records(path: Path) -> list[RequestRecord]:
         return []
     with path.open(encoding="utf-8") as f:
         return [RequestRecord.from_dict(json.loads(line)) for line in f if line.strip()]
-
-
-def fingerprint(prompt: Prompt) -> str:
-    """A short hash of what a prompt sends (token ids and images): equal inputs, equal fingerprints."""
-    h = hashlib.blake2b(digest_size=8)
-    h.update(np.asarray(prompt.ids, dtype=np.int64).tobytes())
-    for image in prompt.images:
-        h.update(str(image).encode())
-    return h.hexdigest()
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:

@@ -111,7 +111,7 @@ def cached_request(cfg: RunConfig, request: Any) -> Any:
     input fingerprint (for the repeated-input warning) through the generation's ``extra``.
     """
     from infermeter.optimize.response_cache import ResponseCache
-    from infermeter.scenarios.run import fingerprint
+    from infermeter.backends.base import fingerprint
 
     cache = ResponseCache.from_spec(cfg.measure.response_cache)
     base = {"endpoint": cfg.server.base_url, "api": cfg.server.api, "served_model": cfg.server.served_model}
