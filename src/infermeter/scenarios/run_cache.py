@@ -110,8 +110,8 @@ def cached_request(cfg: RunConfig, request: Any) -> Any:
     A hit's tokens arrive as one chunk at the end of the lookup; records get ``extra["cache"]`` and the
     input fingerprint (for the repeated-input warning) through the generation's ``extra``.
     """
-    from infermeter.optimize.response_cache import ResponseCache
     from infermeter.backends.base import fingerprint
+    from infermeter.optimize.response_cache import ResponseCache
 
     cache = ResponseCache.from_spec(cfg.measure.response_cache)
     base = {"endpoint": cfg.server.base_url, "api": cfg.server.api, "served_model": cfg.server.served_model}
