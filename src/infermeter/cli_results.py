@@ -40,7 +40,7 @@ def add_parsers(sub: Any) -> dict[str, Any]:
         description="List runs recorded in the results database, newest first.",
     )
     _add_db(h)
-    h.add_argument("--kind", help="run | compare | soak")
+    h.add_argument("--kind", help="run | compare | soak | sweep | load")
     h.add_argument("--model", help="only runs of this model")
     h.add_argument("--status", help="complete | failed | interrupted | running")
     h.add_argument("--limit", type=int, default=30, help="at most this many runs (default 30)")

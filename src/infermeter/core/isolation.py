@@ -37,14 +37,15 @@ def run_isolated(fn: Callable[[Any], dict], payload: Any, mode: str = "process")
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_entry, args=(fn, payload, child), daemon=False)
-    proc.start()
-    child.close()
     try:
+        proc.start()
+        child.close()
         msg = parent.recv()
     except KeyboardInterrupt:
-        # Interrupted while the worker measures: stop it too, quietly, so nothing keeps running.
-        proc.terminate()
-        proc.join(10)
+        # Interrupted while the worker starts or measures: stop it too, quietly, so nothing keeps running.
+        if proc.pid is not None:
+            proc.terminate()
+            proc.join(10)
         raise
     except EOFError:
         proc.join()
