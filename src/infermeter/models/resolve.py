@@ -57,6 +57,21 @@ def _left_padded(tok: Any) -> Any:
     return tok
 
 
+def _content_key(path: Path, edge: int = 4 << 20) -> str:
+    """Identity of a GGUF by content (size, first and last 4 MiB), not by path: the same file installed
+    in several virtualenvs shares one conversion instead of 0.5 GB per copy, and hashing stays cheap
+    for multi-GB files."""
+    h = hashlib.sha256()
+    size = path.stat().st_size
+    h.update(str(size).encode())
+    with path.open("rb") as f:
+        h.update(f.read(edge))
+        if size > edge:
+            f.seek(max(edge, size - edge))
+            h.update(f.read(edge))
+    return h.hexdigest()[:12]
+
+
 def _converted_folder(path: Path) -> Path:
     """A HF folder holding ``path`` already converted, creating it on first use.
 
@@ -66,8 +81,7 @@ def _converted_folder(path: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    st = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]
+    key = _content_key(path)
     folder = cache_root() / "gguf" / f"{path.stem}-{key}"
     if (folder / "config.json").is_file():
         return folder
