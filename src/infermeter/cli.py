@@ -157,7 +157,7 @@ def _add_compare(sub: Any) -> None:
         help="A/B comparison with CIs, run-order diagnosis and warm-up strategies",
         description="Compare two or more variants. Each variant runs in its own fresh process per round; "
         "rounds are interleaved (ABBA...) in a seeded random order until the CI of each headline ratio "
-        "is narrow. Prints per-variant statistics and a verdict with a 95%% CI.",
+        "is narrow. Prints per-variant statistics and a verdict with a 95% CI.",
         epilog=_COMPARE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
