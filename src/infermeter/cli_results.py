@@ -18,8 +18,9 @@ def add_parsers(sub: Any) -> dict[str, Any]:
     """Register the subcommands; returns name -> handler."""
     p = sub.add_parser(
         "report",
-        help="turn result folders / report.json files into HTML, PNG, CSV, Markdown",
-        description="Render one or more reports (report.json files or folders holding them).",
+        help="show result folders / report.json files again, or turn them into HTML, PNG, CSV, Markdown",
+        description="Render one or more reports (report.json files or folders holding them). With no output "
+        "flag, print each report's console view (as the command that made it printed it).",
     )
     p.add_argument("results", nargs="+", metavar="RESULTS", help="report.json files or result folders")
     p.add_argument("--html", metavar="FILE", help="write one self-contained HTML page (opens offline)")
@@ -73,7 +74,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     reports = load_reports([Path(p) for p in args.results])
     if not (args.html or args.png or args.csv or args.md or args.table):
-        raise InfermeterError("say what to write: --html FILE, --png DIR, --csv FILE, --md FILE or --table FILE")
+        for r in reports:  # no output named: the console view each command printed when it ran
+            _render_console(r)
+        return 0
     if args.html:
         from infermeter.report.html import render_html
 
@@ -90,12 +93,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.md:
         _write(args.md, "\n\n".join(to_markdown(r) for r in reports))
     if args.table:
-        from infermeter.report.export import _md_table
+        from infermeter.report.export import md_table
         from infermeter.report.side_by_side import side_by_side
 
         labels = [x.strip() for x in args.labels.split(",")] if args.labels else None
-        _write(args.table, "\n".join(_md_table(side_by_side(reports, labels))))
+        _write(args.table, "\n".join(md_table(side_by_side(reports, labels))))
     return 0
+
+
+def _render_console(report: dict[str, Any]) -> None:
+    """Print a report the way its command did (by its ``kind``)."""
+    import importlib
+
+    module, fn = _CONSOLE.get(report.get("kind", "run"), _CONSOLE["run"])
+    getattr(importlib.import_module(f"infermeter.report.{module}"), fn)(report)
+
+
+_CONSOLE = {
+    "run": ("console", "render"),
+    "compare": ("console_compare", "render_compare"),
+    "soak": ("console_soak", "render_soak"),
+    "load": ("console_load", "render_load"),
+    "sweep": ("console_sweep", "render_sweep"),
+}
 
 
 def _store(args: argparse.Namespace) -> Any:

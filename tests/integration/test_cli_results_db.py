@@ -81,3 +81,6 @@ def test_report_command_writes_html_png_csv_md(tmp_path: Path) -> None:
     assert "decode_tps" in (out / "r.csv").read_text() and "|" in (out / "r.md").read_text()
     bad = run_cli("report", str(tmp_path / "nothing-here"), "--html", str(out / "x.html"), tmp=tmp_path)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    again = run_cli("report", rep["run_dir"], tmp=tmp_path)  # no output flag: the run's console view again
+    assert again.returncode == 0, again.stderr
+    assert "decode" in again.stdout and str(rep["config"]["model"]["name"]) in again.stdout

@@ -72,6 +72,20 @@ _LATENCY = (("ttft_s", "TTFT", "ms"), ("tpot_s", "TPOT", "ms"), ("itl_s", "ITL (
 _LATENCY += (("e2e_s", "E2E latency", "ms"), ("decode_tps", "decode TPS (per batch)", "tok/s"))
 
 
+def _image_line(img: dict[str, Any] | None) -> list[list[str]]:
+    """Vision-language runs: image tokens and preprocessing time (apart from prefill); none otherwise."""
+    if not img or not img.get("requests_with_images"):
+        return []
+    pre, per = img.get("preprocess_s") or {}, img.get("image_tokens_per_prompt") or {}
+    return [
+        [
+            "image inputs",
+            f"{img['images']} images, {num(per.get('mean'))} image tokens per prompt, "
+            f"preprocessing {ms(pre.get('median'))} ms median (not in TTFT)",
+        ]
+    ]
+
+
 def _six(m: dict[str, Any], load: dict[str, Any]) -> list[list[str]]:
     """Seed 003's six metrics, one line each, in the console's order."""
     ctx = (m.get("context_load") or {}).get("points", [])
@@ -98,6 +112,7 @@ def _six(m: dict[str, Any], load: dict[str, Any]) -> list[list[str]]:
         ["5 batch efficiency", "  ".join(bpts) or "-"],
         ["6 accuracy", acc_line],
         ["output throughput", num(m.get("output_throughput")) + " tok/s"],
+        *_image_line(m.get("image_inputs")),
         ["model / device / dtype", f"{load.get('model', '?')} / {load.get('device', '?')} / {load.get('dtype', '?')}"],
     ]
 
@@ -242,6 +257,12 @@ def _run_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
         out.append(_stat_row("batch_efficiency", f"decode_tps@b{b}", p.get("decode_tps"), "tok/s"))
         out.append(_value_row("batch_efficiency", f"efficiency@b{b}", p.get("efficiency"), "ratio"))
     out.append(_value_row("batch_efficiency", "knee_batch_size", batch.get("knee_batch_size"), "batch"))
+    img = m.get("image_inputs") or {}
+    if img:
+        out.append(_value_row("image_inputs", "image_tokens", img.get("image_tokens"), "tokens"))
+        out.append(_stat_row("image_inputs", "image_tokens_per_prompt", img.get("image_tokens_per_prompt"), "tokens"))
+        out.append(_stat_row("image_inputs", "image_load_s", img.get("load_s"), "s"))
+        out.append(_stat_row("image_inputs", "image_preprocess_s", img.get("preprocess_s"), "s"))
     mem = m.get("memory") or {}
     for view, v in (mem.get("peak") or {}).items():
         if isinstance(v, (int, float)):
@@ -326,7 +347,7 @@ def md_escape(text: Any) -> str:
     return s.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
-def _md_table(t: Table) -> list[str]:
+def md_table(t: Table) -> list[str]:
     lines = [f"### {md_escape(t.title)}", "", "| " + " | ".join(md_escape(h) for h in t.headers) + " |"]
     aligns = [t.numeric[i] if i < len(t.numeric) else False for i in range(len(t.headers))]
     lines.append("|" + "|".join("---:" if a else "---" for a in aligns) + "|")
@@ -351,7 +372,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     if report.get("error"):
         lines += [f"error: {md_escape(report['error'])}", ""]
     for t in tables(report):
-        lines += _md_table(t)
+        lines += md_table(t)
     if report.get("warnings"):
         lines += ["### warnings", "", *(f"- {md_escape(w)}" for w in report["warnings"]), ""]
     return "\n".join(lines)

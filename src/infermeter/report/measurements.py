@@ -96,6 +96,11 @@ def _run_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
         out.append(_meas(f"batch.throughput@{b}", "tok/s", p.get("throughput"), batch_throughputs(grp)))
         out.append(_meas(f"batch.decode_tps@{b}", "tok/s", p.get("decode_tps"), batch_decode_tps(grp)))
         out.append(_scalar(f"batch.efficiency@{b}", "", p.get("efficiency")))
+    img = m.get("image_inputs") or {}
+    if img:  # vision-language runs: image preprocessing apart from prefill, image tokens
+        out.append(_meas("image.preprocess_s", "s", img.get("preprocess_s")))
+        out.append(_meas("image.load_s", "s", img.get("load_s")))
+        out.append(_meas("image.tokens_per_prompt", "tokens", img.get("image_tokens_per_prompt")))
     mem = m.get("memory") or {}
     out += [_scalar(f"memory.peak.{v}", "bytes", (mem.get("peak") or {}).get(v)) for v in MEMORY_VIEWS]
     out += [_scalar(f"memory.{k}", "bytes", mem.get(k)) for k in ("weights_bytes", "activations_kv_bytes")]
@@ -170,6 +175,22 @@ def _sweep_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
     return out
 
 
+def _load_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
+    # Per profile point, from the point's summaries (the records stay in records.jsonl, not the report).
+    out: list[dict[str, Any] | None] = []
+    for p in (report.get("load_run") or {}).get("points") or []:
+        pre = f"load.{p['profile']}"
+        out += [_meas(f"{pre}.{k}", "s", p.get(k)) for k in ("ttft_s", "tpot_s", "itl_s", "e2e_s")]
+        out.append(_scalar(f"{pre}.output_throughput", "tok/s", p.get("output_throughput")))
+        out.append(_scalar(f"{pre}.request_rate", "req/s", p.get("request_rate")))
+        out.append(_scalar(f"{pre}.achieved_rate", "req/s", p.get("achieved_rate")))
+        good = p.get("goodput") or {}
+        out.append(_scalar(f"{pre}.goodput.requests_per_s", "req/s", good.get("requests_per_s")))
+        out.append(_scalar(f"{pre}.goodput.fraction", "fraction", good.get("fraction")))
+        out.append(_scalar(f"{pre}.errors", "", (p.get("requests") or {}).get("errors")))
+    return out
+
+
 def measurements_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The summary metrics of a report as measurement dicts (pure: reads the dict only).
 
@@ -181,7 +202,8 @@ def measurements_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:
       ``context.ttft_s@<prompt_tokens>``, ``context.prefill_tps@<n>``, ``batch.throughput@<b>``,
       ``batch.decode_tps@<b>``, ``batch.efficiency@<b>``, ``memory.peak.<view>``,
       ``memory.weights_bytes``, ``memory.activations_kv_bytes``, ``first_call_s``, ``steady_call_s``,
-      ``first_call_overhead_s``, ``load_s``;
+      ``first_call_overhead_s``, ``load_s``; with images ``image.preprocess_s``, ``image.load_s``,
+      ``image.tokens_per_prompt``;
     * compare: ``variant.<name>.<metric>`` (steady decode_tps, e2e_s, ttft_s, output_throughput;
       first_call_s, load_s, first_measured_e2e_s), ``variant.<name>.memory.peak.<view>``,
       ``ratio.<metric>.<variant>_vs_<baseline>`` (speedup, > 1 = variant better);
@@ -189,11 +211,13 @@ def measurements_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:
       ``soak.<config>.slope.<series>`` (Theil-Sen per call), ``soak.<config>.peak.<view>``;
     * sweep: ``point[<knob>=<value>,...].<metric>`` per measured point (metrics of
       :data:`infermeter.scenarios.sweep_analysis.METRICS`; peak memory as ``memory.peak.<view>``,
-      batch efficiency as ``batch.efficiency``), one value each.
+      batch efficiency as ``batch.efficiency``), one value each;
+    * load: ``load.<profile>.<metric>`` per profile point (ttft_s, tpot_s, itl_s, e2e_s summaries;
+      output_throughput, request_rate, achieved_rate, goodput.requests_per_s, goodput.fraction, errors).
     """
     kind = report.get("kind", "run")
     fn = {"run": _run_measurements, "compare": _compare_measurements, "soak": _soak_measurements,
-          "sweep": _sweep_measurements}.get(kind)  # fmt: skip
+          "sweep": _sweep_measurements, "load": _load_measurements}.get(kind)  # fmt: skip
     if fn is None:
         return []
     rows = [m for m in fn(report) if m is not None]

@@ -563,3 +563,23 @@ def test_measurements_of_compare_and_soak_reports() -> None:
     assert m["soak.none.steady_e2e_per_item_s"]["samples"][0] == pytest.approx(1.03 / 2)
     assert m["soak.none.slope.e2e_s"]["ci95_low"] == 0.009
     assert m["soak.none.peak.rss"]["value"] == 5
+
+
+def test_load_report_measurements_per_profile_point() -> None:
+    ttft = {"n": 20, "mean": 0.05, "median": 0.048, "p90": 0.07, "p99": 0.08, "stdev": 0.01,
+            "ci95_low": 0.045, "ci95_high": 0.055}  # fmt: skip
+    load = {
+        "kind": "load",
+        "run_dir": "/r/l",
+        "load_run": {
+            "points": [{"profile": "poisson:5", "ttft_s": ttft, "tpot_s": None, "output_throughput": 250.0,
+                        "request_rate": 4.9, "achieved_rate": 5.1, "requests": {"errors": 1},
+                        "goodput": {"requests_per_s": 4.0, "fraction": 0.8}}],
+        },
+    }  # fmt: skip
+    m = {d["name"]: d for d in measurements_from_report(load)}
+    assert m["load.poisson:5.ttft_s"]["value"] == 0.05 and m["load.poisson:5.ttft_s"]["n"] == 20
+    assert m["load.poisson:5.ttft_s"]["ci95_high"] == 0.055
+    assert "load.poisson:5.tpot_s" not in m  # no summary, no row
+    assert m["load.poisson:5.output_throughput"]["value"] == 250.0
+    assert m["load.poisson:5.goodput.fraction"]["value"] == 0.8 and m["load.poisson:5.errors"]["value"] == 1
