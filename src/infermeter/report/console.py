@@ -71,7 +71,7 @@ def _images(i: dict[str, Any] | None) -> str:
     )
 
 
-def _cache_rows(t: Table, m: dict[str, Any]) -> None:
+def cache_rows(t: Table, m: dict[str, Any]) -> None:
     """Input repetition, and the response cache's hit rate, hit/miss latencies and memory."""
     rep = m.get("inputs")
     if rep and rep["repeat_fraction"] > 0:
@@ -139,7 +139,7 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
         "output throughput",
         "-" if thr is None else f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)",
     )
-    _cache_rows(t, m)
+    cache_rows(t, m)
     fc = data.get("first_call")
     if fc:
         t.add_row(

@@ -107,6 +107,14 @@ def render_load(report: dict[str, Any], console: Console | None = None) -> None:
     con.print(t)
     if slo:
         con.print("SLO: " + ", ".join(f"{k} <= {_ms(v)}" for k, v in slo.items()))
+    if lr.get("response_cache") or (lr.get("inputs") or {}).get("repeat_fraction"):
+        from infermeter.report.console import cache_rows
+
+        c = Table(title="inputs and response cache (measured windows)")
+        c.add_column("")
+        c.add_column("")
+        cache_rows(c, {"inputs": lr.get("inputs"), "response_cache": lr.get("response_cache")})
+        con.print(c)
     for reason, n in (lr.get("errors_by_reason") or {}).items():
         con.print(f"[red]errors[/red]: {n} x {reason}")
     for w in report.get("warnings") or []:

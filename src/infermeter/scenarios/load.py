@@ -302,7 +302,7 @@ class LoadRunner:
                     k, t_off = next(counter), self.now() - t0
                     if not self._more(k, t_off):
                         return
-                    await self._one(point, k, self.prompts[k % n_prompts], t_off)
+                    await self._one(point, k, self.prompts[(self.index + k) % n_prompts], t_off)
 
             await asyncio.gather(*(worker() for _ in range(profile.concurrency)))
         else:
@@ -317,7 +317,8 @@ class LoadRunner:
                     await asyncio.sleep(delay)
                     if self._stop.is_set():
                         break
-                tasks.append(asyncio.ensure_future(self._one(point, k, self.prompts[k % n_prompts], off)))
+                prompt = self.prompts[(self.index + k) % n_prompts]
+                tasks.append(asyncio.ensure_future(self._one(point, k, prompt, off)))
             await asyncio.gather(*tasks)
         self.index += st.sent
         return self.records
@@ -358,15 +359,32 @@ def sweep_profiles(opts: LoadOptions) -> Callable[[list[dict[str, Any]]], Profil
     return nxt
 
 
-def prompts_for(backend: Any, cfg: Any) -> tuple[list[Prompt], bool]:
-    """The workload's prompts (encoded before anything is timed) and whether lengths are forced."""
+MAX_SYNTHETIC = 4096  # distinct synthetic prompts at most (requests beyond that cycle through them)
+
+
+def planned_requests(opts: LoadOptions) -> int:
+    """How many requests the run will send at most (duration-limited runs: a generous guess)."""
+    if opts.max_requests is None:
+        return MAX_SYNTHETIC
+    return opts.max_requests * (opts.sweep_points if opts.profile == "sweep" else 1)
+
+
+def prompts_for(backend: Any, cfg: Any, planned: int = 0) -> tuple[list[Prompt], bool]:
+    """The workload's prompts (encoded before anything is timed) and whether lengths are forced.
+
+    Synthetic prompts are distinct for every planned request (up to MAX_SYNTHETIC), so a load test
+    does not repeat inputs unless asked to (``--repeat-ratio``): a server's prefix or response cache
+    would otherwise make it look faster than real traffic would. Dataset items cycle.
+    """
     from infermeter.workloads.base import load_items
 
     items = load_items(cfg.workload)
     synthetic = cfg.workload.kind == "synthetic"
     if synthetic:
         n = cfg.workload.prompt_len
-        prompts = [backend.synthetic_prompt(n, np.random.default_rng([cfg.seed, 11, i])) for i in range(len(items))]
+        count = max(len(items), min(planned, MAX_SYNTHETIC))
+        prompts = [backend.synthetic_prompt(n, np.random.default_rng([cfg.seed, 11, i])) for i in range(count)]
+        items = [items[i % len(items)] for i in range(count)]  # one item per prompt (--repeat-ratio draws from them)
     else:
         prompts = [backend.encode(it) for it in items]
     from infermeter.scenarios.run_cache import with_repeats  # --repeat-ratio (issue 8)
@@ -388,7 +406,7 @@ def execute(cfg: Any, opts: LoadOptions, run_dir: Path, view: Any, meta: dict[st
     backend = OpenAIBackend(cfg, PerfClock())
     meta["load"] = backend.load().__dict__
     backend.close()
-    prompts, force = prompts_for(backend, cfg)
+    prompts, force = prompts_for(backend, cfg, planned_requests(opts))
     sink = ThreadedSink(RecordSink(Path(run_dir) / RECORDS_FILE))
 
     async def main() -> None:

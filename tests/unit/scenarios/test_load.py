@@ -62,3 +62,27 @@ def test_summarize_counts_window_rates_and_errors():
     assert s["request_rate"] == 1.0 and s["output_throughput"] == 2.0  # 8 tokens / (4.0 - 0.0)
     assert s["errors_by_reason"] == {"HTTP 429: slow down": 1}
     assert s["ttft_s"]["mean"] == 0.5 and s["goodput"]["good"] == 4
+
+
+class _SyntheticOnly:
+    """Metric-arithmetic fake: a backend that only makes seeded synthetic prompts (no model, no server)."""
+
+    def synthetic_prompt(self, n: int, rng: np.random.Generator):
+        from infermeter.backends.base import Prompt
+
+        return Prompt(ids=[int(x) for x in rng.integers(0, 50_000, n)])
+
+
+def test_load_sends_distinct_synthetic_prompts_unless_repeats_are_asked_for():
+    from infermeter.backends.base import fingerprint
+    from infermeter.config import build_config
+    from infermeter.scenarios.load import planned_requests, prompts_for
+
+    cfg = build_config({"workload": {"kind": "synthetic", "prompt_len": 8}})  # limit 8 by default
+    opts = LoadOptions(profile="sweep", max_requests=40, sweep_points=3)
+    assert planned_requests(opts) == 120
+    prompts, forced = prompts_for(_SyntheticOnly(), cfg, planned_requests(opts))
+    assert forced and len({fingerprint(p) for p in prompts}) == 120  # no request repeats another
+    cfg = build_config({"workload": {"kind": "synthetic", "prompt_len": 8, "repeat_ratio": 0.25}})
+    prompts, _ = prompts_for(_SyntheticOnly(), cfg, 400)
+    assert len(prompts) == 400 and len({fingerprint(p) for p in prompts}) == pytest.approx(300, abs=8)
