@@ -90,6 +90,12 @@ def _goodput(p: dict[str, Any]) -> str:
     return "-" if frac is None else f"{_rate(g.get('requests_per_s'))} req/s ({frac:.0%} of requests)"
 
 
+def point_rows(points: list[dict[str, Any]], slo: dict[str, float]) -> list[list[str]]:
+    """One row per metric, one column per profile point (console, HTML and Markdown share it)."""
+    rows = _ROWS + ([("goodput", _goodput)] if slo else [])
+    return [[name, *(fn(p) for p in points)] for name, fn in rows]
+
+
 def render_load(report: dict[str, Any], console: Console | None = None) -> None:
     """One column per profile point, errors by reason, warnings and where the report is."""
     con = console or Console()
@@ -101,9 +107,8 @@ def render_load(report: dict[str, Any], console: Console | None = None) -> None:
     t.add_column("metric", no_wrap=True)
     for p in points:
         t.add_column(p["profile"], justify="right")
-    rows = _ROWS + ([("goodput", _goodput)] if slo else [])
-    for name, fn in rows:
-        t.add_row(name, *(fn(p) for p in points))
+    for row in point_rows(points, slo):
+        t.add_row(*row)
     con.print(t)
     if slo:
         con.print("SLO: " + ", ".join(f"{k} <= {_ms(v)}" for k, v in slo.items()))

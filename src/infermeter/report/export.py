@@ -221,7 +221,26 @@ def _sweep_tables(r: dict[str, Any]) -> list[Table]:
     return sweep_tables(r)
 
 
-_TABLES = {"run": _run_tables, "compare": _compare_tables, "soak": _soak_tables, "sweep": _sweep_tables}
+def _load_tables(r: dict[str, Any]) -> list[Table]:
+    from infermeter.report.console_load import point_rows
+
+    lr = r.get("load_run") or {}
+    points = lr.get("points") or []
+    slo = (lr.get("options") or {}).get("slo") or {}
+    out = [Table("load", "load points", ["metric", *(p["profile"] for p in points)], point_rows(points, slo))]
+    errors = [[reason, str(n)] for reason, n in (lr.get("errors_by_reason") or {}).items()]
+    if errors:
+        out.append(Table("errors", "errors by reason", ["reason", "requests"], errors))
+    return out
+
+
+_TABLES = {
+    "run": _run_tables,
+    "compare": _compare_tables,
+    "soak": _soak_tables,
+    "sweep": _sweep_tables,
+    "load": _load_tables,
+}
 
 
 def tables(report: dict[str, Any]) -> list[Table]:

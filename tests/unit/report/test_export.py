@@ -117,3 +117,19 @@ def test_load_reports_errors_name_the_file(tmp_path: Path, content: str | None, 
 def test_load_reports_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(InfermeterError, match="no report.json"):
         load_reports([tmp_path])
+
+
+def test_load_report_has_a_points_table_and_errors() -> None:
+    from infermeter.report.export import tables, to_markdown
+
+    d = {"n": 10, "mean": 0.02, "median": 0.02, "p99": 0.03}
+    point = {"profile": "poisson:5", "target_rate": 5.0, "concurrency": None, "achieved_rate": 4.9,
+             "request_rate": 4.8, "output_throughput": 300.0, "ttft_s": d, "tpot_s": d, "itl_s": d, "e2e_s": d,
+             "requests": {"ok": 9, "sent": 10, "measured": 10, "errors": 1}, "goodput": None}  # fmt: skip
+    report = {"kind": "load", "status": "partial", "load": {"model": "m"},
+              "load_run": {"points": [point], "errors_by_reason": {"HTTP 429: slow down": 1}}}  # fmt: skip
+    t = tables(report)
+    assert [x.name for x in t] == ["load", "errors"]
+    assert t[0].headers == ["metric", "poisson:5"] and t[0].rows[0] == ["target", "5.00 req/s"]
+    assert t[1].rows == [["HTTP 429: slow down", "1"]]
+    assert "| TTFT p50 / p99 | 20.0 ms / 30.0 ms |" in to_markdown(report)
