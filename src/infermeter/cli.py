@@ -253,18 +253,28 @@ def _check_cache_flags(args: argparse.Namespace, out: dict[str, Any]) -> None:
         raise InfermeterError(f"{used[0]} applies to run and load, not {args.command} (the KV cache is --kv-cache)")
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from infermeter.api import run
+def config_from_args(args: argparse.Namespace, base: dict[str, Any] | None = None) -> Any:
+    """A command's RunConfig: its defaults (``base``) < the ``--config`` YAML < flags and ``--set``."""
     from infermeter.config import build_config, load_yaml
-    from infermeter.report.console import render
 
-    data = load_yaml(args.config) if args.config else {}
-    cfg = build_config(data, _overrides(args), f" ({args.config})" if args.config else "")
-    report = run(cfg, progress=not (args.quiet or args.json))
+    data = _deep_merge(base or {}, load_yaml(args.config)) if args.config else dict(base or {})
+    return build_config(data, _overrides(args), f" ({args.config})" if args.config else "")
+
+
+def emit(args: argparse.Namespace, report: Any, render: Any) -> None:
+    """Print a finished report: JSON with ``--json``, else the command's console view."""
     if args.json:
         print(json.dumps(report.data, default=str))
     else:
         render(report.data)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from infermeter.api import run
+    from infermeter.report.console import render
+
+    cfg = config_from_args(args)
+    emit(args, run(cfg, progress=not (args.quiet or args.json)), render)
     return 0
 
 
@@ -316,11 +326,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         warmup_compare=args.warmup_compare,
         seed=int(base.get("seed", 0)),
     )
-    report = compare(variants, opts, progress=not (args.quiet or args.json))
-    if args.json:
-        print(json.dumps(report.data, default=str))
-    else:
-        render_compare(report.data)
+    emit(args, compare(variants, opts, progress=not (args.quiet or args.json)), render_compare)
     return 0
 
 
@@ -381,15 +387,12 @@ def _add_soak(sub: Any) -> None:
 
 def _cmd_soak(args: argparse.Namespace) -> int:
     from infermeter.api import soak
-    from infermeter.config import build_config, load_yaml
     from infermeter.report.console_soak import render_soak
     from infermeter.scenarios.soak import SoakOptions, parse_duration
 
     # A soak repeats one kind of call: by default a synthetic batch of 1 with a forced length.
     base = {"workload": {"kind": "synthetic", "batch_size": 1}, "generation": {"max_new_tokens": 64}}
-    if args.config:
-        base = _deep_merge(base, load_yaml(args.config))
-    cfg = build_config(base, _overrides(args), f" ({args.config})" if args.config else "")
+    cfg = config_from_args(args, base)
     if args.calls is not None and args.duration:
         raise InfermeterError("use --calls or --duration, not both")
     opts = SoakOptions(
@@ -404,11 +407,7 @@ def _cmd_soak(args: argparse.Namespace) -> int:
         min_step=args.min_step,
         leak=args.leak,
     )
-    report = soak(cfg, opts, progress=not (args.quiet or args.json))
-    if args.json:
-        print(json.dumps(report.data, default=str))
-    else:
-        render_soak(report.data)
+    emit(args, soak(cfg, opts, progress=not (args.quiet or args.json)), render_soak)
     return 0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from infermeter.errors import InfermeterError
@@ -115,17 +114,13 @@ def _add_load(sub: Any) -> None:
 
 def _cmd_load(args: argparse.Namespace) -> int:
     from infermeter.api import load
-    from infermeter.cli import _deep_merge, _overrides
-    from infermeter.config import build_config, load_yaml
+    from infermeter.cli import config_from_args, emit
     from infermeter.metrics.goodput import parse_slo
     from infermeter.report.console_load import render_load
     from infermeter.scenarios.load import LoadOptions
     from infermeter.scenarios.soak import parse_duration
 
-    base: dict[str, Any] = {"backend": "openai", "workload": {"kind": "synthetic"}}
-    if args.config:
-        base = _deep_merge(base, load_yaml(args.config))
-    cfg = build_config(base, _overrides(args), f" ({args.config})" if args.config else "")
+    cfg = config_from_args(args, {"backend": "openai", "workload": {"kind": "synthetic"}})
     opts = LoadOptions(
         profile=args.profile,
         max_requests=args.max_requests,
@@ -139,10 +134,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
         seed=cfg.seed,
     )
     report = load(cfg, opts, progress=not (args.quiet or args.json))
-    if args.json:
-        print(json.dumps(report.data, default=str))
-    else:
-        render_load(report.data)
+    emit(args, report, render_load)
     return EXIT_PARTIAL if report.data["status"] == "partial" else 0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -74,7 +73,7 @@ def _knob_sets(args: argparse.Namespace, data: dict[str, Any]) -> tuple[list[Any
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from infermeter.api import sweep
-    from infermeter.cli import _overrides
+    from infermeter.cli import _overrides, emit
     from infermeter.config import build_config, load_yaml, resolve_key
     from infermeter.report.console_sweep import render_sweep
 
@@ -108,10 +107,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         if where:
             print(f"infermeter: resume with: infermeter sweep --resume {where[0]}", file=sys.stderr)
         raise
-    if args.json:
-        print(json.dumps(report.data, default=str))
-    else:
-        render_sweep(report.data)
+    emit(args, report, render_sweep)
     points = [p for p in report.data["sweep"]["points"] if p.get("planned", True)]
     if points and not any(p["status"] == "complete" for p in points):
         print("infermeter: error: no point of the sweep could be measured (reasons above)", file=sys.stderr)
