@@ -21,7 +21,7 @@ import json, sys
 from pathlib import Path
 from rich.console import Console
 from infermeter.models.presets import get_preset
-from infermeter.report.console_soak import render_soak
+from infermeter.render.console_soak import render_soak
 
 out, prompt, new = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 c = get_preset("qwen3-1.7b").config

@@ -16,9 +16,9 @@ from typing import Any
 from infermeter.config import RunConfig, build_config
 from infermeter.core.isolation import run_isolated
 from infermeter.errors import InfermeterError
-from infermeter.metrics.summary import compute, warnings
-from infermeter.report import recording
-from infermeter.report.schema import REPORT_FILE, SCHEMA_VERSION, Report, write_json
+from infermeter.metrics.compute import compute, warnings
+from infermeter.results import recording
+from infermeter.results.schema import REPORT_FILE, SCHEMA_VERSION, Report, write_json
 from infermeter.scenarios.compare import CompareOptions, run_compare
 from infermeter.scenarios.run import RECORDS_FILE, measure, read_records
 from infermeter.scenarios.soak import SoakOptions
@@ -145,7 +145,7 @@ def compare(
     progress: bool = True,
 ) -> Report:
     """Compare named configurations (see :mod:`infermeter.scenarios.compare`); writes a report."""
-    from infermeter.report.progress import phase_progress
+    from infermeter.core.progress import phase_progress
 
     opts = options or CompareOptions()
     cfgs = [(n, c if isinstance(c, RunConfig) else build_config(c, source=f" (variant {n})")) for n, c in variants]
@@ -182,7 +182,7 @@ def soak(
     :mod:`infermeter.scenarios.soak`); writes a report. Per-call rows are in ``calls.jsonl`` as they
     happen; if a worker fails, the report keeps every call measured so far before the error propagates.
     """
-    from infermeter.report.progress import phase_progress
+    from infermeter.core.progress import phase_progress
     from infermeter.scenarios.soak import plan, run_soak
     from infermeter.scenarios.soak_analysis import assemble, soak_warnings
     from infermeter.scenarios.soak_worker import CALLS_FILE
@@ -230,8 +230,8 @@ def sweep(
     used. ``design``: "full" (every combination, the default) or "one-at-a-time".
     ``announce(folder, points, already_done)`` is called once the folder is known.
     """
-    from infermeter.report.export_sweep import points_csv
-    from infermeter.report.progress import phase_progress
+    from infermeter.core.progress import phase_progress
+    from infermeter.render.export_sweep import points_csv
     from infermeter.scenarios import sweep as sw
     from infermeter.scenarios.sweep_analysis import analyze
 
@@ -291,7 +291,7 @@ def load(
     recomputed from them whatever ends the run. Status "partial" when any request failed.
     ``wrap(request_fn)`` may replace the request path (e.g. a response cache).
     """
-    from infermeter.report.console_load import load_view
+    from infermeter.render.console_load import load_view
     from infermeter.scenarios.load import LoadOptions, execute
     from infermeter.scenarios.load_analysis import assemble, load_warnings
 

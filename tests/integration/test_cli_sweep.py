@@ -97,7 +97,7 @@ def test_a_sweep_interrupted_after_its_first_point_resumes_without_measuring_it_
     assert any("1 of 3 points failed: p03" in w for w in final["warnings"])
 
     # Recorded in the results database as a sweep, with one value per metric of each measured point.
-    from infermeter.report.store import ResultStore
+    from infermeter.results.store import ResultStore
 
     store = ResultStore(tmp_path / "results.db")
     (run,) = store.runs(kind="sweep")

@@ -62,8 +62,8 @@ def test_tiny_vlm_on_easy_vqa(tmp_path: Path) -> None:
     warm = [r for r in report["records"] if r["phase"] == "warmup:dataset"]
     assert any(r["extra"].get("image_tokens") for r in warm)
     # the image numbers reach the CSV export and the results database too
-    from infermeter.report.export import to_csv, to_markdown
-    from infermeter.report.store import ResultStore
+    from infermeter.render.export import to_csv, to_markdown
+    from infermeter.results.store import ResultStore
 
     assert "image_preprocess_s" in to_csv(report) and "image_tokens_per_prompt" in to_csv(report)
     assert "image tokens per prompt" in to_markdown(report)  # the HTML page shows the same tables

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from infermeter.report.html import render_html
+from infermeter.render.html import render_html
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from infermeter.core import stats
+from infermeter import stats
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.throughput import batch_decode_tps, batch_throughputs
 

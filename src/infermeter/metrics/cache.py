@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from infermeter.core import stats
+from infermeter import stats
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.latency import e2e, ttft, values
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from infermeter.core import stats
+from infermeter import stats
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.latency import ttft, values
 

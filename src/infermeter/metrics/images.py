@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infermeter.core import stats
+from infermeter import stats
 from infermeter.core.records import RequestRecord
 
 

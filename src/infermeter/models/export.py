@@ -1,7 +1,7 @@
 """A HF safetensors folder for engines that cannot read what infermeter can (vLLM needs a folder).
 
 The embedded SmolLM2 GGUF (and any ``.gguf`` file) is converted once by transformers into the
-project's cache (``core/cache.py``; the same folder the HF backend loads from): nothing is downloaded.
+project's cache (``core/cache_dir.py``; the same folder the HF backend loads from): nothing is downloaded.
 
     python -m infermeter.models.export [smollm2-135m | FILE.gguf | FOLDER]   # prints the folder
 """

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infermeter.core.cache import cache_root
+from infermeter.core.cache_dir import cache_root
 from infermeter.errors import InfermeterError
 
 EMBEDDED = "smollm2-135m"

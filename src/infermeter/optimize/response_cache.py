@@ -162,7 +162,7 @@ class CacheStats:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: counters, hit rate, and hit/miss latency summaries (raw values kept)."""
-        from infermeter.core import stats
+        from infermeter import stats
 
         def summary(vals: list[float]) -> dict[str, Any] | None:
             s = stats.summarize(vals)

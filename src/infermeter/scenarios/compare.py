@@ -22,9 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infermeter import stats
 from infermeter.config import RunConfig
-from infermeter.core import stats
-from infermeter.core.abtest import ci_narrow_enough, compare_pair, order_effect
 from infermeter.core.isolation import run_isolated
 from infermeter.errors import InfermeterError
 from infermeter.scenarios.compare_workers import (
@@ -33,6 +32,7 @@ from infermeter.scenarios.compare_workers import (
     inline_sequence,
     measure_variant,
 )
+from infermeter.stats.abtest import ci_narrow_enough, compare_pair, order_effect
 
 
 @dataclass

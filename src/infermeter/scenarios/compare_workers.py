@@ -15,14 +15,15 @@ from infermeter.config import RunConfig
 from infermeter.core.clock import clock_for
 from infermeter.core.device import resolve_device
 from infermeter.core.memory import MemoryWindow
+from infermeter.core.progress import Silent
 from infermeter.core.records import RequestRecord
+from infermeter.metrics import registry
 from infermeter.metrics.latency import e2e, ttft, values
 from infermeter.metrics.throughput import decode_tps, output_throughput
-from infermeter.report.progress import Silent
 from infermeter.scenarios.run import RECORDS_FILE, RecordSink, Runner
 
-#: metric -> True when higher is better
-METRICS = {"decode_tps": True, "e2e_s": False, "ttft_s": False, "output_throughput": True}
+#: metric -> True when higher is better (directions from the metric registry)
+METRICS = {k: registry.direction(k) == registry.HIGHER for k in ("decode_tps", "e2e_s", "ttft_s", "output_throughput")}
 
 
 def _inputs(runner: Runner) -> tuple[list[Prompt], list[Prompt]]:

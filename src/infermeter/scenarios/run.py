@@ -22,18 +22,18 @@ from typing import Any
 
 import numpy as np
 
+from infermeter import stats
 from infermeter.backends.base import Backend, Generation, Prompt, fingerprint, get_backend
 from infermeter.config import GenerationParams, RunConfig
-from infermeter.core import stats
 from infermeter.core.clock import clock_for
 from infermeter.core.environment import capture
 from infermeter.core.memory import MemoryWindow
+from infermeter.core.progress import phase_progress
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.accuracy import score
 from infermeter.metrics.latency import e2e
 from infermeter.metrics.throughput import output_throughput
-from infermeter.report import recording
-from infermeter.report.progress import phase_progress
+from infermeter.results import recording
 from infermeter.scenarios.run_cache import CachedGenerate, with_repeats
 from infermeter.workloads.base import WorkItem, load_items
 

@@ -4,7 +4,7 @@ Each configuration, a cleanup strategy at a batch size, runs in its own fresh wo
 (:mod:`infermeter.scenarios.soak_worker`): ``calls`` calls (or as many as fit in ``duration_s``),
 one row per call in ``calls.jsonl`` with E2E, TTFT, TPOT and memory, written as it happens. The
 parent follows that file for its live view; afterwards :mod:`.soak_analysis` judges every series with
-:func:`infermeter.core.trend.analyze` (Theil-Sen slope with CI, Mann-Kendall, step detection).
+:func:`infermeter.stats.trend.analyze` (Theil-Sen slope with CI, Mann-Kendall, step detection).
 
 Strategies (applied after every call unless said otherwise):
 

@@ -1,7 +1,7 @@
 """Soak analysis: pure functions of the per-call rows in ``calls.jsonl`` (see :mod:`.soak`).
 
 Each series (E2E, TTFT, TPOT; RSS, torch allocated/reserved, NVML process memory after each call and
-its cleanup) is judged by :func:`infermeter.core.trend.analyze` over the calls after the warm-up.
+its cleanup) is judged by :func:`infermeter.stats.trend.analyze` over the calls after the warm-up.
 The soak's own rule on top: an upward step smaller than ``min_step`` of the series' level is
 reported but does not make a configuration unstable (allocators grow in chunks: bounded, not a leak).
 """
@@ -16,8 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infermeter.core.trend import MIN_N, Trend, analyze
 from infermeter.scenarios.soak_worker import CALLS_FILE
+from infermeter.stats.trend import MIN_N, Trend, analyze
 
 if TYPE_CHECKING:
     from infermeter.config import RunConfig

@@ -25,10 +25,10 @@ from infermeter.config import RunConfig
 from infermeter.core.clock import clock_for
 from infermeter.core.device import resolve_device
 from infermeter.core.memory import MemoryWindow, nvml_handle, nvml_process_bytes
+from infermeter.core.progress import Silent
 from infermeter.core.records import RequestRecord
 from infermeter.errors import InfermeterError
 from infermeter.metrics.latency import tpot, values
-from infermeter.report.progress import Silent
 from infermeter.scenarios.compare_workers import call_metrics
 from infermeter.scenarios.run import RECORDS_FILE, RecordSink, Runner
 from infermeter.workloads.base import WorkItem, load_items

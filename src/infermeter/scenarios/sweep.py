@@ -30,7 +30,7 @@ from typing import Any
 
 from infermeter.config import RunConfig, apply_overrides, build_config, parse_value, resolve_key
 from infermeter.errors import InfermeterError
-from infermeter.report.schema import REPORT_FILE
+from infermeter.results.schema import REPORT_FILE
 
 DESIGNS = ("full", "one-at-a-time")
 POINTS_DIR = "points"
@@ -347,7 +347,7 @@ def read_sweep(folder: Path) -> dict[str, Any]:
     path = folder / REPORT_FILE
     if not path.is_file():
         raise InfermeterError(f"--resume {folder}: no {REPORT_FILE} there (give the sweep's folder)")
-    from infermeter.report.load import load_report
+    from infermeter.results.files import load_report
 
     data = load_report(path)
     if data.get("kind") != "sweep" or not isinstance(data.get("sweep"), dict):

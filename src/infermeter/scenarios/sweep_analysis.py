@@ -9,24 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-HIGHER, LOWER, NEUTRAL = "higher", "lower", "neutral"
+from infermeter.metrics import registry
+from infermeter.metrics.registry import HIGHER
 
-# key -> (label, unit, better). Seed 003's six metrics first, then its deployment table (per-sample
-# time, total tokens, time per token, TPS), then the latency details.
-METRICS: dict[str, tuple[str, str, str]] = {
-    "decode_tps": ("decode TPS", "tok/s", HIGHER),
-    "ttft_s": ("TTFT", "s", LOWER),
-    "context_ttft_s": ("context load (TTFT at the longest prompt)", "s", LOWER),
-    "peak_memory_bytes": ("peak memory (main pass)", "bytes", LOWER),
-    "batch_efficiency": ("batch efficiency (largest batch)", "", HIGHER),
-    "accuracy": ("accuracy", "", HIGHER),
-    "per_sample_s": ("time per sample", "s", LOWER),
-    "output_tokens": ("total output tokens", "tok", NEUTRAL),
-    "time_per_token_s": ("time per output token", "s", LOWER),
-    "output_throughput": ("output throughput (TPS incl. prefill)", "tok/s", HIGHER),
-    "e2e_s": ("E2E latency", "s", LOWER),
-    "tpot_s": ("TPOT", "s", LOWER),
-}
+#: The per-point metrics, in table order: the six headline metrics first, then the deployment view
+#: (time per sample, total tokens, time per token, throughput), then the latency details. Labels,
+#: units and directions come from the metric registry.
+POINT_KEYS = (
+    "decode_tps", "ttft_s", "context_ttft_s", "peak_memory_bytes", "batch_efficiency", "accuracy",
+    "per_sample_s", "output_tokens", "time_per_token_s", "output_throughput", "e2e_s", "tpot_s",
+)  # fmt: skip
+
+
+def _entry(key: str) -> tuple[str, str, str]:
+    m = registry.get(key)
+    assert m is not None, key  # every point key is registered in metrics/catalog.py
+    return m.label, m.unit, m.better
+
+
+# key -> (label, unit, better)
+METRICS: dict[str, tuple[str, str, str]] = {k: _entry(k) for k in POINT_KEYS}
 
 # name -> (x metric, y metric): each front is the set of points no other point beats on both axes.
 FRONTS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
-from infermeter.metrics.summary import compute, warnings
+from infermeter.metrics.compute import compute, warnings
 
 
 def _rec(i: int, inp: str, e2e: float, cache: str | None = None) -> RequestRecord:

@@ -17,7 +17,7 @@ from rich.console import Console
 from infermeter.cli import build_parser, main
 from infermeter.config import build_config
 from infermeter.errors import InfermeterError
-from infermeter.report.console_soak import render_soak
+from infermeter.render.console_soak import render_soak
 from infermeter.scenarios.soak import Follower, SoakOptions, parse_duration, plan
 from infermeter.scenarios.soak_analysis import assemble, overall, read_rows, soak_warnings, summarize
 from infermeter.scenarios.soak_worker import CALLS_FILE

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infermeter.config import build_config
-from infermeter.report.progress import Silent
+from infermeter.core.progress import Silent
 from infermeter.scenarios.run import RECORDS_FILE, RecordSink, Runner, read_records
 from infermeter.scenarios.soak import SoakOptions
 from infermeter.scenarios.soak_analysis import read_rows

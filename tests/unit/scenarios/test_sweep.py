@@ -6,9 +6,9 @@ import pytest
 
 from infermeter.config import build_config
 from infermeter.errors import InfermeterError
-from infermeter.report.export import rows, tables, to_markdown
-from infermeter.report.export_sweep import points_csv
-from infermeter.report.measurements import measurements_from_report
+from infermeter.render.export import rows, tables, to_markdown
+from infermeter.render.export_sweep import points_csv
+from infermeter.results.measurements import measurements_from_report
 from infermeter.scenarios.sweep import Knob, assignments, attach, label, parse_sets, plan, split_values
 from infermeter.scenarios.sweep_analysis import analyze, knob_effects, pareto_front, point_metrics, relative
 
@@ -251,8 +251,8 @@ def test_sweep_report_views_tables_csv_and_database_rows() -> None:
 
 
 def test_html_shows_the_sweep_plots_and_a_directory_gives_the_sweep_not_its_points(tmp_path) -> None:
-    from infermeter.report.html import render_html
-    from infermeter.report.load import find_report_files
+    from infermeter.render.html import render_html
+    from infermeter.results.files import find_report_files
 
     points = [
         _point("p01", {"b": 1}, decode_tps=100.0, accuracy=0.5, peak_memory_bytes=2**30, output_throughput=90.0),

@@ -1,0 +1,419 @@
+"""Tabular views of a report, and their CSV / Markdown / PNG exports.
+
+``tables(report)`` is the one place that decides what a report's tables show; Markdown here and the
+HTML page (``render/html.py``) both render these :class:`Table` objects, so the two never disagree.
+``rows(report)`` is the numeric, machine-readable view behind ``to_csv``: one row per metric or curve
+point. Each report kind is one function per view (``_TABLES``, ``_ROWS``); kinds without one yet
+(``load``) export an empty CSV and a Markdown header; ``sweep`` lives in ``export_sweep.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infermeter.metrics import registry
+
+CSV_FIELDS = ("kind", "section", "name", "n", "mean", "median", "p90", "p99", "ci95_low", "ci95_high", "unit")
+_STATS = ("n", "mean", "median", "p90", "p99", "ci95_low", "ci95_high")
+
+
+@dataclass
+class Table:
+    """A titled table of display strings; ``name`` is stable (HTML ids, tests)."""
+
+    name: str
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    note: str = ""
+    numeric: list[bool] = field(default_factory=list)  # right-align these columns
+
+
+# -- formatting ------------------------------------------------------------------------------------
+def ms(v: float | None) -> str:
+    """Seconds as milliseconds, or '-'."""
+    return "-" if v is None else f"{1000 * v:.1f}"
+
+
+def num(v: float | None, digits: int = 1) -> str:
+    """A number with fixed decimals, or '-'."""
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def gib(b: int | None) -> str:
+    """Bytes as GiB, or '-'."""
+    return "-" if b is None else f"{b / 2**30:.2f}"
+
+
+def _unit_fmt(metric: str) -> Any:
+    return ms if (registry.unit(metric) or "s") == "s" else num
+
+
+def _ci(d: dict[str, Any] | None, fmt: Any) -> str:
+    if not d or d.get("n", 0) < 2:
+        return "-"
+    return f"[{fmt(d['ci95_low'])}, {fmt(d['ci95_high'])}]"
+
+
+def _mean_ci(d: dict[str, Any] | None, fmt: Any) -> str:
+    """``mean [low, high]``; ``!`` marks a summary flagged unstable (stdev > 10% of the mean)."""
+    if not d:
+        return "-"
+    ci = _ci(d, fmt)
+    return f"{fmt(d['mean'])}{'' if ci == '-' else ' ' + ci}{' !' if d.get('unstable') else ''}"
+
+
+# -- run -------------------------------------------------------------------------------------------
+_LATENCY = ("ttft_s", "tpot_s", "itl_s", "e2e_s", "decode_tps")
+
+
+def _distributions() -> list[tuple[str, str, str]]:
+    """(key, label, display unit) of every per-request distribution: the built-in ones, then any
+    metric registered with a function of records (shown the same way, without code here)."""
+    keys = [*_LATENCY, *(m.key for m in registry.extras())]
+    out = []
+    for k in keys:
+        m = registry.get(k)
+        label = m.title if m else k
+        unit = (m.unit if m else "") or ""
+        out.append((k, label, "ms" if unit == "s" else unit))
+    return out
+
+
+def _image_line(img: dict[str, Any] | None) -> list[list[str]]:
+    """Vision-language runs: image tokens and preprocessing time (apart from prefill); none otherwise."""
+    if not img or not img.get("requests_with_images"):
+        return []
+    pre, per = img.get("preprocess_s") or {}, img.get("image_tokens_per_prompt") or {}
+    return [
+        [
+            "image inputs",
+            f"{img['images']} images, {num(per.get('mean'))} image tokens per prompt, "
+            f"preprocessing {ms(pre.get('median'))} ms median (not in TTFT)",
+        ]
+    ]
+
+
+def _six(m: dict[str, Any], load: dict[str, Any]) -> list[list[str]]:
+    """Seed 003's six metrics, one line each, in the console's order."""
+    ctx = (m.get("context_load") or {}).get("points", [])
+    batch = m.get("batch_efficiency") or {}
+    bpts = [
+        f"b{p['batch_size']}: {num((p.get('throughput') or {}).get('mean'))} tok/s"
+        + (f" ({p['efficiency']:.0%})" if p.get("efficiency") is not None else "")
+        for p in batch.get("points", [])
+    ]
+    if batch.get("knee_batch_size"):
+        bpts.append(f"knee at b{batch['knee_batch_size']:g}")
+    acc = m.get("accuracy")
+    peak = (m.get("memory") or {}).get("peak") or {}
+    mem = f"RSS {gib(peak.get('rss'))} GiB"
+    if peak.get("torch_allocated") is not None:
+        mem = f"torch allocated {gib(peak['torch_allocated'])} GiB, " + mem
+    ctx_line = "  ".join(f"{p['prompt_tokens']} tok: {ms(p['ttft']['mean'])} ms" for p in ctx) or "-"
+    acc_line = "-" if not acc else f"{acc['mean']:.1%} of {acc['n']} [{acc['ci95_low']:.0%}, {acc['ci95_high']:.0%}]"
+    return [
+        ["1 output speed (decode TPS)", _mean_ci(m.get("decode_tps"), num) + " tok/s"],
+        ["2 time to first token", _mean_ci(m.get("ttft_s"), ms) + " ms"],
+        ["3 context load (TTFT vs prompt)", ctx_line],
+        ["4 peak memory", mem + f", weights {gib((m.get('memory') or {}).get('weights_bytes'))} GiB"],
+        ["5 batch efficiency", "  ".join(bpts) or "-"],
+        ["6 accuracy", acc_line],
+        ["output throughput", num(m.get("output_throughput")) + " tok/s"],
+        *_image_line(m.get("image_inputs")),
+        ["model / device / dtype", f"{load.get('model', '?')} / {load.get('device', '?')} / {load.get('dtype', '?')}"],
+    ]
+
+
+def _run_tables(r: dict[str, Any]) -> list[Table]:
+    m = r.get("metrics") or {}
+    out = [Table("summary", "six metrics", ["metric", "value"], _six(m, r.get("load") or {}))]
+    lat = []
+    for key, label, unit in _distributions():
+        d, f = m.get(key), _unit_fmt(key)
+        if d:
+            lat.append([label, str(d["n"]), f(d["mean"]), _ci(d, f), f(d["median"]), f(d["p90"]), f(d["p99"]), unit])
+    heads = ["metric", "n", "mean", "95% CI", "p50", "p90", "p99", "unit"]
+    out.append(Table("latency", "distributions (dataset requests)", heads, lat, numeric=[False] + [True] * 6))
+    ctx = (m.get("context_load") or {}).get("points", [])
+    if ctx:
+        rows = [
+            [str(p["prompt_tokens"]), ms(p["ttft"]["mean"]), _ci(p["ttft"], ms), ms(p["ttft"]["p90"])]
+            + [str(p["ttft"]["n"]), num(p.get("prefill_tokens_per_s"), 0)]
+            for p in ctx
+        ]
+        heads = ["prompt tokens", "TTFT ms", "95% CI", "p90 ms", "n", "prefill tok/s"]
+        out.append(Table("context", "context load: TTFT vs prompt length", heads, rows, numeric=[True] * 6))
+    batch = m.get("batch_efficiency") or {}
+    if batch.get("points"):
+        rows = [
+            [str(p["batch_size"]), _mean_ci(p.get("throughput"), num), num(p.get("efficiency"), 2)]
+            + [_mean_ci(p.get("decode_tps"), num)]
+            for p in batch["points"]
+        ]
+        knee = batch.get("knee_batch_size")
+        note = f"knee at batch {knee:g}" if knee else "no knee: the curve stays close to straight"
+        heads = ["batch size", "throughput tok/s [95% CI]", "efficiency", "decode tok/s"]
+        out.append(Table("batch", "batch efficiency", heads, rows, note=note, numeric=[True] * 4))
+    return out
+
+
+# -- compare ---------------------------------------------------------------------------------------
+_VARIANT_COLS = (("decode_tps", "decode tok/s"), ("e2e_s", "E2E ms"), ("ttft_s", "TTFT ms"))
+_VARIANT_COLS += (("first_call_s", "first call ms"), ("load_s", "load ms"))
+
+
+def _compare_tables(r: dict[str, Any]) -> list[Table]:
+    c = r.get("compare") or {}
+    out = []
+    if c.get("variants"):
+        rows = []
+        for name, v in c["variants"].items():
+            s = v.get("summary") or {}
+            mem = s.get("peak_memory") or {}
+            cells = [_mean_ci(s.get(k), _unit_fmt(k)) for k, _ in _VARIANT_COLS]
+            rows.append([name, *cells, gib(mem.get("torch_allocated") or mem.get("rss"))])
+        heads = ["variant", *(h for _, h in _VARIANT_COLS), "peak GiB"]
+        note = f"{c.get('rounds', '?')} rounds; mean [95% CI] over steady calls; ! = stdev above 10% of the mean"
+        out.append(Table("variants", "variants", heads, rows, note=note, numeric=[False] + [True] * 6))
+    if c.get("ratios"):
+        rows = [
+            [x["metric"], x["variant"], x["baseline"], num(x["speedup"], 3)]
+            + [f"[{num(x['ci95_low'], 3)}, {num(x['ci95_high'], 3)}]", str(x["n"])]
+            + ["yes" if x["significant"] else "no", x["verdict"]]
+            for x in c["ratios"]
+        ]
+        heads = ["metric", "variant", "baseline", "ratio", "95% CI", "n", "significant", "verdict"]
+        out.append(Table("ratios", "A/B ratios (variant / baseline)", heads, rows, numeric=[False] * 3 + [True] * 3))
+    for e in (c.get("inline") or {}).get("order_effects", []):
+        out.append(Table("order", "inline: order effect", ["verdict"], [[e["verdict"]]]))
+    return out
+
+
+# -- soak ------------------------------------------------------------------------------------------
+def _soak_tables(r: dict[str, Any]) -> list[Table]:
+    soak = r.get("soak") or {}
+    configs = soak.get("configurations") or []
+    at = list((soak.get("options") or {}).get("at") or [])
+    rows, trends = [], []
+    for c in configs:
+        stable = {True: "yes", False: "NO", None: "?"}[c.get("stable")]
+        last = c.get("last") or {}
+        peak = c.get("peak") or {}
+        cells = [ms(c.get("at", {}).get(str(k))) for k in at]
+        last_cell = f"{ms(last.get('e2e_s'))} (#{last.get('call')})" if last else "-"
+        rows.append([c["name"], *cells, last_cell, ms(c.get("steady_e2e_per_item_s")), gib(peak.get("bytes"))])
+        rows[-1] += [peak.get("view", "-"), stable + (f" ({c['status']})" if c.get("status") != "complete" else "")]
+        for key, s in (c.get("series") or {}).items():
+            t = s.get("trend") or {}
+            ci = t.get("slope_ci95") or [None, None]
+            trends.append([c["name"], key, s.get("line", ""), _g(t.get("slope")), f"[{_g(ci[0])}, {_g(ci[1])}]"])
+    heads = ["config", *(f"call {k} ms" for k in at), "last ms", "steady ms/item", "peak GiB", "peak view", "stable"]
+    note = (soak.get("verdict") or {}).get("line", "")
+    out = [Table("soak", "soak: E2E at chosen calls, peak memory, stability", heads, rows, note=note)]
+    if trends:
+        warm = (soak.get("options") or {}).get("warmup_calls", 0)
+        note = f"the first {warm} calls are warm-up: shown in the plots, not in the trends"
+        heads = ["config", "series", "verdict", "slope per call", "slope 95% CI"]
+        out.append(Table("trends", "trends per call", heads, trends, note=note))
+    return out
+
+
+def _g(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4g}"
+
+
+def _sweep_tables(r: dict[str, Any]) -> list[Table]:
+    from infermeter.render.export_sweep import sweep_tables  # imports this module's helpers
+
+    return sweep_tables(r)
+
+
+def _load_tables(r: dict[str, Any]) -> list[Table]:
+    from infermeter.render.console_load import point_rows
+
+    lr = r.get("load_run") or {}
+    points = lr.get("points") or []
+    slo = (lr.get("options") or {}).get("slo") or {}
+    out = [Table("load", "load points", ["metric", *(p["profile"] for p in points)], point_rows(points, slo))]
+    errors = [[reason, str(n)] for reason, n in (lr.get("errors_by_reason") or {}).items()]
+    if errors:
+        out.append(Table("errors", "errors by reason", ["reason", "requests"], errors))
+    return out
+
+
+_TABLES = {
+    "run": _run_tables,
+    "compare": _compare_tables,
+    "soak": _soak_tables,
+    "sweep": _sweep_tables,
+    "load": _load_tables,
+}
+
+
+def tables(report: dict[str, Any]) -> list[Table]:
+    """The report's tables for display (HTML, Markdown); [] for kinds without tables yet."""
+    fn = _TABLES.get(report.get("kind", ""))
+    return fn(report) if fn else []
+
+
+# -- numeric rows (CSV) ----------------------------------------------------------------------------
+def _stat_row(section: str, name: str, d: dict[str, Any] | None, unit: str) -> dict[str, Any] | None:
+    return None if not d else {"section": section, "name": name, "unit": unit, **{k: d.get(k) for k in _STATS}}
+
+
+def _value_row(section: str, name: str, v: float | None, unit: str) -> dict[str, Any] | None:
+    return None if v is None else {"section": section, "name": name, "unit": unit, "mean": v}
+
+
+def _unit(metric: str) -> str:
+    return registry.unit(metric) or "s"
+
+
+def _run_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
+    m = r.get("metrics") or {}
+    out = [_stat_row("latency", k, m.get(k), _unit(k)) for k, _, _ in _distributions()]
+    out += [_value_row("throughput", k, m.get(k), "tok/s") for k in ("stream_tps", "output_throughput")]
+    out.append(_stat_row("accuracy", "accuracy", m.get("accuracy"), "fraction"))
+    for p in (m.get("context_load") or {}).get("points", []):
+        out.append(_stat_row("context_load", f"ttft@{p['prompt_tokens']}", p["ttft"], "s"))
+    batch = m.get("batch_efficiency") or {}
+    for p in batch.get("points", []):
+        b = p["batch_size"]
+        out.append(_stat_row("batch_efficiency", f"throughput@b{b}", p.get("throughput"), "tok/s"))
+        out.append(_stat_row("batch_efficiency", f"decode_tps@b{b}", p.get("decode_tps"), "tok/s"))
+        out.append(_value_row("batch_efficiency", f"efficiency@b{b}", p.get("efficiency"), "ratio"))
+    out.append(_value_row("batch_efficiency", "knee_batch_size", batch.get("knee_batch_size"), "batch"))
+    img = m.get("image_inputs") or {}
+    if img:
+        out.append(_value_row("image_inputs", "image_tokens", img.get("image_tokens"), "tokens"))
+        out.append(_stat_row("image_inputs", "image_tokens_per_prompt", img.get("image_tokens_per_prompt"), "tokens"))
+        out.append(_stat_row("image_inputs", "image_load_s", img.get("load_s"), "s"))
+        out.append(_stat_row("image_inputs", "image_preprocess_s", img.get("preprocess_s"), "s"))
+    mem = m.get("memory") or {}
+    for view, v in (mem.get("peak") or {}).items():
+        if isinstance(v, (int, float)):
+            out.append(_value_row("memory", f"peak_{view}", v, "bytes"))
+    out.append(_value_row("memory", "weights_bytes", mem.get("weights_bytes"), "bytes"))
+    for k, v in (r.get("first_call") or {}).items():
+        if isinstance(v, (int, float)):
+            out.append(_value_row("first_call", k, v, "s"))
+    return out
+
+
+def _compare_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
+    c = r.get("compare") or {}
+    out: list[dict[str, Any] | None] = []
+    for name, v in (c.get("variants") or {}).items():
+        for key, d in (v.get("summary") or {}).items():
+            if key == "peak_memory":
+                out += [_value_row(f"variant:{name}", f"peak_{k}", b, "bytes") for k, b in (d or {}).items()]
+            else:
+                out.append(_stat_row(f"variant:{name}", key, d, _unit(key)))
+    for x in c.get("ratios", []):
+        d = {"n": x["n"], "mean": x["speedup"], "ci95_low": x["ci95_low"], "ci95_high": x["ci95_high"]}
+        out.append(_stat_row("ratio", f"{x['metric']}:{x['variant']}/{x['baseline']}", d, "ratio"))
+    return out
+
+
+def _soak_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
+    out: list[dict[str, Any] | None] = []
+    for c in (r.get("soak") or {}).get("configurations") or []:
+        sec = f"config:{c['name']}"
+        out += [_value_row(sec, f"e2e_s@call{k}", v, "s") for k, v in (c.get("at") or {}).items()]
+        out.append(_value_row(sec, "steady_e2e_per_item_s", c.get("steady_e2e_per_item_s"), "s"))
+        peak = c.get("peak") or {}
+        out.append(_value_row(sec, f"peak_{peak.get('view', 'rss')}", peak.get("bytes"), "bytes"))
+        for key, s in (c.get("series") or {}).items():
+            t = s.get("trend") or {}
+            lo, hi = (t.get("slope_ci95") or [None, None])[:2]
+            unit = ("s" if key.endswith("_s") else "bytes") + "/call"
+            d = {"n": t.get("n"), "mean": t.get("slope"), "ci95_low": lo, "ci95_high": hi}
+            out.append(_stat_row(sec, f"{key}_slope", d if t.get("slope") is not None else None, unit))
+    return out
+
+
+def _sweep_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
+    from infermeter.render.export_sweep import sweep_rows
+
+    return list(sweep_rows(r))
+
+
+_ROWS = {"run": _run_rows, "compare": _compare_rows, "soak": _soak_rows, "sweep": _sweep_rows}
+
+
+def rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Numeric rows (keys ``CSV_FIELDS``): one per metric or curve point; absent metrics are skipped."""
+    kind = report.get("kind", "")
+    fn = _ROWS.get(kind)
+    found = [x for x in (fn(report) if fn else []) if x is not None]
+    return [{f: x.get(f, kind if f == "kind" else None) for f in CSV_FIELDS} for x in found]
+
+
+def _cell(v: Any) -> Any:
+    """Neutralize spreadsheet formulas: a name such as ``=HYPERLINK(...)`` from a config stays text."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v
+
+
+def to_csv(report: dict[str, Any]) -> str:
+    """The report's numeric rows as CSV (header ``CSV_FIELDS``; seconds, tok/s and bytes unscaled)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for row in rows(report):
+        w.writerow({k: _cell(v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+# -- Markdown --------------------------------------------------------------------------------------
+def md_escape(text: Any) -> str:
+    """A Markdown table cell: HTML-escaped (renderers pass raw HTML through), pipes and newlines neutralized."""
+    s = html.escape(str(text), quote=False)
+    return s.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def md_table(t: Table) -> list[str]:
+    lines = [f"### {md_escape(t.title)}", "", "| " + " | ".join(md_escape(h) for h in t.headers) + " |"]
+    aligns = [t.numeric[i] if i < len(t.numeric) else False for i in range(len(t.headers))]
+    lines.append("|" + "|".join("---:" if a else "---" for a in aligns) + "|")
+    lines += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in t.rows]
+    return lines + ([] if not t.note else ["", md_escape(t.note)]) + [""]
+
+
+def model_name(report: dict[str, Any]) -> str:
+    """The model(s) a report measured, for headings."""
+    if report.get("kind") == "compare":
+        names = {((c or {}).get("model") or {}).get("name", "?") for c in (report.get("configs") or {}).values()}
+        return ", ".join(sorted(names)) or "?"
+    load = report.get("load") or {}
+    return load.get("model") or ((report.get("config") or {}).get("model") or {}).get("name", "?")
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    """The report's header, tables and warnings as Markdown."""
+    kind = report.get("kind", "?")
+    lines = [f"## infermeter {md_escape(kind)}: {md_escape(model_name(report))}", ""]
+    lines += [f"status: {md_escape(report.get('status', '?'))}", ""]
+    if report.get("error"):
+        lines += [f"error: {md_escape(report['error'])}", ""]
+    for t in tables(report):
+        lines += md_table(t)
+    if report.get("warnings"):
+        lines += ["### warnings", "", *(f"- {md_escape(w)}" for w in report["warnings"]), ""]
+    return "\n".join(lines)
+
+
+def write_pngs(report: dict[str, Any], directory: Path | str) -> list[Path]:
+    """Write every figure of the report as ``<directory>/<figure name>.png``; returns the paths."""
+    from infermeter.render.plots import figures, save_png  # matplotlib only when plots are asked for
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    return [save_png(spec.figure(), directory / f"{spec.name}.png") for spec in figures(report)]
