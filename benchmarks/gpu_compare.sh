@@ -9,7 +9,7 @@ export PYTHONPATH=$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 IN
 [ "${SKIP_TESTS:-0}" = 1 ] || python3 -m pytest -q -p no:cacheprovider -m gpu tests/gpu tests/unit/optimize 2>&1 \
   | tail -3 | tee "$OUT/gpu_tests.txt"
 common=(--model qwen3-1.7b --device cuda --prompt-len 128 --max-new-tokens 64 --calls 4
-        --variant eager:cache=dynamic,compile=off --variant compiled:cache=static,compile=auto
+        --variant eager:kv_cache=dynamic,compile=off --variant compiled:kv_cache=static,compile=auto
         --quiet --json --output /tmp/gpu-compare-results)
 cmp() { local name=$1 limit=$2; shift 2; timeout "$limit" python3 -m infermeter compare "${common[@]}" "$@" \
           > "$OUT/$name.json" 2> "$OUT/$name.err" || echo "compare $name failed: $(tail -1 "$OUT/$name.err")"; }

@@ -55,7 +55,7 @@ def main() -> None:
     p.add_argument("--kv-cache", dest="cache", default="static")
     a = p.parse_args()
     base = snapshot()
-    cfg = build_config({}, {"model.name": a.model, "model.cache": a.cache, "generation.max_new_tokens": 16})
+    cfg = build_config({}, {"model.name": a.model, "model.kv_cache": a.cache, "generation.max_new_tokens": 16})
     device = resolve_device("auto")
     backend = HFBackend(cfg, clock_for(device))
     backend.load()

@@ -44,7 +44,7 @@ def measure(model_name: str, device: str, batch: int, prompt: int, new: int, cac
         {
             "model.name": model_name,
             "model.device": device,
-            "model.cache": cache,
+            "model.kv_cache": cache,
             "generation.max_new_tokens": new,
         },
     )

@@ -9,15 +9,79 @@ construction and problems come back as one :class:`InfermeterError` line naming 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from infermeter.errors import InfermeterError
 
 DEFAULT_MODEL = "smollm2-135m"
+
+
+# -- response-cache sizes (`--cache lru:SIZE`) ----------------------------------------------------
+_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "k": 2**10,
+    "m": 2**20,
+    "g": 2**30,
+}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """Bounds of an LRU response cache: at most ``max_entries`` entries and ``max_bytes`` payload bytes."""
+
+    max_entries: int | None = None
+    max_bytes: int | None = None
+
+    def __str__(self) -> str:
+        parts = [str(self.max_entries)] if self.max_entries else []
+        if self.max_bytes:
+            parts.append(f"{self.max_bytes}B")
+        return "lru:" + ",".join(parts)
+
+
+def parse_cache_spec(spec: str | None) -> CacheSpec | None:
+    """``none`` -> None; ``lru:64`` (entries), ``lru:64MB`` (bytes) or ``lru:1000,64MB`` (both) -> CacheSpec.
+
+    Byte units: B, KB/MB/GB (powers of 1000), KiB/MiB/GiB or K/M/G (powers of 1024).
+    """
+    text = (spec or "none").strip()
+    if text.lower() in ("none", "off", ""):
+        return None
+    kind, sep, rest = text.partition(":")
+    if kind.lower() != "lru" or not sep or not rest.strip():
+        raise InfermeterError(
+            f"response cache must be lru:SIZE or none (e.g. lru:64, lru:64MB, lru:1000,64MB), got {spec!r}"
+        )
+    entries = nbytes = None
+    for part in re.split(r"[,/]", rest):
+        m = _SIZE.match(part)
+        unit = m.group(2).lower() if m else ""
+        if not m or (unit and unit not in _UNITS):
+            raise InfermeterError(f"bad cache size {part.strip()!r} in {spec!r} (a count like 64, bytes like 64MB)")
+        value = float(m.group(1))
+        if unit:
+            if nbytes is not None:
+                raise InfermeterError(f"cache spec {spec!r} gives two byte limits")
+            nbytes = int(value * _UNITS[unit])
+        else:
+            if entries is not None or value != int(value):
+                raise InfermeterError(f"cache spec {spec!r}: the entry limit must be one whole number")
+            entries = int(value)
+    if (entries is not None and entries < 1) or (nbytes is not None and nbytes < 1):
+        raise InfermeterError(f"cache spec {spec!r}: limits must be positive")
+    return CacheSpec(entries, nbytes)
 
 
 class _Section(BaseModel):
@@ -38,11 +102,19 @@ class ModelConfig(_Section):
         "auto", description="auto = bfloat16 on CUDA, float32 on CPU"
     )
     attn_implementation: str | None = Field(None, description="sdpa | eager | ... (None: default)")
-    cache: Literal["dynamic", "static", "off"] = Field("dynamic", description="KV cache kind")
+    kv_cache: Literal["dynamic", "static", "off"] = Field("dynamic", description="KV cache kind")
     compile: Literal["auto", "on", "off"] = Field(
         "auto", description="torch.compile: auto = transformers' default (static cache on CUDA)"
     )
     allow_offload: bool = Field(False, description="accept a model partly on CPU")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        # Configs and reports written before the rename say `cache:` for the KV cache.
+        if isinstance(data, dict) and "cache" in data and "kv_cache" not in data:
+            data = {("kv_cache" if k == "cache" else k): v for k, v in data.items()}
+        return data
 
     @field_validator("compile", mode="before")
     @classmethod
@@ -76,12 +148,10 @@ class GenerationParams(_Section):
 class WorkloadConfig(_Section):
     """Which prompts the main pass sends."""
 
-    kind: Literal[
-        "gsm8k", "gpqa", "easy-vqa", "okvqa", "vqav2", "jsonl", "csv", "synthetic", "shared-prefix", "many-requests"
-    ] = Field(
+    kind: str = Field(
         "gsm8k",
-        description="prompt source: datasets gsm8k, gpqa (GPQA-diamond), easy-vqa, okvqa/vqav2 (your files), "
-        "jsonl, csv; synthetic; shared-prefix, many-requests (serving workloads, workloads/serving.py)",
+        description="prompt source, any registered workload (`infermeter workloads`): datasets gsm8k, gpqa, "
+        "easy-vqa, okvqa/vqav2 (your files), jsonl, csv; synthetic; shared-prefix, many-requests",
     )
     path: str | None = Field(
         None,
@@ -151,8 +221,6 @@ class MeasureConfig(_Section):
     @field_validator("response_cache")
     @classmethod
     def _response_cache(cls, v: str) -> str:
-        from infermeter.optimize.response_cache import parse_cache_spec  # imports torch: only when set
-
         try:
             parse_cache_spec(v)
         except InfermeterError as err:
@@ -264,8 +332,13 @@ def _field_index() -> dict[str, list[str]]:
     return seen
 
 
+#: keys renamed since earlier versions: old -> new (old names keep working)
+RENAMED = {"cache": "kv_cache", "model.cache": "model.kv_cache"}
+
+
 def resolve_key(key: str) -> str:
     """Map ``top_p`` or ``generation.top_p`` to the dotted path, or raise a clear error."""
+    key = RENAMED.get(key, key)
     if "." in key:
         section, _, name = key.partition(".")
         cls = RunConfig.model_fields.get(section)
@@ -361,3 +434,17 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InfermeterError(f"config file {p} must hold a mapping of keys, not {type(data).__name__}")
     return data
+
+
+def config_keys_help() -> str:
+    """Every config key with its default and meaning, for ``--help`` epilogs (``--set KEY=VALUE``)."""
+    lines = ["config keys (--set KEY=VALUE, a bare name where it is unique, or YAML sections):"]
+    for name, f in RunConfig.model_fields.items():
+        if name not in _SECTIONS:
+            lines.append(f"  {name:28s} {f.description or ''} (default {f.default!r})")
+    for section in _SECTIONS:
+        cls = RunConfig.model_fields[section].annotation
+        for name, f in cls.model_fields.items():  # type: ignore[union-attr]
+            default = "..." if f.default_factory is not None else repr(f.default)
+            lines.append(f"  {section + '.' + name:28s} {f.description or ''} (default {default})")
+    return "\n".join(lines) + "\n"

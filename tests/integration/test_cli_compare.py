@@ -45,7 +45,7 @@ def test_isolated_rounds_give_ratios_with_ci(tmp_path: Path) -> None:
     assert metrics == {"decode_tps", "e2e_s"}
     for r in c["ratios"]:
         assert r["ci95_low"] <= r["speedup"] <= r["ci95_high"] and r["verdict"]
-    assert rep["configs"]["nocache"]["model"]["cache"] == "off"
+    assert rep["configs"]["nocache"]["model"]["kv_cache"] == "off"
     # Raw records of every worker were appended to one file, tagged with variant and round.
     lines = (Path(rep["run_dir"]) / "records.jsonl").read_text().splitlines()
     tags = {(json.loads(x)["extra"].get("variant"), json.loads(x)["extra"].get("round")) for x in lines}

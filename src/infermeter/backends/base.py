@@ -13,6 +13,7 @@ import pkgutil
 from abc import ABC, abstractmethod
 from array import array
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from infermeter.errors import InfermeterError
@@ -118,11 +119,10 @@ def register(name: str):  # noqa: ANN201 - decorator
 
 
 def _discover() -> None:
-    import infermeter.backends as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
+    """Import every module of this package, so each registers its backend (plug-ins by registration)."""
+    for mod in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if mod.name != "base":
-            importlib.import_module(f"{pkg.__name__}.{mod.name}")
+            importlib.import_module(f"infermeter.backends.{mod.name}")
 
 
 def available_backends() -> list[str]:

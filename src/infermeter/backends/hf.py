@@ -110,7 +110,7 @@ class HFBackend(Backend):
         notes = list(loaded.notes)
         if self.processor is not None:
             notes.append("image processor warmed up once at load (a blank 56x56 image), outside any measurement")
-        if mc.compile == "on" and mc.cache != "static":
+        if mc.compile == "on" and mc.kv_cache != "static":
             # transformers only auto-compiles with a static cache; compile the forward ourselves.
             model.forward = torch.compile(model.forward)
             notes.append("torch.compile(model.forward) on a dynamic cache: expect recompiles per shape")
@@ -189,13 +189,13 @@ class HFBackend(Backend):
                 kw["top_k"] = params.top_k
         if force_len:
             kw["min_new_tokens"] = params.max_new_tokens
-        if mc.cache == "off":
+        if mc.kv_cache == "off":
             kw["use_cache"] = False
-        elif mc.cache == "static":
+        elif mc.kv_cache == "static":
             kw["cache_implementation"] = "static"
         if mc.compile == "off":
             kw["disable_compile"] = True
-        elif mc.compile == "on" and mc.cache == "static" and not self.device.startswith("cuda"):
+        elif mc.compile == "on" and mc.kv_cache == "static" and not self.device.startswith("cuda"):
             from transformers import CompileConfig
 
             cc = CompileConfig()

@@ -1,9 +1,14 @@
-"""``infermeter proxy``: a caching proxy in front of an OpenAI-compatible server (issue 8)."""
+"""``infermeter proxy``: a caching proxy in front of an OpenAI-compatible server ."""
 
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
+
+from infermeter.errors import InfermeterError
+from infermeter.optimize.response_cache import ResponseCache
+from infermeter.servers.cache_proxy import serve_proxy
 
 _PROXY_EPILOG = """examples:
   infermeter proxy --upstream http://127.0.0.1:8000 --port 8002 --cache lru:1000,256MB
@@ -36,12 +41,6 @@ def _add_proxy(sub: Any) -> None:
 
 
 def _cmd_proxy(args: argparse.Namespace) -> int:
-    import re
-
-    from infermeter.errors import InfermeterError
-    from infermeter.optimize.response_cache import ResponseCache
-    from infermeter.servers.cache_proxy import serve_proxy
-
     if not re.match(r"^https?://[^/\s]+", args.upstream):
         raise InfermeterError(f"--upstream must start with http:// or https:// and name a host, got {args.upstream!r}")
     cache = ResponseCache.from_spec(args.cache)

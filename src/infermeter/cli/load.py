@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
+from infermeter.api import load
+from infermeter.cli.flags import SERVER, SERVING, add_config_flags, config_from_args, emit, progress_on
 from infermeter.errors import InfermeterError
+from infermeter.metrics.goodput import parse_slo
+from infermeter.render.console_load import render_load
+from infermeter.scenarios.load import LoadOptions
+from infermeter.scenarios.soak import parse_duration
+from infermeter.servers.null import NullOptions, serve
 
 _SERVE_EPILOG = """examples:
   infermeter serve-null --port 8001 --tokens 128 --pace-ms 10       # ~100 tok/s per stream
@@ -43,10 +51,6 @@ def _add_serve_null(sub: Any) -> None:
 
 
 def _cmd_serve_null(args: argparse.Namespace) -> int:
-    import os
-
-    from infermeter.servers.null import NullOptions, serve
-
     key = None
     if args.require_key_env:
         key = os.environ.get(args.require_key_env)
@@ -74,7 +78,7 @@ EXIT_PARTIAL = 4
 
 _LOAD_EPILOG = f"""examples:
   infermeter load --base-url http://127.0.0.1:8000 --profile poisson:5 --duration 60s --slo ttft=200ms,tpot=50ms
-  infermeter load --base-url URL --profile concurrent:16 --max-requests 500 --warmup 10% --cooldown 10%
+  infermeter load --base-url URL --profile concurrent:16 --max-requests 500 --window-warmup 10% --window-cooldown 10%
   infermeter load --base-url URL --profile sweep --max-requests 100 --dataset prompts.jsonl --api completions
 profiles: synchronous | concurrent:N | throughput (--max-concurrency in flight) | constant:R | poisson:R
   (R requests/s, seeded by --seed) | sweep (synchronous, throughput, then constant rates in between)
@@ -86,8 +90,6 @@ the API key: $OPENAI_API_KEY (or the variable named by --set server.api_key_env=
 
 
 def _add_load(sub: Any) -> None:
-    from infermeter.cli import _add_config_flags
-
     p = sub.add_parser(
         "load",
         help="measure an OpenAI-compatible server under a rate profile (TTFT, ITL, throughput, goodput)",
@@ -98,14 +100,25 @@ def _add_load(sub: Any) -> None:
         epilog=_LOAD_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_config_flags(p, skip=("--warmup", "--repeats", "--prompt-lens", "--batch-sizes", "--batch-size"))
+    groups = add_config_flags(p, SERVING, skip=("--batch-size",))
+    groups[SERVER].add_argument(
+        "--model", help="model whose tokenizer counts tokens on the client (default smollm2-135m)"
+    )
     p.add_argument("--profile", default="synchronous", help="rate profile, see below (default synchronous)")
     p.add_argument("--max-requests", type=int, help="requests per profile point")
     p.add_argument("--duration", help="time per profile point, e.g. 30s, 5m (with --max-requests: whichever first)")
     p.add_argument(
-        "--warmup", dest="window_warmup", help="left out of the window at the start: a share (10%%) or seconds (5s)"
+        "--window-warmup",
+        "--warmup",  # the older name, kept working
+        dest="window_warmup",
+        help="left out of the measured window at the start: a share (10%%) or seconds (5s)",
     )
-    p.add_argument("--cooldown", help="left out of the window at the end: a share (10%%) or seconds (5s)")
+    p.add_argument(
+        "--window-cooldown",
+        "--cooldown",
+        dest="cooldown",
+        help="left out of the measured window at the end: a share (10%%) or seconds (5s)",
+    )
     p.add_argument("--slo", help="goodput SLOs, e.g. ttft=200ms,tpot=50ms,e2e=2s")
     p.add_argument("--max-errors", type=int, help="stop the run once this many requests have failed")
     p.add_argument("--sweep-points", type=int, default=6, help="points of a sweep, ends included (default 6)")
@@ -113,13 +126,6 @@ def _add_load(sub: Any) -> None:
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
-    from infermeter.api import load
-    from infermeter.cli import config_from_args, emit
-    from infermeter.metrics.goodput import parse_slo
-    from infermeter.render.console_load import render_load
-    from infermeter.scenarios.load import LoadOptions
-    from infermeter.scenarios.soak import parse_duration
-
     cfg = config_from_args(args, {"backend": "openai", "workload": {"kind": "synthetic"}})
     opts = LoadOptions(
         profile=args.profile,
@@ -133,7 +139,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
         max_concurrency=args.max_concurrency,
         seed=cfg.seed,
     )
-    report = load(cfg, opts, progress=not (args.quiet or args.json))
+    report = load(cfg, opts, progress=progress_on(args))
     emit(args, report, render_load)
     return EXIT_PARTIAL if report.data["status"] == "partial" else 0
 

@@ -8,6 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from infermeter.errors import InfermeterError
+from infermeter.render.console import render
+from infermeter.render.console_compare import render_compare
+from infermeter.render.console_load import render_load
+from infermeter.render.console_soak import render_soak
+from infermeter.render.console_sweep import render_sweep
+from infermeter.render.formats import formats
+from infermeter.results.diff import diff_runs, format_table, parse_threshold, regressions
+from infermeter.results.files import load_reports
+from infermeter.results.store import ResultStore, default_db_path
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
@@ -23,16 +32,8 @@ def add_parsers(sub: Any) -> dict[str, Any]:
         "flag, print each report's console view (as the command that made it printed it).",
     )
     p.add_argument("results", nargs="+", metavar="RESULTS", help="report.json files or result folders")
-    p.add_argument("--html", metavar="FILE", help="write one self-contained HTML page (opens offline)")
-    p.add_argument("--png", metavar="DIR", help="write every plot as a PNG into DIR")
-    p.add_argument("--csv", metavar="FILE", help="write the summary metrics as CSV ('-' for stdout)")
-    p.add_argument("--md", metavar="FILE", help="write the summary as Markdown ('-' for stdout)")
-    p.add_argument(
-        "--table",
-        metavar="FILE",
-        help="one side-by-side Markdown table of run and load reports, e.g. the same workload in-process "
-        "and over HTTP ('-' for stdout)",
-    )
+    for fmt in formats():  # one flag per registered report format
+        p.add_argument(f"--{fmt.name}", metavar=fmt.metavar, help=fmt.help)
     p.add_argument("--labels", metavar="A,B,...", help="column labels for --table, one per report")
 
     h = sub.add_parser(
@@ -69,58 +70,35 @@ def _write(target: str, text: str) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from infermeter.render.export import to_csv, to_markdown, write_pngs
-    from infermeter.results.files import load_reports
-
     reports = load_reports([Path(p) for p in args.results])
-    if not (args.html or args.png or args.csv or args.md or args.table):
+    chosen = [(f, getattr(args, f.name)) for f in formats() if getattr(args, f.name, None)]
+    if not chosen:
         for r in reports:  # no output named: the console view each command printed when it ran
             _render_console(r)
         return 0
-    if args.html:
-        from infermeter.render.html import render_html
-
-        _write(args.html, render_html(reports))
-    if args.png:
-        out = Path(args.png)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for i, r in enumerate(reports):
-            paths += write_pngs(r, out / f"report{i + 1}" if len(reports) > 1 else out)
-        print(f"wrote {len(paths)} PNG files to {out}")
-    if args.csv:
-        _write(args.csv, "".join(to_csv(r) for r in reports))
-    if args.md:
-        _write(args.md, "\n\n".join(to_markdown(r) for r in reports))
-    if args.table:
-        from infermeter.render.export import md_table
-        from infermeter.render.side_by_side import side_by_side
-
-        labels = [x.strip() for x in args.labels.split(",")] if args.labels else None
-        _write(args.table, "\n".join(md_table(side_by_side(reports, labels))))
+    labels = [x.strip() for x in args.labels.split(",")] if args.labels else None
+    for fmt, target in chosen:
+        message = fmt.write(reports, target, {"labels": labels})
+        if message:
+            print(message)
     return 0
 
 
 def _render_console(report: dict[str, Any]) -> None:
     """Print a report the way its command did (by its ``kind``)."""
-    import importlib
-
-    module, fn = _CONSOLE.get(report.get("kind", "run"), _CONSOLE["run"])
-    getattr(importlib.import_module(f"infermeter.render.{module}"), fn)(report)
+    _CONSOLE.get(report.get("kind", "run"), render)(report)
 
 
 _CONSOLE = {
-    "run": ("console", "render"),
-    "compare": ("console_compare", "render_compare"),
-    "soak": ("console_soak", "render_soak"),
-    "load": ("console_load", "render_load"),
-    "sweep": ("console_sweep", "render_sweep"),
+    "run": render,
+    "compare": render_compare,
+    "soak": render_soak,
+    "load": render_load,
+    "sweep": render_sweep,
 }
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from infermeter.results.store import ResultStore, default_db_path
-
     path = Path(args.db) if args.db else default_db_path()
     if not path.exists():
         raise InfermeterError(f"no results database at {path} (runs are recorded there as they happen)")
@@ -142,8 +120,6 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from infermeter.results.diff import diff_runs, format_table, parse_threshold, regressions
-
     store = _store(args)
     a, b = store.get_run(args.run_a), store.get_run(args.run_b)
     rows = diff_runs(store.measurements(a["run_id"]), store.measurements(b["run_id"]))

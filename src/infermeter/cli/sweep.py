@@ -7,7 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infermeter.api import sweep
+from infermeter.cli.flags import IN_PROCESS, add_config_flags, emit, overrides
+from infermeter.config import build_config, load_yaml, resolve_key
 from infermeter.errors import InfermeterError
+from infermeter.render.console_sweep import render_sweep
+from infermeter.scenarios.sweep import parse_sets, yaml_knobs
 
 _EPILOG = """grid:
   --set KEY=V1,V2,...    a knob: the sweep measures each value (any config key, as for `run`)
@@ -27,7 +32,7 @@ examples:
   infermeter sweep --design one-at-a-time --do-sample --set num_beams=1,2 --set max_new_tokens=64,128 \\
                    --set temperature=1.0,0.5 --set top_k=null,20 --set top_p=1.0,0.8
   infermeter sweep --model qwen3-1.7b --device cuda --workload synthetic \\
-                   --set batch_size=1,8,64 --set cache=dynamic,static
+                   --set batch_size=1,8,64 --set kv_cache=dynamic,static
   infermeter sweep --resume results/20261121-101500-sweep-smollm2-135m-ab12
   infermeter report results/20261121-101500-sweep-smollm2-135m-ab12 --html sweep.html
 """
@@ -35,8 +40,6 @@ examples:
 
 def add_parsers(sub: Any) -> dict[str, Any]:
     """Register ``sweep``; returns name -> handler."""
-    from infermeter.cli import _add_config_flags
-
     p = sub.add_parser(
         "sweep",
         help="measure a grid over config knobs: per-knob effects and Pareto fronts",
@@ -47,7 +50,7 @@ def add_parsers(sub: Any) -> dict[str, Any]:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_config_flags(p)
+    add_config_flags(p, IN_PROCESS)
     p.add_argument(
         "--design",
         default=None,
@@ -61,8 +64,6 @@ def add_parsers(sub: Any) -> dict[str, Any]:
 
 def _knob_sets(args: argparse.Namespace, data: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
     """Knobs and fixed overrides from the YAML ``sweep:`` section and ``--set``; --set wins per key."""
-    from infermeter.scenarios.sweep import parse_sets, yaml_knobs
-
     from_yaml = parse_sets(yaml_knobs(data.pop("sweep"), args.config)) if "sweep" in data else ([], {})
     knobs, fixed = parse_sets(args.set)
     given = {k.key for k in knobs} | set(fixed)
@@ -72,12 +73,7 @@ def _knob_sets(args: argparse.Namespace, data: dict[str, Any]) -> tuple[list[Any
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from infermeter.api import sweep
-    from infermeter.cli import _overrides, emit
-    from infermeter.config import build_config, load_yaml, resolve_key
-    from infermeter.render.console_sweep import render_sweep
-
-    flags = _overrides(argparse.Namespace(**{**vars(args), "set": []}))
+    flags = overrides(argparse.Namespace(**{**vars(args), "set": []}))
     data = load_yaml(args.config) if args.config else {}
     knobs, fixed = _knob_sets(args, data)
     for key in flags:

@@ -10,11 +10,13 @@ the output length instead of stopping at whatever EOS random weights happen to p
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText, PretrainedConfig
+from typing import TYPE_CHECKING
 
 from infermeter.models.vision import is_vision
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PretrainedConfig
 
 # Qwen tokenizer ids: chat turns end at <|im_end|>, documents at <|endoftext|>.
 QWEN_EOS_IDS = [151645, 151643]
@@ -102,10 +104,14 @@ class Preset:
 
     def build_config(self) -> PretrainedConfig:
         """A fresh config each call (building a model writes its dtype into the config)."""
+        from transformers import AutoConfig  # heavy engine, imported on use: the CLI starts without it
+
         return AutoConfig.for_model(self.model_type, **self.config)
 
     def model_class(self) -> type:
         """The transformers auto class that builds this architecture with its generation head."""
+        from transformers import AutoModelForCausalLM, AutoModelForImageTextToText  # heavy engine, on use
+
         return AutoModelForImageTextToText if self.vision else AutoModelForCausalLM
 
     def param_count(self) -> int:
@@ -349,6 +355,8 @@ def build_model(preset: Preset, *, dtype: torch.dtype, device: str, seed: int) -
     Weights are created on ``device`` in ``dtype`` directly, so an 8B model never exists in fp32 on
     the CPU. The same seed gives the same weights on the same device and software versions.
     """
+    import torch  # heavy engine, imported on use: the CLI starts without it
+
     config = preset.build_config()
     torch.manual_seed(seed)
     with torch.device(device):

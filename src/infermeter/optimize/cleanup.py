@@ -36,10 +36,12 @@ import time
 import traceback
 from dataclasses import asdict, dataclass
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psutil
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["LEVELS", "CleanupReport", "MemorySnapshot", "cleanup", "inference_session", "snapshot"]
 
@@ -57,6 +59,8 @@ T = TypeVar("T")
 
 
 def _cuda_live() -> bool:
+    import torch  # heavy engine, imported on use: the CLI starts without it
+
     # is_initialized() keeps a CPU-only run from creating a CUDA context just to ask about memory.
     return torch.cuda.is_available() and torch.cuda.is_initialized()
 
@@ -101,6 +105,8 @@ def _param_bytes(p: torch.Tensor) -> int:
 
 
 def _kind(cls: type) -> int:
+    import torch  # heavy engine, imported on use: the CLI starts without it
+
     # 1: a Parameter; 2: a module; 3: a tensor subclass, a Parameter if flagged (below); 0: other.
     # Parameter(t) of a tensor *subclass* (DTensor, torchao's quantized tensors) keeps the subclass
     # and only sets ``_is_param`` on the instance. Plain torch.Tensor is never such a parameter.
@@ -152,6 +158,8 @@ def snapshot() -> MemorySnapshot:
     collector's sight by ``gc.freeze()`` (some servers freeze after loading a model) are not seen
     by the scan, nor freed by any level.
     """
+    import torch  # heavy engine, imported on use: the CLI starts without it
+
     counts, nbytes, modules = _scan()
     alloc = reserved = None
     if _cuda_live():
@@ -286,6 +294,8 @@ def _collect(max_passes: int = 4) -> None:
 
 
 def _release(level: str) -> None:
+    import torch  # heavy engine, imported on use: the CLI starts without it
+
     if level == "none":
         return
     cuda = _cuda_live()

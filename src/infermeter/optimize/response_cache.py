@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -23,71 +22,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from infermeter.config import CacheSpec, parse_cache_spec
 from infermeter.errors import InfermeterError
 
 #: Request fields that change how a response is delivered, not what it says.
 DELIVERY_FIELDS = frozenset({"stream", "stream_options", "user"})
-
-_UNITS = {
-    "b": 1,
-    "kb": 10**3,
-    "mb": 10**6,
-    "gb": 10**9,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "k": 2**10,
-    "m": 2**20,
-    "g": 2**30,
-}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
-
-
-@dataclass(frozen=True)
-class CacheSpec:
-    """Bounds of an LRU response cache: at most ``max_entries`` entries and ``max_bytes`` payload bytes."""
-
-    max_entries: int | None = None
-    max_bytes: int | None = None
-
-    def __str__(self) -> str:
-        parts = [str(self.max_entries)] if self.max_entries else []
-        if self.max_bytes:
-            parts.append(f"{self.max_bytes}B")
-        return "lru:" + ",".join(parts)
-
-
-def parse_cache_spec(spec: str | None) -> CacheSpec | None:
-    """``none`` -> None; ``lru:64`` (entries), ``lru:64MB`` (bytes) or ``lru:1000,64MB`` (both) -> CacheSpec.
-
-    Byte units: B, KB/MB/GB (powers of 1000), KiB/MiB/GiB or K/M/G (powers of 1024).
-    """
-    text = (spec or "none").strip()
-    if text.lower() in ("none", "off", ""):
-        return None
-    kind, sep, rest = text.partition(":")
-    if kind.lower() != "lru" or not sep or not rest.strip():
-        raise InfermeterError(
-            f"response cache must be lru:SIZE or none (e.g. lru:64, lru:64MB, lru:1000,64MB), got {spec!r}"
-        )
-    entries = nbytes = None
-    for part in re.split(r"[,/]", rest):
-        m = _SIZE.match(part)
-        unit = m.group(2).lower() if m else ""
-        if not m or (unit and unit not in _UNITS):
-            raise InfermeterError(f"bad cache size {part.strip()!r} in {spec!r} (a count like 64, bytes like 64MB)")
-        value = float(m.group(1))
-        if unit:
-            if nbytes is not None:
-                raise InfermeterError(f"cache spec {spec!r} gives two byte limits")
-            nbytes = int(value * _UNITS[unit])
-        else:
-            if entries is not None or value != int(value):
-                raise InfermeterError(f"cache spec {spec!r}: the entry limit must be one whole number")
-            entries = int(value)
-    if (entries is not None and entries < 1) or (nbytes is not None and nbytes < 1):
-        raise InfermeterError(f"cache spec {spec!r}: limits must be positive")
-    return CacheSpec(entries, nbytes)
 
 
 def is_deterministic(request: Mapping[str, Any]) -> bool:

@@ -253,7 +253,7 @@ class Runner:
                 return [with_other_pixels(p, rep) for p in prompt_sets[0]]
 
         warm_params = params
-        if cfg.model.cache != "static":
+        if cfg.model.kv_cache != "static":
             # Shapes, not lengths, are what warm-up must cover; a static cache (and its compiled
             # graphs) is sized by max_new_tokens, so only then is the full length needed.
             warm_params = self.probe_params(min(params.max_new_tokens, cfg.measure.probe_output_len))

@@ -93,7 +93,7 @@ class SoakOptions:
 
     def check_config(self, cfg: RunConfig) -> None:
         """Settings that depend on the configuration."""
-        if self.leak and (cfg.backend != "hf" or cfg.model.cache == "off"):
+        if self.leak and (cfg.backend != "hf" or cfg.model.kv_cache == "off"):
             raise InfermeterError("leak=true (calibration) needs the hf backend with a KV cache (cache != off)")
 
 

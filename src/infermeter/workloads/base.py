@@ -10,6 +10,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infermeter.errors import InfermeterError
@@ -61,13 +62,28 @@ def register_workload(kind: str) -> Callable[[Loader], Loader]:
     return deco
 
 
+def _discover() -> None:
+    """Import every module of this package, so each registers its workloads (plug-ins by registration)."""
+    for mod in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        importlib.import_module(f"infermeter.workloads.{mod.name}")
+
+
+def available_workloads() -> list[str]:
+    """Names of every registered workload."""
+    _discover()
+    return sorted(_REGISTRY)
+
+
+def workload_doc(kind: str) -> str:
+    """First line of a workload loader's docstring."""
+    doc = (_REGISTRY[kind].__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
 def load_items(cfg: WorkloadConfig) -> ItemList:
     """Load a workload's items; an empty result is an error (nothing to measure)."""
     if cfg.kind not in _REGISTRY:
-        import infermeter.workloads as pkg
-
-        for mod in pkgutil.iter_modules(pkg.__path__):
-            importlib.import_module(f"{pkg.__name__}.{mod.name}")
+        _discover()
     if cfg.kind not in _REGISTRY:
         raise InfermeterError(f"unknown workload {cfg.kind!r} (known: {', '.join(sorted(_REGISTRY))})")
     items = _REGISTRY[cfg.kind](cfg)

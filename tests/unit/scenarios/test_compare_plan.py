@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infermeter.cli import _split_pairs
+from infermeter.cli.flags import split_pairs as _split_pairs
 from infermeter.errors import InfermeterError
 from infermeter.scenarios.compare import CompareOptions
 from infermeter.scenarios.compare_workers import balanced_orders

@@ -290,5 +290,5 @@ def test_cli_bad_input_is_one_line(capsys) -> None:
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and "Traceback" not in err
-    args = build_parser().parse_args(["soak", "--batch-sizes", "1,2,4,8", "--at", "1,5,10"])
+    args = build_parser()[0].parse_args(["soak", "--batch-sizes", "1,2,4,8", "--at", "1,5,10"])
     assert args.chunk_sizes == [1, 2, 4, 8] and args.at == [1, 5, 10] and args.batch_size is None

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from infermeter.cli import _overrides, build_parser
+from infermeter.cli import build_parser
+from infermeter.cli.flags import overrides as _overrides
 from infermeter.config import WorkloadConfig
 from infermeter.errors import InfermeterError
 from infermeter.workloads.base import load_items
@@ -433,6 +434,6 @@ def test_everything_bad_is_still_an_error(tmp_path):
     ],
 )
 def test_cli_dataset_flags(argv, expected):
-    out = _overrides(build_parser().parse_args(["run", *argv]))
+    out = _overrides(build_parser()[0].parse_args(["run", *argv]))
     got = {k: v for k, v in out.items() if k.startswith("workload.") and k != "workload.path"}
     assert got == expected

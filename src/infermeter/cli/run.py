@@ -1,0 +1,44 @@
+"""``infermeter run``: measure one configuration (the six metrics) in a fresh worker."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from infermeter.api import run
+from infermeter.cli.flags import IN_PROCESS, add_config_flags, config_from_args, emit, progress_on
+from infermeter.config import config_keys_help
+from infermeter.render.console import render
+
+_EPILOG = """examples:
+  infermeter run                                         # embedded SmolLM2-135M, 8 GSM8K questions
+  infermeter run --model qwen3-1.7b --device cuda --workload synthetic --prompt-len 128 \\
+                 --max-new-tokens 128 --batch-size 64 --kv-cache static
+  infermeter run --dataset my.jsonl --model ./my-hf-folder --batch-size 4
+  infermeter run --config run.yaml --set top_p=0.9 --set measure.max_repeats=20
+
+"""
+
+
+def add_parsers(sub: Any) -> dict[str, Any]:
+    """Register ``run``; returns its handler."""
+    p = sub.add_parser(
+        "run",
+        help="measure one configuration: the six metrics",
+        description="Measure one configuration in a fresh worker process: output speed, TTFT, context "
+        "load time, peak memory, batch efficiency and accuracy. With no arguments: the embedded "
+        "SmolLM2-135M on 8 GSM8K questions.",
+        epilog=_EPILOG + config_keys_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    groups = add_config_flags(p, IN_PROCESS)
+    groups["measurement"].add_argument(
+        "--inline", action="store_true", help="measure in this process (debugging; less trustworthy)"
+    )
+    return {"run": _cmd_run}
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    emit(args, run(cfg, progress=progress_on(args)), render)
+    return 0
