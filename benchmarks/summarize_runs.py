@@ -29,8 +29,9 @@ def line(path: Path) -> str:
             for p in m["batch_efficiency"]["points"]
             if p["throughput"]
         )
+    kv = cfg["model"].get("kv_cache", cfg["model"].get("cache"))
     return (
-        f"{path.stem:12s} cache={cfg['model'].get('kv_cache', cfg['model'].get('cache')):7s} b={cfg['workload']['batch_size']:<3d} "
+        f"{path.stem:12s} cache={kv:7s} b={cfg['workload']['batch_size']:<3d} "
         f"decode {dec['mean']:8.1f} tok/s [{dec['ci95_low']:.1f},{dec['ci95_high']:.1f}] n={dec['n']} "
         f"TTFT {1e3 * ttft['mean']:.1f} ms TPOT {1e3 * tpot['mean']:.2f} ms "
         f"peak alloc {gb:.2f} GB "
