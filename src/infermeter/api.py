@@ -14,15 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from infermeter.config import RunConfig, build_config
-from infermeter.core.isolation import run_isolated
+from infermeter.core.isolation import add_worker_initializer, run_isolated
+from infermeter.core.records import REPORT_FILE
 from infermeter.errors import InfermeterError
 from infermeter.metrics.compute import compute, warnings
 from infermeter.results import recording
-from infermeter.results.schema import REPORT_FILE, SCHEMA_VERSION, Report, write_json
+from infermeter.results.files import load_report
+from infermeter.results.schema import SCHEMA_VERSION, Report, write_json
 from infermeter.scenarios.compare import CompareOptions, run_compare
 from infermeter.scenarios.run import RECORDS_FILE, measure, read_records
 from infermeter.scenarios.soak import SoakOptions
 from infermeter.workloads.base import load_items
+
+# Workers write records; the results database hears of each batch through this hook (the scenarios
+# themselves know nothing of the database).
+add_worker_initializer(recording.install)
 
 
 def _run_dir(cfg: RunConfig, label: str | None = None) -> Path:
@@ -235,7 +241,7 @@ def sweep(
     from infermeter.scenarios import sweep as sw
     from infermeter.scenarios.sweep_analysis import analyze
 
-    prev = sw.read_sweep(Path(resume)) if resume is not None else None
+    prev = _read_sweep(Path(resume)) if resume is not None else None
     if prev is not None and config is None and knobs is None:
         cfg = build_config(prev["config"], source=f" ({resume})")
         knob_list = [sw.Knob(k["key"], k["values"]) for k in prev["sweep"]["knobs"]]
@@ -272,7 +278,7 @@ def sweep(
         recording.finish(data)
 
     with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
-        sw.run_sweep(points, entries, run_dir, bar, checkpoint, retry_failed)
+        sw.run_sweep(points, entries, run_dir, bar, checkpoint, retry_failed, run)
     return report
 
 
@@ -335,3 +341,14 @@ def _cache_section(data: dict[str, Any], records: list[Any]) -> None:
     line = repetition_warning(data["load_run"]["inputs"])
     if line:
         data["warnings"].append(line)
+
+
+def _read_sweep(folder: Path) -> dict[str, Any]:
+    """The report of an earlier sweep, for ``--resume``; one clear line when it is not one."""
+    path = folder / REPORT_FILE
+    if not path.is_file():
+        raise InfermeterError(f"--resume {folder}: no {REPORT_FILE} there (give the sweep's folder)")
+    data = load_report(path)
+    if data.get("kind") != "sweep" or not isinstance(data.get("sweep"), dict):
+        raise InfermeterError(f"--resume {folder}: that is a {data.get('kind')!r} report, not a sweep")
+    return data

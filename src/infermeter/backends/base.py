@@ -7,16 +7,17 @@ A new backend is one module in this package with a class decorated by ``@registe
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import pkgutil
 from abc import ABC, abstractmethod
-from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from infermeter.core.prompts import Generation, Prompt, fingerprint
 from infermeter.errors import InfermeterError
+
+__all__ = ["Backend", "Generation", "LoadInfo", "Prompt", "fingerprint", "get_backend", "register"]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,38 +25,6 @@ if TYPE_CHECKING:
     from infermeter.config import GenerationParams, RunConfig
     from infermeter.core.clock import Clock
     from infermeter.workloads.base import WorkItem
-
-
-@dataclass
-class Prompt:
-    """A prompt ready to send: token ids (and the text they came from, when known)."""
-
-    ids: list[int]
-    text: str | None = None
-    messages: list[dict[str, Any]] | None = None  # chat messages, for backends that take them (HTTP)
-    images: list[str] = field(default_factory=list)  # image file paths (vision-language models)
-    extra: dict[str, Any] = field(default_factory=dict)  # backend-specific (e.g. processed pixel inputs)
-
-
-def fingerprint(prompt: Prompt) -> str:
-    """A short hash of what a prompt sends (token ids and images): equal inputs, equal fingerprints."""
-    h = hashlib.blake2b(digest_size=8)
-    h.update(array("q", prompt.ids).tobytes())
-    for image in prompt.images:
-        h.update(str(image).encode())
-    return h.hexdigest()
-
-
-@dataclass
-class Generation:
-    """What came back for one prompt: its send time, one timestamp per output token, and the text."""
-
-    t_send: float
-    token_times: list[float]
-    text: str
-    output_ids: list[int] = field(default_factory=list)
-    error: str | None = None  # why this request failed (servers); None when it succeeded
-    extra: dict[str, Any] = field(default_factory=dict)  # e.g. usage from a server, tokens per chunk
 
 
 @dataclass

@@ -1,8 +1,8 @@
-"""Run one measured configuration in a fresh worker process (DESIGN.md section 3).
+"""Run one measured configuration in a fresh worker process .
 
 A fresh ``spawn``-ed interpreter guarantees that nothing from an earlier configuration (allocator
-state, compiled graphs, a half-freed model, warm caches) leaks into the next one: the failure mode
-of seed 000. The worker returns a plain dict, or its traceback. ``inline`` runs the same function in
+state, compiled graphs, a half-freed model, warm caches) leaks into the next one: the classic
+way an A/B comparison lies. The worker returns a plain dict, or its traceback. ``inline`` runs the same function in
 this process, for debugging; reports say it is less trustworthy.
 """
 
@@ -15,9 +15,24 @@ from typing import Any
 
 from infermeter.errors import InfermeterError, WorkerError
 
+_INITIALIZERS: list[Callable[[], None]] = []
 
-def _entry(fn: Callable[[Any], dict], payload: Any, conn: Any) -> None:
+
+def add_worker_initializer(fn: Callable[[], None]) -> None:
+    """Run ``fn()`` in every worker before its measurement (and once now, for inline runs).
+
+    Upper layers hook in this way (the results database listens to records) without the scenarios
+    knowing them. ``fn`` must be importable at module level: spawn pickles it by reference.
+    """
+    if fn not in _INITIALIZERS:
+        _INITIALIZERS.append(fn)
+        fn()
+
+
+def _entry(fn: Callable[[Any], dict], payload: Any, conn: Any, initializers: list[Callable[[], None]]) -> None:
     try:
+        for init in initializers:
+            init()
         conn.send(("ok", fn(payload)))
     except InfermeterError as err:
         conn.send(("user_error", str(err)))
@@ -36,7 +51,7 @@ def run_isolated(fn: Callable[[Any], dict], payload: Any, mode: str = "process")
         return fn(payload)
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_entry, args=(fn, payload, child), daemon=False)
+    proc = ctx.Process(target=_entry, args=(fn, payload, child, list(_INITIALIZERS)), daemon=False)
     try:
         proc.start()
         child.close()

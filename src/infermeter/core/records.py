@@ -6,8 +6,15 @@ these records (see ``infermeter.metrics``), so a report can always be recomputed
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
+
+#: The files of a run folder: every request's record as it is measured, and the final report.
+RECORDS_FILE = "records.jsonl"
+REPORT_FILE = "report.json"
 
 
 @dataclass
@@ -61,3 +68,34 @@ class RequestRecord:
         """Inverse of :meth:`to_dict` (derived keys are ignored)."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+RecordListener = Callable[[Path, list[dict[str, Any]]], None]
+_LISTENERS: list[RecordListener] = []
+
+
+def add_record_listener(fn: RecordListener) -> None:
+    """Call ``fn(run_dir, rows)`` after every batch a :class:`RecordSink` writes (e.g. a database)."""
+    if fn not in _LISTENERS:
+        _LISTENERS.append(fn)
+
+
+class RecordSink:
+    """Appends records to a JSONL file, flushed per batch; listeners hear of every batch."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._f = path.open("a", encoding="utf-8")
+
+    def write(self, records: list[RequestRecord]) -> None:
+        """Persist a batch of records now (the file first, then the listeners)."""
+        rows = [r.to_dict() for r in records]
+        for row in rows:
+            self._f.write(json.dumps(row) + "\n")
+        self._f.flush()
+        for listener in _LISTENERS:
+            listener(self.path.parent, rows)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._f.close()

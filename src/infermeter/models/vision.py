@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
-from infermeter.backends.base import Prompt
+from infermeter.core.prompts import Prompt
 from infermeter.errors import InfermeterError
 
 if TYPE_CHECKING:

@@ -2,60 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from infermeter.core.progress import LoadView, load_view
 from infermeter.render.console import _ms
 
-
-class LoadView:
-    """One progress line per profile point: sent/done, in flight, rate, tok/s, TTFT p50, errors."""
-
-    def __init__(self, progress: Progress | None, max_requests: int | None, duration_s: float | None) -> None:
-        self.progress, self.max_requests, self.duration_s = progress, max_requests, duration_s
-        self.task: Any = None
-        self.state: Any = None
-
-    def show(self, st: Any, errors: Any, now: float) -> None:
-        """Refresh from the live counters (called a few times a second, never per token)."""
-        if self.progress is None or st is None:
-            return
-        if st is not self.state:
-            self.state = st
-            total = self.max_requests if self.max_requests is not None else self.duration_s
-            self.task = self.progress.add_task(st.profile.label, total=total, stats="")
-        elapsed = max(now - st.start, 1e-9)
-        ttfts = sorted(st.ttfts[-500:])
-        p50 = _ms(ttfts[len(ttfts) // 2]) if ttfts else "-"
-        stats = (
-            f"{st.done}/{st.sent} done, {st.sent - st.done} in flight, {st.done / elapsed:.1f} req/s, "
-            f"{st.tokens / elapsed:.0f} tok/s, TTFT p50 {p50}, errors {st.errors}"
-        )
-        done = st.sent if self.max_requests is not None else min(elapsed, self.duration_s or elapsed)
-        self.progress.update(self.task, completed=done, stats=stats)
-
-
-@contextlib.contextmanager
-def load_view(enabled: bool, max_requests: int | None, duration_s: float | None) -> Iterator[LoadView]:
-    """The live view on stderr (or a silent one for --quiet / --json)."""
-    if not enabled:
-        yield LoadView(None, max_requests, duration_s)
-        return
-    progress = Progress(
-        TextColumn("[bold]{task.description:<16}"),
-        BarColumn(bar_width=20),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[stats]}"),
-        console=Console(stderr=True),
-        refresh_per_second=4,
-    )
-    with progress:
-        yield LoadView(progress, max_requests, duration_s)
+__all__ = ["LoadView", "load_view", "render_load"]
 
 
 def _p(d: dict[str, Any] | None) -> str:

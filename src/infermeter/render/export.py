@@ -10,44 +10,16 @@ point. Each report kind is one function per view (``_TABLES``, ``_ROWS``); kinds
 from __future__ import annotations
 
 import csv
-import html
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from infermeter.metrics import registry
+from infermeter.render.tables import Table, gib, md_escape, md_table, ms, num
+from infermeter.results.points import csv_safe as _cell
 
 CSV_FIELDS = ("kind", "section", "name", "n", "mean", "median", "p90", "p99", "ci95_low", "ci95_high", "unit")
 _STATS = ("n", "mean", "median", "p90", "p99", "ci95_low", "ci95_high")
-
-
-@dataclass
-class Table:
-    """A titled table of display strings; ``name`` is stable (HTML ids, tests)."""
-
-    name: str
-    title: str
-    headers: list[str]
-    rows: list[list[str]]
-    note: str = ""
-    numeric: list[bool] = field(default_factory=list)  # right-align these columns
-
-
-# -- formatting ------------------------------------------------------------------------------------
-def ms(v: float | None) -> str:
-    """Seconds as milliseconds, or '-'."""
-    return "-" if v is None else f"{1000 * v:.1f}"
-
-
-def num(v: float | None, digits: int = 1) -> str:
-    """A number with fixed decimals, or '-'."""
-    return "-" if v is None else f"{v:.{digits}f}"
-
-
-def gib(b: int | None) -> str:
-    """Bytes as GiB, or '-'."""
-    return "-" if b is None else f"{b / 2**30:.2f}"
 
 
 def _unit_fmt(metric: str) -> Any:
@@ -355,13 +327,6 @@ def rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [{f: x.get(f, kind if f == "kind" else None) for f in CSV_FIELDS} for x in found]
 
 
-def _cell(v: Any) -> Any:
-    """Neutralize spreadsheet formulas: a name such as ``=HYPERLINK(...)`` from a config stays text."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
-
-
 def to_csv(report: dict[str, Any]) -> str:
     """The report's numeric rows as CSV (header ``CSV_FIELDS``; seconds, tok/s and bytes unscaled)."""
     buf = io.StringIO()
@@ -373,20 +338,6 @@ def to_csv(report: dict[str, Any]) -> str:
 
 
 # -- Markdown --------------------------------------------------------------------------------------
-def md_escape(text: Any) -> str:
-    """A Markdown table cell: HTML-escaped (renderers pass raw HTML through), pipes and newlines neutralized."""
-    s = html.escape(str(text), quote=False)
-    return s.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-
-
-def md_table(t: Table) -> list[str]:
-    lines = [f"### {md_escape(t.title)}", "", "| " + " | ".join(md_escape(h) for h in t.headers) + " |"]
-    aligns = [t.numeric[i] if i < len(t.numeric) else False for i in range(len(t.headers))]
-    lines.append("|" + "|".join("---:" if a else "---" for a in aligns) + "|")
-    lines += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in t.rows]
-    return lines + ([] if not t.note else ["", md_escape(t.note)]) + [""]
-
-
 def model_name(report: dict[str, Any]) -> str:
     """The model(s) a report measured, for headings."""
     if report.get("kind") == "compare":

@@ -6,12 +6,11 @@ The console (``render/console_sweep.py``), Markdown and the HTML page all render
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from typing import Any
 
-from infermeter.render.export import Table, _cell, gib, ms, num
+from infermeter.render.tables import Table, gib, ms, num
+from infermeter.results.points import points_csv
 from infermeter.scenarios.sweep import fmt_value as value
 from infermeter.scenarios.sweep_analysis import METRICS
 
@@ -166,19 +165,4 @@ def sweep_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def points_csv(r: dict[str, Any]) -> str:
-    """One row per point: id, label, status, every knob, every metric (unscaled units), run folder, error."""
-    points = (r.get("sweep") or {}).get("points") or []
-    keys = [k["key"] for k in (r.get("sweep") or {}).get("knobs") or []]
-    fields = ["id", "label", "status", *keys, *METRICS, "peak_memory_view", "planned", "run_dir", "error"]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    w.writeheader()
-    for p in points:
-        m = p.get("metrics") or {}
-        row = {"id": p["id"], "label": p["label"], "status": p["status"], "planned": p.get("planned", True)}
-        row.update({k: value(p["knobs"][k]) if k in p["knobs"] else "" for k in keys})
-        row.update({k: m.get(k) for k in (*METRICS, "peak_memory_view")})
-        row.update(run_dir=p.get("run_dir"), error=p.get("error"))
-        w.writerow({k: _cell(v) for k, v in row.items()})
-    return buf.getvalue()
+__all__ = ["points_csv", "sweep_rows", "sweep_tables"]

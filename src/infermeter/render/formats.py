@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infermeter.render.export import md_table, to_csv, to_markdown, write_pngs
+from infermeter.render.export import to_csv, to_markdown, write_pngs
 from infermeter.render.html import render_html
 from infermeter.render.side_by_side import side_by_side
+from infermeter.render.tables import md_table
 
 Writer = Callable[[list[dict[str, Any]], str, dict[str, Any]], str]
 

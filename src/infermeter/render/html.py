@@ -25,8 +25,9 @@ from typing import Any
 
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.latency import e2e, ttft
-from infermeter.render.export import Table, model_name, ms, tables
+from infermeter.render.export import model_name, tables
 from infermeter.render.plots import figures, to_svg
+from infermeter.render.tables import Table, ms
 
 RECORD_ROWS = 50  # per-request rows shown per run report; the JSON has them all
 TEXT_CHARS = 400  # characters of each output text shown (cut before escaping, so no entity is split)

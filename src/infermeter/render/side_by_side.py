@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
-from infermeter.render.export import Table, ms, num
+from infermeter.render.tables import Table, ms, num
 
 _ROWS = (
     ("TTFT mean (ms)", "ttft_s", "mean"),

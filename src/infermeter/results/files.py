@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from infermeter.core.records import REPORT_FILE
 from infermeter.errors import InfermeterError
-from infermeter.results.schema import REPORT_FILE, SCHEMA_VERSION
+from infermeter.results.schema import SCHEMA_VERSION
 
 
 def find_report_files(path: Path) -> list[Path]:

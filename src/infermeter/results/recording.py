@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infermeter.core.records import add_record_listener
 from infermeter.errors import InfermeterError
+from infermeter.results.store import open_store
 
 _failed = False
 
@@ -22,8 +24,6 @@ def _store() -> Any:
     global _failed
     if _failed or os.environ.get("INFERMETER_DB", "").lower() in ("off", "none", "0"):
         return None
-    from infermeter.results.store import open_store
-
     try:
         return open_store()
     except (InfermeterError, sqlite3.Error, OSError) as err:
@@ -46,6 +46,11 @@ def _safely(method: str, *args: Any) -> None:
         getattr(store, method)(*args)
     except (InfermeterError, sqlite3.Error, OSError) as err:
         _warn(err)
+
+
+def install() -> None:
+    """Record every batch a :class:`~infermeter.core.records.RecordSink` writes (worker initializer)."""
+    add_record_listener(records)
 
 
 def begin(run_dir: Path, kind: str, config: dict[str, Any], environment: dict[str, Any] | None = None) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
-REPORT_FILE = "report.json"
 
 
 @dataclass

@@ -29,35 +29,12 @@ from infermeter.core.clock import clock_for
 from infermeter.core.environment import capture
 from infermeter.core.memory import MemoryWindow
 from infermeter.core.progress import phase_progress
-from infermeter.core.records import RequestRecord
+from infermeter.core.records import RECORDS_FILE, RecordSink, RequestRecord
 from infermeter.metrics.accuracy import score
 from infermeter.metrics.latency import e2e
 from infermeter.metrics.throughput import output_throughput
-from infermeter.results import recording
 from infermeter.scenarios.run_cache import CachedGenerate, with_repeats
 from infermeter.workloads.base import WorkItem, load_items
-
-RECORDS_FILE = "records.jsonl"
-
-
-class RecordSink:
-    """Appends records to a JSONL file, flushed per batch."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._f = path.open("a", encoding="utf-8")
-
-    def write(self, records: list[RequestRecord]) -> None:
-        """Persist a batch of records now (file first, then the results database)."""
-        rows = [r.to_dict() for r in records]
-        for row in rows:
-            self._f.write(json.dumps(row) + "\n")
-        self._f.flush()
-        recording.records(self.path.parent, rows)
-
-    def close(self) -> None:
-        """Close the file."""
-        self._f.close()
 
 
 def read_records(path: Path) -> list[RequestRecord]:

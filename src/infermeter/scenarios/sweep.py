@@ -24,13 +24,14 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from infermeter.config import RunConfig, apply_overrides, build_config, parse_value, resolve_key
 from infermeter.errors import InfermeterError
-from infermeter.results.schema import REPORT_FILE
+from infermeter.scenarios.sweep_analysis import point_metrics
 
 DESIGNS = ("full", "one-at-a-time")
 POINTS_DIR = "points"
@@ -275,11 +276,13 @@ def _point_dir(folder: Path) -> str | None:
     return str(runs[-1]) if runs else None
 
 
-def measure_point(point: Point, entry: dict[str, Any], sweep_dir: Path, checkpoint: Any) -> None:
-    """Measure one point with :func:`infermeter.api.run` and record the outcome in ``entry``."""
-    from infermeter.api import run
-    from infermeter.scenarios.sweep_analysis import point_metrics
+#: Measures one configuration and returns its report: ``run(cfg, progress=False)`` (the library's
+#: :func:`infermeter.api.run`, handed down by the caller so this layer does not depend on it).
+RunPoint = Callable[..., Any]
 
+
+def measure_point(point: Point, entry: dict[str, Any], sweep_dir: Path, checkpoint: Any, run: RunPoint) -> None:
+    """Measure one point with ``run`` (a full run in its own worker) and record the outcome in ``entry``."""
     if point.config is None:
         entry.update(status="failed", error=point.error)
         return
@@ -304,7 +307,13 @@ def measure_point(point: Point, entry: dict[str, Any], sweep_dir: Path, checkpoi
 
 
 def run_sweep(
-    points: list[Point], entries: list[dict[str, Any]], sweep_dir: Path, bar: Any, checkpoint: Any, retry_failed: bool
+    points: list[Point],
+    entries: list[dict[str, Any]],
+    sweep_dir: Path,
+    bar: Any,
+    checkpoint: Any,
+    retry_failed: bool,
+    run: RunPoint,
 ) -> None:
     """Measure every planned point not measured yet; ``checkpoint()`` after each one."""
     task = bar.add_task("sweep points", total=len(points))
@@ -312,7 +321,7 @@ def run_sweep(
         done = e["status"] == "complete" or (e["status"] == "failed" and not retry_failed)
         if not done:
             bar.update(task, description=f"{e['id']} {p.label}"[:28])
-            measure_point(p, e, sweep_dir, checkpoint)
+            measure_point(p, e, sweep_dir, checkpoint, run)
             checkpoint()
         bar.advance(task)
     bar.update(task, description="sweep points")
@@ -342,14 +351,3 @@ def warnings(base: RunConfig, knobs: list[dict[str, Any]], entries: list[dict[st
     return out
 
 
-def read_sweep(folder: Path) -> dict[str, Any]:
-    """The report of an earlier sweep, for ``--resume``; one clear line when it is not one."""
-    path = folder / REPORT_FILE
-    if not path.is_file():
-        raise InfermeterError(f"--resume {folder}: no {REPORT_FILE} there (give the sweep's folder)")
-    from infermeter.results.files import load_report
-
-    data = load_report(path)
-    if data.get("kind") != "sweep" or not isinstance(data.get("sweep"), dict):
-        raise InfermeterError(f"--resume {folder}: that is a {data.get('kind')!r} report, not a sweep")
-    return data
