@@ -14,16 +14,26 @@ from pathlib import Path
 from typing import Any
 
 from infermeter.config import RunConfig, build_config
+from infermeter.core.environment import capture
 from infermeter.core.isolation import add_worker_initializer, run_isolated
+from infermeter.core.progress import load_view, phase_progress
 from infermeter.core.records import REPORT_FILE
 from infermeter.errors import InfermeterError
+from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
 from infermeter.metrics.compute import compute, warnings
 from infermeter.results import recording
 from infermeter.results.files import load_report
+from infermeter.results.points import points_csv
 from infermeter.results.schema import SCHEMA_VERSION, Report, write_json
+from infermeter.scenarios import load_analysis, soak_analysis
+from infermeter.scenarios import sweep as sw
 from infermeter.scenarios.compare import CompareOptions, run_compare
+from infermeter.scenarios.load import LoadOptions, execute
 from infermeter.scenarios.run import RECORDS_FILE, measure, read_records
-from infermeter.scenarios.soak import SoakOptions
+from infermeter.scenarios.run_cache import cached_request
+from infermeter.scenarios.soak import SoakOptions, plan, run_soak
+from infermeter.scenarios.soak_worker import CALLS_FILE
+from infermeter.scenarios.sweep_analysis import analyze
 from infermeter.workloads.base import load_items
 
 # Workers write records; the results database hears of each batch through this hook (the scenarios
@@ -108,7 +118,6 @@ def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = Tr
 
 def _new_report(kind: str, run_dir: Path, **fields: Any) -> Report:
     """A report in status "running", with this process's environment."""
-    from infermeter.core.environment import capture
 
     env = capture()
     recording.begin(run_dir, kind, fields.get("config") or {"configs": fields.get("configs", {})}, env)
@@ -151,7 +160,6 @@ def compare(
     progress: bool = True,
 ) -> Report:
     """Compare named configurations (see :mod:`infermeter.scenarios.compare`); writes a report."""
-    from infermeter.core.progress import phase_progress
 
     opts = options or CompareOptions()
     cfgs = [(n, c if isinstance(c, RunConfig) else build_config(c, source=f" (variant {n})")) for n, c in variants]
@@ -188,10 +196,6 @@ def soak(
     :mod:`infermeter.scenarios.soak`); writes a report. Per-call rows are in ``calls.jsonl`` as they
     happen; if a worker fails, the report keeps every call measured so far before the error propagates.
     """
-    from infermeter.core.progress import phase_progress
-    from infermeter.scenarios.soak import plan, run_soak
-    from infermeter.scenarios.soak_analysis import assemble, soak_warnings
-    from infermeter.scenarios.soak_worker import CALLS_FILE
 
     opts = options or SoakOptions()
     cfg = config if isinstance(config, RunConfig) else build_config(config)
@@ -207,8 +211,8 @@ def soak(
     metas: dict[str, Any] = {}
 
     def finalize() -> None:  # also after a failure: every call measured so far stays in the report
-        data["soak"] = assemble(run_dir, configs, opts, metas)
-        data["warnings"] = soak_warnings(cfg, opts, data["soak"]["configurations"])
+        data["soak"] = soak_analysis.assemble(run_dir, configs, opts, metas)
+        data["warnings"] = soak_analysis.soak_warnings(cfg, opts, data["soak"]["configurations"])
         data["records_file"] = str(run_dir / RECORDS_FILE)
         data["calls_file"] = str(run_dir / CALLS_FILE)
 
@@ -236,10 +240,6 @@ def sweep(
     used. ``design``: "full" (every combination, the default) or "one-at-a-time".
     ``announce(folder, points, already_done)`` is called once the folder is known.
     """
-    from infermeter.core.progress import phase_progress
-    from infermeter.render.export_sweep import points_csv
-    from infermeter.scenarios import sweep as sw
-    from infermeter.scenarios.sweep_analysis import analyze
 
     prev = _read_sweep(Path(resume)) if resume is not None else None
     if prev is not None and config is None and knobs is None:
@@ -297,9 +297,6 @@ def load(
     recomputed from them whatever ends the run. Status "partial" when any request failed.
     ``wrap(request_fn)`` may replace the request path (e.g. a response cache).
     """
-    from infermeter.render.console_load import load_view
-    from infermeter.scenarios.load import LoadOptions, execute
-    from infermeter.scenarios.load_analysis import assemble, load_warnings
 
     opts = options or LoadOptions()
     cfg = config if isinstance(config, RunConfig) else build_config(config)
@@ -314,9 +311,9 @@ def load(
 
     def finalize() -> None:
         data["load"] = meta.get("load")
-        data["load_run"] = assemble(read_records(run_dir / RECORDS_FILE), opts, meta)
+        data["load_run"] = load_analysis.assemble(read_records(run_dir / RECORDS_FILE), opts, meta)
         data["load_run"]["records_file"] = str(run_dir / RECORDS_FILE)
-        data["warnings"] = load_warnings(data["load_run"]["points"], meta.get("stopped"))
+        data["warnings"] = load_analysis.load_warnings(data["load_run"]["points"], meta.get("stopped"))
         _cache_section(data, read_records(run_dir / RECORDS_FILE))  # --cache / --repeat-ratio (issue 8)
         if data["status"] == "complete" and data["load_run"]["errors_total"]:
             data["status"] = "partial"
@@ -324,8 +321,6 @@ def load(
     view = load_view(progress, opts.max_requests, opts.duration_s)
     with _tracked(report, run_dir / REPORT_FILE, finalize), view as live:
         if wrap is None and cfg.measure.response_cache != "none":  # --cache lru:SIZE (issue 8)
-            from infermeter.scenarios.run_cache import cached_request
-
             wrap = lambda request: cached_request(cfg, request)  # noqa: E731
         execute(cfg, opts, run_dir, live, meta, wrap)
     return report
@@ -333,7 +328,6 @@ def load(
 
 def _cache_section(data: dict[str, Any], records: list[Any]) -> None:
     """A load report's response-cache numbers and repeated-input warning (records of the measured windows)."""
-    from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
 
     measured = [r for r in records if r.phase == "load"]
     data["load_run"]["inputs"] = input_repetition(measured)

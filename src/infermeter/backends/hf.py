@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 from infermeter.backends.base import Backend, Generation, LoadInfo, Prompt, register
 from infermeter.core.device import resolve_device
 from infermeter.errors import InfermeterError
+from infermeter.models import vision
+from infermeter.models.resolve import load_model
+from infermeter.models.vision import RECORD_KEYS, batch_inputs, warm_processor
 
 if TYPE_CHECKING:
     import numpy as np
@@ -76,8 +79,6 @@ class HFBackend(Backend):
         """Load, move, verify placement, and apply compile settings."""
         import torch
 
-        from infermeter.models.resolve import load_model
-
         mc = self.config.model
         self.device = resolve_device(mc.device)
         dtype = resolve_dtype(mc.dtype, self.device)
@@ -102,8 +103,6 @@ class HFBackend(Backend):
         self.model, self.tok, self.fold = model, loaded.tokenizer, loaded.fold_vocab
         self.processor = loaded.processor  # vision-language models: images + text -> inputs
         if self.processor is not None:
-            from infermeter.models.vision import warm_processor
-
             warm_processor(self.processor)
         self.eos = self._eos_ids()
         self._plain_ids: Any = None
@@ -149,8 +148,6 @@ class HFBackend(Backend):
         A vision-language model's items go through its processor (images or not), timed apart.
         """
         if self.processor is not None:
-            from infermeter.models import vision
-
             return vision.encode(self.processor, item, self.clock, chat=self.config.workload.chat)
         if item.images:
             raise InfermeterError(
@@ -218,8 +215,6 @@ class HFBackend(Backend):
         ids, mask = ids.to(self.device), mask.to(self.device)
         kw = self._generate_kwargs(params, force_len)
         if self.processor is not None:
-            from infermeter.models.vision import batch_inputs
-
             kw.update(batch_inputs(prompts, width, self.device))  # pixels move before t_send
         hook = _StepMarks(self.clock)
         with torch.inference_mode():
@@ -235,8 +230,6 @@ class HFBackend(Backend):
             text = self.tok.decode(row[:n], skip_special_tokens=True)
             gen = Generation(t_send=t_send, token_times=times[:n], text=text, output_ids=row[:n])
             if self.processor is not None:
-                from infermeter.models.vision import RECORD_KEYS
-
                 gen.extra = {k: p.extra[k] for k in RECORD_KEYS if k in p.extra}
             gens.append(gen)
         return gens

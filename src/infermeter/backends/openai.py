@@ -34,6 +34,9 @@ from infermeter.backends.base import Backend, Generation, LoadInfo, Prompt, regi
 from infermeter.backends.sse import Parsed, parse_stream, token_times
 from infermeter.core.clock import PerfClock
 from infermeter.errors import InfermeterError
+from infermeter.models.presets import PRESETS
+from infermeter.models.resolve import EMBEDDED, embedded_gguf
+from infermeter.models.tokenizer import qwen_tokenizer
 
 if TYPE_CHECKING:
     import numpy as np
@@ -269,10 +272,6 @@ def client_tokenizer(spec: str, model_name: str) -> tuple[Any, str]:
     .gguf file, a HF folder) and the offline Qwen tokenizer otherwise.
     """
     from transformers import AutoTokenizer
-
-    from infermeter.models.presets import PRESETS
-    from infermeter.models.resolve import EMBEDDED, embedded_gguf
-    from infermeter.models.tokenizer import qwen_tokenizer
 
     name = model_name if spec == "auto" else spec
     if name == "qwen" or name in PRESETS:

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infermeter.backends.base import Backend, Generation, LoadInfo, Prompt, register
+from infermeter.core.device import resolve_device
 from infermeter.errors import InfermeterError
+from infermeter.models.export import hf_folder
 
 if TYPE_CHECKING:
     import numpy as np
@@ -88,8 +90,6 @@ class VLLMBackend(Backend):
             import vllm
         except ImportError:
             raise InfermeterError(INSTALL_HINT) from None
-        from infermeter.core.device import resolve_device
-        from infermeter.models.export import hf_folder
 
         cfg = self.config
         if cfg.model.random_weights:

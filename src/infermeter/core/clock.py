@@ -19,6 +19,8 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
+from infermeter.core.device import resolve_device
+
 
 class Clock(Protocol):
     """A monotonic clock in seconds that can wait for the device first."""
@@ -94,7 +96,6 @@ class CudaClock:
 
 def clock_for(device: str) -> PerfClock | CudaClock:
     """The clock for a device string (``auto``, ``cpu``, ``cuda``, ``cuda:N``)."""
-    from infermeter.core.device import resolve_device
 
     return CudaClock() if resolve_device(device).startswith("cuda") else PerfClock()
 

@@ -84,10 +84,8 @@ def capture() -> dict[str, Any]:
     """Versions, hardware, git sha and time of this process's environment."""
     import torch
 
-    from infermeter import __version__
-
     return {
-        "infermeter": __version__,
+        "infermeter": _version("infermeter"),
         "git_sha": git_sha(),
         "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),

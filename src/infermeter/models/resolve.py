@@ -18,6 +18,9 @@ from typing import Any
 
 from infermeter.core.cache_dir import cache_root
 from infermeter.errors import InfermeterError
+from infermeter.models.presets import PRESETS, build_model, get_preset
+from infermeter.models.tokenizer import qwen_tokenizer
+from infermeter.models.vision import build_processor, folder_image_processor, is_vision
 
 EMBEDDED = "smollm2-135m"
 _EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -121,8 +124,6 @@ def _from_gguf(path: Path, dtype: Any, attn: str | None, random_weights: bool) -
 def _from_folder(ref: str, dtype: Any, attn: str | None, random_weights: bool, local_only: bool) -> Loaded:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer
 
-    from infermeter.models.vision import build_processor, folder_image_processor, is_vision
-
     kw: dict[str, Any] = {"local_files_only": local_only}
     tok = _left_padded(AutoTokenizer.from_pretrained(ref, **kw))
     config = AutoConfig.from_pretrained(ref, **kw)
@@ -138,8 +139,6 @@ def _from_folder(ref: str, dtype: Any, attn: str | None, random_weights: bool, l
 
 
 def _from_preset(name: str, dtype: Any, device: str, attn: str | None, seed: int) -> Loaded:
-    from infermeter.models.presets import build_model, get_preset
-    from infermeter.models.tokenizer import qwen_tokenizer
 
     preset = get_preset(name)
     model = build_model(preset, dtype=dtype, device=device, seed=seed)
@@ -152,8 +151,6 @@ def _from_preset(name: str, dtype: Any, device: str, attn: str | None, seed: int
     fold = preset.vocab_size if len(tok) > preset.vocab_size else None
     loaded = Loaded(model, tok, f"preset:{name}", "qwen (qwen-tokenizer)", notes, fold)
     if preset.vision:
-        from infermeter.models.vision import build_processor
-
         loaded.processor = build_processor(preset.model_type, tok)
     return loaded
 
@@ -161,8 +158,6 @@ def _from_preset(name: str, dtype: Any, device: str, attn: str | None, seed: int
 def load_model(name: str, *, dtype: Any, device: str, attn: str | None, random_weights: bool, seed: int) -> Loaded:
     """Load ``name`` (see module doc) with seeded random weights where asked or inherent."""
     import torch
-
-    from infermeter.models.presets import PRESETS
 
     torch.manual_seed(seed)
     if name == EMBEDDED:

@@ -18,6 +18,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from infermeter.backends.base import get_backend
+from infermeter.config import RunConfig, build_config
+from infermeter.core.clock import clock_for
+from infermeter.optimize.warmup import warmup
+
 T = TypeVar("T")
 
 
@@ -44,14 +49,10 @@ class Preloader(Generic[T]):
     @classmethod
     def for_config(cls, config: Any, strategy: str = "different-input") -> Preloader[Any]:
         """An infermeter backend for a run config (dict or RunConfig), warmed with ``strategy`` (see warmup)."""
-        from infermeter.config import RunConfig, build_config
-        from infermeter.optimize.warmup import warmup
 
         cfg = config if isinstance(config, RunConfig) else build_config(config)
 
         def load() -> Any:
-            from infermeter.backends.base import get_backend
-            from infermeter.core.clock import clock_for
 
             backend = get_backend(cfg.backend)(cfg, clock_for(cfg.model.device))
             backend.load()

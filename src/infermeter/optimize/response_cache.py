@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from infermeter import stats
 from infermeter.config import CacheSpec, parse_cache_spec
 from infermeter.errors import InfermeterError
 
@@ -101,7 +102,6 @@ class CacheStats:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: counters, hit rate, and hit/miss latency summaries (raw values kept)."""
-        from infermeter import stats
 
         def summary(vals: list[float]) -> dict[str, Any] | None:
             s = stats.summarize(vals)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infermeter.errors import InfermeterError
+from infermeter.optimize.cleanup import cleanup
 
 STRATEGIES = ("none", "same-input", "different-input", "shadow-instance")
 
@@ -60,7 +61,6 @@ def warmup(
     if strategy == "shadow-instance":
         if build is None:
             raise InfermeterError("warm-up shadow-instance needs build= (a factory of a throw-away instance)")
-        from infermeter.optimize.cleanup import cleanup
 
         once = build()
         result.outputs.append(once())

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infermeter.core.progress import LoadView, load_view
-from infermeter.render.console import _ms
+from infermeter.render.console import _ms, cache_rows
 
 __all__ = ["LoadView", "load_view", "render_load"]
 
@@ -68,8 +68,6 @@ def render_load(report: dict[str, Any], console: Console | None = None) -> None:
     if slo:
         con.print("SLO: " + ", ".join(f"{k} <= {_ms(v)}" for k, v in slo.items()))
     if lr.get("response_cache") or (lr.get("inputs") or {}).get("repeat_fraction"):
-        from infermeter.render.console import cache_rows
-
         c = Table(title="inputs and response cache (measured windows)")
         c.add_column("")
         c.add_column("")

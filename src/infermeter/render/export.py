@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from infermeter.metrics import registry
+from infermeter.render.console_load import point_rows
+from infermeter.render.export_sweep import sweep_rows, sweep_tables
+from infermeter.render.plots import figures, save_png
 from infermeter.render.tables import Table, gib, md_escape, md_table, ms, num
 from infermeter.results.points import csv_safe as _cell
 
@@ -201,13 +204,11 @@ def _g(v: float | None) -> str:
 
 
 def _sweep_tables(r: dict[str, Any]) -> list[Table]:
-    from infermeter.render.export_sweep import sweep_tables  # imports this module's helpers
 
     return sweep_tables(r)
 
 
 def _load_tables(r: dict[str, Any]) -> list[Table]:
-    from infermeter.render.console_load import point_rows
 
     lr = r.get("load_run") or {}
     points = lr.get("points") or []
@@ -311,7 +312,6 @@ def _soak_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
 
 
 def _sweep_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
-    from infermeter.render.export_sweep import sweep_rows
 
     return list(sweep_rows(r))
 
@@ -363,7 +363,6 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 def write_pngs(report: dict[str, Any], directory: Path | str) -> list[Path]:
     """Write every figure of the report as ``<directory>/<figure name>.png``; returns the paths."""
-    from infermeter.render.plots import figures, save_png  # matplotlib only when plots are asked for
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

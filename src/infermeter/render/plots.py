@@ -28,6 +28,8 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.latency import itl, tpot, ttft, values
+from infermeter.scenarios.sweep import fmt_value
+from infermeter.scenarios.sweep_analysis import METRICS
 
 # Text from reports (variant names, model names) is never parsed as mathtext: a "$" in a name would
 # otherwise change what is drawn or raise. svg.fonttype "none" keeps text as <text> elements: small,
@@ -277,8 +279,6 @@ _EFFECT_METRICS = ("decode_tps", "ttft_s", "per_sample_s", "peak_memory_bytes", 
 
 def _sweep_effects(report: dict[str, Any]) -> Figure:
     """One panel per knob: each metric's change (%) from the knob's baseline, the other knobs at theirs."""
-    from infermeter.scenarios.sweep import fmt_value
-    from infermeter.scenarios.sweep_analysis import METRICS
 
     effects = report["sweep"]["effects"]
     cols = min(len(effects), 3)

@@ -12,6 +12,7 @@ from infermeter.core.records import RequestRecord
 from infermeter.metrics import registry
 from infermeter.metrics.latency import ttft, values
 from infermeter.metrics.throughput import batch_decode_tps, batch_throughputs
+from infermeter.scenarios.sweep_analysis import METRICS
 
 MAX_SAMPLES = 5000  # per measurement; pooled ITL can hold one gap per token of the run
 MEAS_FIELDS = ("value", "unit", "n", "mean", "median", "p90", "p99", "stdev", "ci95_low", "ci95_high")
@@ -151,7 +152,6 @@ def _soak_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
 
 def _sweep_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
     # One number per metric of each measured point; the points' raw samples are in their own runs.
-    from infermeter.scenarios.sweep_analysis import METRICS
 
     out: list[dict[str, Any] | None] = []
     for p in (report.get("sweep") or {}).get("points") or []:

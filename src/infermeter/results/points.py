@@ -17,8 +17,6 @@ def csv_safe(v: Any) -> Any:
     return v
 
 
-
-
 def points_csv(r: dict[str, Any]) -> str:
     """One row per point: id, label, status, every knob, every metric (unscaled units), run folder, error."""
     points = (r.get("sweep") or {}).get("points") or []

@@ -26,6 +26,8 @@ from infermeter import stats
 from infermeter.config import RunConfig
 from infermeter.core.isolation import run_isolated
 from infermeter.errors import InfermeterError
+from infermeter.optimize.cleanup import LEVELS
+from infermeter.optimize.warmup import STRATEGIES as WARMUPS
 from infermeter.scenarios.compare_workers import (
     METRICS,
     balanced_orders,
@@ -56,8 +58,6 @@ class CompareOptions:
 
     def validate(self, n_variants: int) -> None:
         """One clear line for each impossible combination."""
-        from infermeter.optimize.cleanup import LEVELS
-        from infermeter.optimize.warmup import STRATEGIES as WARMUPS
 
         if n_variants < 2:
             raise InfermeterError("compare needs at least two variants (config files or --variant NAME:k=v)")
@@ -197,7 +197,6 @@ def _inline(
 def _warmup_table(
     variants: list[tuple[str, RunConfig]], opts: CompareOptions, run_dir: Path, progress: Any
 ) -> list[dict[str, Any]]:
-    from infermeter.optimize.warmup import STRATEGIES as WARMUPS
 
     task = progress.add_task("warm-up strategies", total=len(WARMUPS) * len(variants))
     rows = []

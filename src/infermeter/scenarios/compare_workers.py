@@ -20,7 +20,11 @@ from infermeter.core.records import RequestRecord
 from infermeter.metrics import registry
 from infermeter.metrics.latency import e2e, ttft, values
 from infermeter.metrics.throughput import decode_tps, output_throughput
+from infermeter.optimize.cleanup import cleanup, snapshot
+from infermeter.optimize.warmup import warmup
+from infermeter.optimize.warmup import warmup as warm_up
 from infermeter.scenarios.run import RECORDS_FILE, RecordSink, Runner
+from infermeter.workloads.base import load_items
 
 #: metric -> True when higher is better (directions from the metric registry)
 METRICS = {k: registry.direction(k) == registry.HIGHER for k in ("decode_tps", "e2e_s", "ttft_s", "output_throughput")}
@@ -32,7 +36,6 @@ def _inputs(runner: Runner) -> tuple[list[Prompt], list[Prompt]]:
     if cfg.workload.kind == "synthetic":
         make = runner.synthetic(cfg.workload.batch_size, cfg.workload.prompt_len, 7)
         return make(0), make(1)
-    from infermeter.workloads.base import load_items
 
     items = load_items(cfg.workload)[: cfg.workload.batch_size]
     prompts = [runner.backend.encode(it) for it in items]
@@ -55,7 +58,6 @@ def _measure(
     runner: Runner, warmup: str, warmup_runs: int, calls: int, other: list[Prompt], prompts: list[Prompt]
 ) -> dict[str, Any]:
     """Warm up per strategy, then ``calls`` measured calls on the fixed input."""
-    from infermeter.optimize.warmup import warmup as warm_up
 
     cfg, force = runner.cfg, runner.force_len()
     params = cfg.generation
@@ -94,7 +96,6 @@ def _load(cfg: RunConfig, device: str) -> tuple[Backend, dict[str, Any]]:
 
 def _shadow(cfg: RunConfig, device: str, run_dir: Path) -> float:
     """Seed 000's best warm-up: build a throw-away instance, run it once on a similar input, drop it."""
-    from infermeter.optimize.warmup import warmup
 
     def build() -> Callable[[], Any]:
         backend, _ = _load(cfg, device)
@@ -140,7 +141,6 @@ def measure_variant(payload: dict[str, Any]) -> dict[str, Any]:
 
 def inline_sequence(payload: dict[str, Any]) -> dict[str, Any]:
     """Worker: the variants one after the other in this one process, the way a user script does it."""
-    from infermeter.optimize.cleanup import cleanup, snapshot
 
     run_dir, opts = Path(payload["run_dir"]), payload["options"]
     kept: list[Any] = []  # only used to reproduce a broken cleanup on purpose (retain_previous)

@@ -30,9 +30,15 @@ from typing import Any
 import numpy as np
 
 from infermeter.backends.base import Generation, Prompt, fingerprint
+from infermeter.backends.openai import OpenAIBackend
 from infermeter.config import GenerationParams
+from infermeter.core.clock import PerfClock
 from infermeter.core.records import RequestRecord
 from infermeter.errors import InfermeterError
+from infermeter.scenarios.load_points import summarize
+from infermeter.scenarios.run import RECORDS_FILE, RecordSink
+from infermeter.scenarios.run_cache import with_repeats  # --repeat-ratio (issue 8)
+from infermeter.workloads.base import load_items
 
 PROFILE_KINDS = ("synchronous", "throughput", "concurrent", "constant", "poisson")
 
@@ -325,7 +331,6 @@ class LoadRunner:
 
     async def run(self, profiles: Callable[[list[dict[str, Any]]], Profile | None]) -> list[dict[str, Any]]:
         """Run points until ``profiles(summaries so far)`` says None or the run is stopped."""
-        from infermeter.scenarios.load_analysis import summarize
 
         summaries: list[dict[str, Any]] = []
         while not self._stop.is_set():
@@ -376,7 +381,6 @@ def prompts_for(backend: Any, cfg: Any, planned: int = 0) -> tuple[list[Prompt],
     does not repeat inputs unless asked to (``--repeat-ratio``): a server's prefix or response cache
     would otherwise make it look faster than real traffic would. Dataset items cycle.
     """
-    from infermeter.workloads.base import load_items
 
     items = load_items(cfg.workload)
     synthetic = cfg.workload.kind == "synthetic"
@@ -387,7 +391,6 @@ def prompts_for(backend: Any, cfg: Any, planned: int = 0) -> tuple[list[Prompt],
         items = [items[i % len(items)] for i in range(count)]  # one item per prompt (--repeat-ratio draws from them)
     else:
         prompts = [backend.encode(it) for it in items]
-    from infermeter.scenarios.run_cache import with_repeats  # --repeat-ratio (issue 8)
 
     _, prompts = with_repeats(cfg, items, prompts)
     forced = cfg.generation.force_output_len
@@ -399,9 +402,6 @@ def execute(cfg: Any, opts: LoadOptions, run_dir: Path, view: Any, meta: dict[st
 
     ``wrap(request_fn) -> request_fn`` may replace the request path (e.g. a response cache).
     """
-    from infermeter.backends.openai import OpenAIBackend
-    from infermeter.core.clock import PerfClock
-    from infermeter.scenarios.run import RECORDS_FILE, RecordSink
 
     backend = OpenAIBackend(cfg, PerfClock())
     meta["load"] = backend.load().__dict__

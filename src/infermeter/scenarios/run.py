@@ -33,6 +33,8 @@ from infermeter.core.records import RECORDS_FILE, RecordSink, RequestRecord
 from infermeter.metrics.accuracy import score
 from infermeter.metrics.latency import e2e
 from infermeter.metrics.throughput import output_throughput
+from infermeter.models.vision import with_other_pixels
+from infermeter.optimize.warmup import warmup
 from infermeter.scenarios.run_cache import CachedGenerate, with_repeats
 from infermeter.workloads.base import WorkItem, load_items
 
@@ -153,7 +155,6 @@ class Runner:
 
     def warm(self, phase: str, make: Callable[[int], list[Prompt]], params: GenerationParams, force: bool) -> None:
         """Explicit warm-up: the measured input itself, or another input of the same shape."""
-        from infermeter.optimize.warmup import warmup  # the optimize package imports torch: workers only
 
         m = self.cfg.measure
         if m.warmup == "none":
@@ -222,8 +223,6 @@ class Runner:
         width = max(len(p.ids) for p in prompt_sets[0])
         warm_make = self.synthetic(len(batches[0]), width, 3)
         if any("vision_inputs" in p.extra for p in prompt_sets[0]):
-            from infermeter.models.vision import with_other_pixels
-
             # Text-only prompts never reach a VLM's vision tower: warm it up on the first batch
             # with other pixel values of the same shapes instead.
             def warm_make(rep: int) -> list[Prompt]:

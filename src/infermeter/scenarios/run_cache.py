@@ -14,7 +14,8 @@ import dataclasses
 import time
 from typing import TYPE_CHECKING, Any
 
-from infermeter.backends.base import Generation, Prompt
+from infermeter.backends.base import Generation, Prompt, fingerprint
+from infermeter.optimize.response_cache import ResponseCache
 from infermeter.workloads.repeat import repeat_stream
 
 if TYPE_CHECKING:
@@ -44,7 +45,6 @@ class CachedGenerate:
     """A Runner's generate() behind a :class:`ResponseCache`."""
 
     def __init__(self, runner: Runner, spec: str) -> None:
-        from infermeter.optimize.response_cache import ResponseCache
 
         self.runner = runner
         self.cache = ResponseCache.from_spec(spec)
@@ -110,8 +110,6 @@ def cached_request(cfg: RunConfig, request: Any) -> Any:
     A hit's tokens arrive as one chunk at the end of the lookup; records get ``extra["cache"]`` and the
     input fingerprint (for the repeated-input warning) through the generation's ``extra``.
     """
-    from infermeter.backends.base import fingerprint
-    from infermeter.optimize.response_cache import ResponseCache
 
     cache = ResponseCache.from_spec(cfg.measure.response_cache)
     base = {"endpoint": cfg.server.base_url, "api": cfg.server.api, "served_model": cfg.server.served_model}

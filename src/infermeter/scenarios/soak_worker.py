@@ -29,6 +29,7 @@ from infermeter.core.progress import Silent
 from infermeter.core.records import RequestRecord
 from infermeter.errors import InfermeterError
 from infermeter.metrics.latency import tpot, values
+from infermeter.optimize import cleanup, inference_session, snapshot
 from infermeter.scenarios.compare_workers import call_metrics
 from infermeter.scenarios.run import RECORDS_FILE, RecordSink, Runner
 from infermeter.workloads.base import WorkItem, load_items
@@ -156,7 +157,6 @@ class Soak:
 
     def __init__(self, payload: dict[str, Any]) -> None:
         # infermeter.optimize imports torch; imported here, only workers pay for it, not the CLI.
-        from infermeter.optimize import snapshot
 
         self.cfg = RunConfig.model_validate(payload["config"])
         self.name, self.strategy = payload["name"], payload["strategy"]
@@ -183,7 +183,6 @@ class Soak:
 
     def _call(self, call: int) -> dict[str, Any]:
         """One measured call (inside a session for ``session``): its metrics and peak memory."""
-        from infermeter.optimize import inference_session
 
         prompts, items = self.inputs(call)
         cfg, runner = self.cfg, self.runner
@@ -200,7 +199,6 @@ class Soak:
 
     def _after(self, call: int, last: bool) -> dict[str, Any]:
         """Apply the strategy after a call; what it did goes into the row."""
-        from infermeter.optimize import cleanup
 
         if self.strategy in LEVEL_STRATEGIES and self.strategy != "none":
             return {"cleanup": _cleanup_dict(cleanup(self.strategy, baseline=self.loaded))}
@@ -209,7 +207,6 @@ class Soak:
         return {}
 
     def _recreate(self) -> dict[str, Any]:
-        from infermeter.optimize import cleanup, snapshot
 
         # The old instance must have no name left, or neither it nor what it keeps can be freed.
         self.runner.backend = None  # type: ignore[assignment]

@@ -349,5 +349,3 @@ def warnings(base: RunConfig, knobs: list[dict[str, Any]], entries: list[dict[st
     if noisy:
         out.append(f"points with warnings in their run reports: {', '.join(noisy)}")
     return out
-
-
