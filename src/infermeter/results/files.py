@@ -9,7 +9,7 @@ from typing import Any
 
 from infermeter.core.records import REPORT_FILE
 from infermeter.errors import InfermeterError
-from infermeter.results.schema import SCHEMA_VERSION
+from infermeter.results.models import migrate
 
 
 def find_report_files(path: Path) -> list[Path]:
@@ -39,13 +39,7 @@ def load_report(path: Path) -> dict[str, Any]:
         raise InfermeterError(f"{path}: cannot read ({err.strerror})") from err
     if not isinstance(data, dict) or "schema_version" not in data:
         raise InfermeterError(f"{path}: not an infermeter report (no schema_version)")
-    version = data["schema_version"]
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise InfermeterError(
-            f"{path}: report schema_version {version!r} is not supported by this infermeter "
-            f"(it reads up to {SCHEMA_VERSION}); upgrade infermeter"
-        )
-    return data
+    return migrate(data, str(path))  # older versions are brought up to date; newer ones refused
 
 
 def load_reports(paths: Iterable[Path | str]) -> list[dict[str, Any]]:

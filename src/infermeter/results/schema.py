@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from infermeter.results.models import SCHEMA_VERSION, validate
+
+__all__ = ["SCHEMA_VERSION", "Report", "write_json"]
 
 
 @dataclass
@@ -29,6 +31,11 @@ class Report:
         return self.data["metrics"]
 
     @property
+    def typed(self) -> Any:
+        """The report as its pydantic model (:mod:`infermeter.results.models`); one clear error if invalid."""
+        return validate(self.data, str(self.path or "report"))
+
+    @property
     def records(self) -> list[dict[str, Any]]:
         """Raw per-request records."""
         return self.data["records"]
@@ -41,8 +48,3 @@ def write_json(report: Report, path: Path) -> Path:
     os.replace(tmp, path)
     report.path = path
     return path
-
-
-def read_json(path: Path) -> Report:
-    """Load a report written by :func:`write_json`."""
-    return Report(json.loads(Path(path).read_text(encoding="utf-8")), Path(path))
