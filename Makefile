@@ -55,12 +55,16 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; fi
 
-test: install browser servers
+# The tests, after the static checks: ruff (lint + format), the layers contract (import-linter) and mypy.
+test: install browser servers lint
 	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy src
 
+# Removes what the Makefile built. Your measurements in ./results are kept.
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) results
+	rm -rf $(VENV) $(VLLM_VENV)
