@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from infermeter.workloads.base import WorkItem
 
 VISION_MODEL_TYPES = ("qwen2_vl", "qwen2_5_vl")
-IMAGE_TOKEN = "<|image_pad|>"
 IMAGE_PLACEHOLDER = "<|vision_start|><|image_pad|><|vision_end|>"
 
 # The chat template published with Qwen2-VL and Qwen2.5-VL (chat_template.json): a default system

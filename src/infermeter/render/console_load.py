@@ -13,10 +13,6 @@ from infermeter.render.console import _ms, cache_rows
 __all__ = ["LoadView", "load_view", "render_load"]
 
 
-def _p(d: dict[str, Any] | None) -> str:
-    return "-" if not d else f"{1000 * d['median']:.1f}/{1000 * d['p99']:.1f}"
-
-
 def _rate(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}"
 

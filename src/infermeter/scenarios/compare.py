@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,6 @@ class CompareOptions:
     retain_previous: bool = False  # inline mode: keep a reference to the previous model (a broken cleanup)
     warmup_compare: bool = False
     seed: int = 0
-    variants_meta: list[dict[str, Any]] = field(default_factory=list)
 
     def validate(self, n_variants: int) -> None:
         """One clear line for each impossible combination."""
@@ -77,7 +76,7 @@ class CompareOptions:
 
 
 def _options(opts: CompareOptions, **override: Any) -> dict[str, Any]:
-    d = {k: v for k, v in asdict(opts).items() if k != "variants_meta"}
+    d = asdict(opts)
     d.update(override)
     return d
 

@@ -40,8 +40,6 @@ from infermeter.scenarios.run import RECORDS_FILE, RecordSink
 from infermeter.scenarios.run_cache import with_repeats  # --repeat-ratio (issue 8)
 from infermeter.workloads.base import load_items
 
-PROFILE_KINDS = ("synchronous", "throughput", "concurrent", "constant", "poisson")
-
 
 @dataclass(frozen=True)
 class Profile:
