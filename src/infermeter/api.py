@@ -16,6 +16,7 @@ from typing import Any
 from infermeter.config import RunConfig, build_config
 from infermeter.core.isolation import run_isolated
 from infermeter.errors import InfermeterError
+from infermeter.metrics import speed_of_light
 from infermeter.metrics.summary import compute, warnings
 from infermeter.report import recording
 from infermeter.report.schema import REPORT_FILE, SCHEMA_VERSION, Report, write_json
@@ -45,6 +46,9 @@ def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, 
     if metrics.get("response_cache") is not None and result.get("response_cache"):
         metrics["response_cache"]["store"] = result["response_cache"]  # entries, bytes, evictions, limits
     warn = warnings(metrics)
+    sol, sol_warnings = speed_of_light.sections(result, records)  # roofline (MBU/MFU) and energy
+    metrics.update(sol)
+    warn += sol_warnings
     if cfg.measure.isolation == "inline":
         warn.insert(0, "isolation=inline: measured in the calling process (debugging mode, less trustworthy)")
     if cfg.measure.warmup == "none":

@@ -444,6 +444,7 @@ _COMMAND_MODULES = (
     "infermeter.cli_load",  # load, serve-null (servers, issue 5)
     "infermeter.cli_sweep",  # sweep (issue 6)
     "infermeter.cli_cache",  # proxy (issue 8)
+    "infermeter.cli_calibrate",  # calibrate (device ceilings for the roofline)
 )
 
 

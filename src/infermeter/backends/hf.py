@@ -68,6 +68,13 @@ class _StepMarks:
         return self._false
 
 
+def _geometry(model: Any) -> dict[str, Any] | None:
+    from infermeter.metrics.roofline import geometry_from_model
+
+    g = geometry_from_model(model)
+    return g.to_dict() if g else None
+
+
 @register("hf")
 class HFBackend(Backend):
     """transformers ``generate()`` in this process."""
@@ -129,6 +136,7 @@ class HFBackend(Backend):
             notes=notes,
             extra={
                 "attn_implementation": getattr(model.config, "_attn_implementation", None),
+                "geometry": _geometry(model),  # shapes and weight bytes for the roofline
                 **({"image_processor": type(loaded.processor.image_processor).__name__} if loaded.processor else {}),
             },
         )

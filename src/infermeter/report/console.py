@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from infermeter.report.console_sol import add_rows
+
 
 def _ms(s: float | None) -> str:
     return "-" if s is None else f"{1000 * s:.1f} ms"
@@ -140,6 +142,7 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
         "-" if thr is None else f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)",
     )
     cache_rows(t, m)
+    add_rows(t, m)  # roofline and energy
     fc = data.get("first_call")
     if fc:
         t.add_row(
