@@ -132,10 +132,7 @@ def measure(device: str, repeats: int = 10, quick: bool = False) -> dict[str, An
     clock = clock_for(device)
     sync = clock.synced_now
     size = sizes_for(device, quick)
-    src = torch.empty(size["copy_bytes"], dtype=torch.uint8, device=device)
-    dst = torch.empty_like(src)
-    copy_s = _timed(lambda: dst.copy_(src), sync, repeats)
-    del src, dst
+    copy_s = _copy_seconds(device, size["copy_bytes"], sync, repeats)  # buffers freed on return
     out: dict[str, Any] = {
         "copy_bandwidth": {**_summary([2 * size["copy_bytes"] / t for t in copy_s]), "unit": "bytes/s"},
         "matmul": {},
@@ -151,6 +148,14 @@ def measure(device: str, repeats: int = 10, quick: bool = False) -> dict[str, An
         h2d_s = _timed(lambda: gpu.copy_(host, non_blocking=True), sync, repeats)
         out["h2d_bandwidth"] = {**_summary([size["h2d_bytes"] / t for t in h2d_s]), "unit": "bytes/s"}
     return out
+
+
+def _copy_seconds(device: str, nbytes: int, sync: Callable[[], float], repeats: int) -> list[float]:
+    import torch
+
+    src = torch.empty(nbytes, dtype=torch.uint8, device=device)
+    dst = torch.empty_like(src)
+    return _timed(lambda: dst.copy_(src), sync, repeats)
 
 
 def _matmul(device: str, name: str, size: dict[str, int], sync: Callable[[], float], repeats: int) -> dict:

@@ -48,7 +48,10 @@ def energy_summary(
         return {"available": False, "reason": unavailable or "no energy reading"}
     dataset = next((w for w in rows if w["phase"] == "dataset"), None)
     by_batch = [
-        {"batch_size": w["shape"]["batch_size"], **{k: w[k] for k in ("j_per_token", "tokens_per_j", "avg_w", "peak_w")}}
+        {
+            "batch_size": w["shape"]["batch_size"],
+            **{k: w[k] for k in ("j_per_token", "tokens_per_j", "avg_w", "peak_w")},
+        }
         for w in rows
         if w["phase"] == "batch"
     ]

@@ -132,7 +132,7 @@ def _vision(v: Any) -> Vision:
         intermediate=getattr(v, "intermediate_size", None) or int(v.hidden_size * getattr(v, "mlp_ratio", 4)),
         patch_params=v.in_channels * getattr(v, "temporal_patch_size", 1) * v.patch_size**2 * v.hidden_size,
         merge=v.spatial_merge_size,
-        out_hidden=getattr(v, "out_hidden_size", None) or getattr(v, "hidden_size"),
+        out_hidden=getattr(v, "out_hidden_size", None) or v.hidden_size,
         window_patches=(window // v.patch_size) ** 2 if window else 0,
         full_attention_blocks=len(full) if full is not None else v.depth,
         gated_mlp=hasattr(v, "intermediate_size") and hasattr(v, "fullatt_block_indexes"),

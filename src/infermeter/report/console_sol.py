@@ -40,7 +40,11 @@ def batch_line(r: dict[str, Any]) -> str | None:
         return None
     parts = []
     for p in points:
-        mbu = f"{p['mbu']['mean']:.0%}" if p.get("mbu") else (f"{p['decode_bandwidth'] / 1e9:.1f} GB/s" if p.get("decode_bandwidth") else "-")
+        mbu = (
+            f"{p['mbu']['mean']:.0%}"
+            if p.get("mbu")
+            else (f"{p['decode_bandwidth'] / 1e9:.1f} GB/s" if p.get("decode_bandwidth") else "-")
+        )
         mfu = f"/{p['decode_mfu']:.0%} MFU" if p.get("decode_mfu") is not None else ""
         parts.append(f"b{p['batch_size']}: {mbu}{mfu}")
     ridge = r.get("compute_bound_from_batch")

@@ -26,8 +26,11 @@ NEUTRAL = "neutral"
 # The last part of a name (after "@", "variant.<v>." etc. are stripped) decides the direction.
 _HIGHER_IS_BETTER = {
     "decode_tps", "stream_tps", "output_throughput", "throughput", "prefill_tps", "efficiency", "accuracy",
+    "mbu", "mfu", "decode_bandwidth", "tokens_per_j",
 }  # fmt: skip
-_LOWER_IS_BETTER = {"rss", "torch_allocated", "torch_reserved", "nvml_process", "activations_kv_bytes"}
+_LOWER_IS_BETTER = {
+    "rss", "torch_allocated", "torch_reserved", "nvml_process", "activations_kv_bytes", "j_per_token", "j_per_request",
+}  # fmt: skip
 _NEUTRAL = {"weights_bytes", "first_call_overhead_s"}  # facts of the model / a difference of two timings
 
 REGRESSED, IMPROVED, SAME, CHANGED = "regressed", "improved", "no significant change", "changed"

@@ -108,6 +108,9 @@ def _run_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
     out += [_scalar(k, "s", first.get(k)) for k in ("first_call_s", "steady_call_s")]
     out.append(_scalar("first_call_overhead_s", "s", first.get("overhead_s")))
     out.append(_scalar("load_s", "s", (report.get("load") or {}).get("load_s")))
+    from infermeter.report.measurements_sol import sol_measurements
+
+    out += sol_measurements(m)  # roofline shares and energy per token
     return out
 
 
