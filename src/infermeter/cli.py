@@ -445,6 +445,7 @@ _COMMAND_MODULES = (
     "infermeter.cli_sweep",  # sweep (issue 6)
     "infermeter.cli_cache",  # proxy (issue 8)
     "infermeter.cli_calibrate",  # calibrate (device ceilings for the roofline)
+    "infermeter.cli_tune",  # tune (which optimizations help)
 )
 
 
