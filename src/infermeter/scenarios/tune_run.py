@@ -42,15 +42,16 @@ def model_fit(cfg: RunConfig, device: str) -> dict[str, Any] | None:
         return None
     dtype = cfg.model.dtype if cfg.model.dtype != "auto" else ("bfloat16" if device.startswith("cuda") else "float32")
     g = geometry_from_config(hf_config, 4 if dtype == "float32" else 2)
-    vision = 0
-    if g.vision is not None:
-        from infermeter.models.presets import PRESETS
+    from infermeter.models.presets import PRESETS
 
-        p = PRESETS.get(cfg.model.name)
-        vision = (p.param_count() * g.dtype_bytes - g.decode_weight_bytes) if p else 0
+    # all weights live in memory: an untied input table and a vision tower too (decode reads neither)
+    untied = 0 if g.tied_embeddings else g.vocab * g.hidden * g.dtype_bytes
+    weights = g.decode_weight_bytes + untied
+    if cfg.model.name in PRESETS:
+        weights = PRESETS[cfg.model.name].param_count() * g.dtype_bytes
     context = cfg.workload.prompt_len + cfg.generation.max_new_tokens
     return {
-        "weights_bytes": g.decode_weight_bytes + vision,
+        "weights_bytes": weights,
         "kv_bytes_per_sequence": g.kv_bytes_per_token * context,
         "device_bytes": _device_bytes(device),
         "dtype": dtype,
