@@ -169,16 +169,23 @@ def _accuracy_verdict(a: dict | None, b: dict | None) -> str:
     return f"accuracy unchanged {change}"
 
 
-def run_tune(cfg: RunConfig, opts: TuneOptions, run_dir: Path, state: dict[str, Any], device: str) -> dict[str, Any]:
-    """Plan, ladder, accuracy, verify; the ``tune`` section of the report (``state`` updated in place)."""
-    start = time.monotonic() - state.get("elapsed_s", 0.0)
-    deadline = start + opts.budget_s
-    slo = parse_slo(opts.slo)
+def preflight(cfg: RunConfig, opts: TuneOptions, device: str) -> tuple[list[Candidate], list[dict], dict | None]:
+    """Every check that needs no model: SLO, fit, the ladder, the budget (one line each)."""
+    parse_slo(opts.slo)
     fit = model_fit(cfg, device)
     check_fit(cfg.model.name, device, fit)
     cands, skipped = plan(cfg, device, fit)
     cands = select(cands, opts.candidates)
     check_budget(opts.budget_s, device, 2)
+    return cands, skipped, fit
+
+
+def run_tune(cfg: RunConfig, opts: TuneOptions, run_dir: Path, state: dict[str, Any], device: str) -> dict[str, Any]:
+    """Plan, ladder, accuracy, verify; the ``tune`` section of the report (``state`` updated in place)."""
+    start = time.monotonic() - state.get("elapsed_s", 0.0)
+    deadline = start + opts.budget_s
+    slo = parse_slo(opts.slo)
+    cands, skipped, fit = preflight(cfg, opts, device)
     state.update(planned=[c.__dict__ for c in cands], skipped=skipped, fit=fit)
     if "ladder" not in state:
         variants = [("baseline", cfg)] + [(c.name, config_with(cfg, c.overrides)) for c in cands]
@@ -283,14 +290,14 @@ def tune(cfg: RunConfig, opts: TuneOptions, resume: str | Path | None = None) ->
     from infermeter.report.schema import REPORT_FILE
     from infermeter.workloads.base import load_items
 
-    device = resolve_device(cfg.model.device)
-    parse_slo(opts.slo)  # bad input fails before anything runs
-    load_items(cfg.workload)
     if resume:
         run_dir = Path(resume)
         state = load_state(run_dir)
         cfg = RunConfig.model_validate(state["config"])
-    else:
+    device = resolve_device(cfg.model.device)
+    load_items(cfg.workload)  # bad input fails before anything runs or any folder is made
+    preflight(cfg, opts, device)
+    if not resume:
         run_dir = _run_dir(cfg, "tune-" + Path(cfg.model.name).name)
         state = {"config": cfg.model_dump()}
         _save(run_dir, state)
