@@ -26,12 +26,14 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "output_throughput": ("output throughput (TPS incl. prefill)", "tok/s", HIGHER),
     "e2e_s": ("E2E latency", "s", LOWER),
     "tpot_s": ("TPOT", "s", LOWER),
+    "tokens_per_j": ("output tokens per joule (main pass)", "tok/J", HIGHER),
 }
 
 # name -> (x metric, y metric): each front is the set of points no other point beats on both axes.
 FRONTS = {
     "accuracy_vs_decode_tps": ("decode_tps", "accuracy"),
     "memory_vs_throughput": ("peak_memory_bytes", "output_throughput"),
+    "energy_vs_latency": ("e2e_s", "tokens_per_j"),
 }
 
 
@@ -77,6 +79,7 @@ def point_metrics(report: dict[str, Any]) -> dict[str, Any]:
         "output_throughput": thr,
         "e2e_s": _mean(m.get("e2e_s")),
         "tpot_s": _mean(m.get("tpot_s")),
+        "tokens_per_j": ((m.get("energy") or {}).get("dataset") or {}).get("tokens_per_j"),
     }
 
 
