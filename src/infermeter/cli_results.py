@@ -115,6 +115,7 @@ _CONSOLE = {
     "soak": ("console_soak", "render_soak"),
     "load": ("console_load", "render_load"),
     "sweep": ("console_sweep", "render_sweep"),
+    "tune": ("console_tune", "render_tune"),
 }
 
 

@@ -89,8 +89,8 @@ def render_tune(data: dict[str, Any], console: Any = None) -> None:
         console.print(f"report: {data['run_dir']}/report.json, ladder: {data['run_dir']}/tune.html")
 
 
-def tune_html(data: dict[str, Any]) -> str:
-    """A standalone HTML page with the ladder as a table."""
+def ladder_html(data: dict[str, Any], sid: str = "tune") -> list[str]:
+    """The ladder as an HTML table plus the summary lines (a body for the multi-report page too)."""
     t = data.get("tune") or {}
     cells = []
     for r in t.get("ranked") or []:
@@ -102,22 +102,18 @@ def tune_html(data: dict[str, Any]) -> str:
         else:
             row = [r["name"], "not measured", "", "", "", ""]
         cells.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in (
-            "candidate",
-            f"{t.get('metric', '')} ratio [95% CI]",
-            "significant",
-            "first call Δ s",
-            "memory Δ GB",
-            "accuracy",
-        )
-    )
+    cols = ("candidate", f"{t.get('metric', '')} ratio [95% CI]", "significant", "first call Δ s", "memory Δ GB")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in (*cols, "accuracy"))
     summary = "".join(f"<li>{html.escape(x)}</li>" for x in lines(data)[len(t.get("ranked") or []) + 1 :])
+    return [f'<table id="{sid}-ladder"><tr>{head}</tr>{"".join(cells)}</table>', f"<ul>{summary}</ul>"]
+
+
+def tune_html(data: dict[str, Any]) -> str:
+    """A standalone HTML page with the ladder as a table."""
+    name = str((data.get("config") or {}).get("model", {}).get("name", ""))
     return (
         "<!doctype html><meta charset='utf-8'><title>infermeter tune</title>"
         "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:4px 8px}"
         "table{border-collapse:collapse}</style>"
-        f"<h1>infermeter tune: {html.escape(str((data.get('config') or {}).get('model', {}).get('name', '')))}</h1>"
-        f"<table><tr>{head}</tr>{''.join(cells)}</table><ul>{summary}</ul>"
+        f"<h1>infermeter tune: {html.escape(name)}</h1>" + "".join(ladder_html(data))
     )

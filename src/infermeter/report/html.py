@@ -25,6 +25,7 @@ from typing import Any
 
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.latency import e2e, ttft
+from infermeter.report.console_tune import ladder_html
 from infermeter.report.export import Table, model_name, ms, tables
 from infermeter.report.plots import figures, to_svg
 
@@ -184,6 +185,7 @@ _BODIES: dict[str, Callable[[dict[str, Any], str], list[str]]] = {
     "compare": _plots_only,
     "soak": _plots_only,
     "sweep": _sweep_body,
+    "tune": ladder_html,
 }
 
 
