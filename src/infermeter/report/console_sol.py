@@ -73,13 +73,21 @@ def energy_line(e: dict[str, Any]) -> str:
     return ", ".join(parts) + f" ({e['source']}, whole device)"
 
 
-def add_rows(t: Any, m: dict[str, Any]) -> None:
-    """Append the roofline and energy rows to a run's summary table."""
+def sol_lines(m: dict[str, Any]) -> list[list[str]]:
+    """[label, text] rows for the roofline and energy of a run's metrics (console, HTML, Markdown)."""
+    out = []
     r = m.get("roofline")
     if r:
-        t.add_row("roofline", roofline_line(r))
+        out.append(["roofline", roofline_line(r)])
         line = batch_line(r)
         if line:
-            t.add_row("  by batch size (MBU)", line)
+            out.append(["  by batch size (MBU)", line])
     if m.get("energy"):
-        t.add_row("energy", energy_line(m["energy"]))
+        out.append(["energy", energy_line(m["energy"])])
+    return out
+
+
+def add_rows(t: Any, m: dict[str, Any]) -> None:
+    """Append the roofline and energy rows to a run's summary table."""
+    for label, text in sol_lines(m):
+        t.add_row(label, text)

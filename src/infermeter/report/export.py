@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infermeter.report.console_sol import sol_lines
+
 CSV_FIELDS = ("kind", "section", "name", "n", "mean", "median", "p90", "p99", "ci95_low", "ci95_high", "unit")
 _STATS = ("n", "mean", "median", "p90", "p99", "ci95_low", "ci95_high")
 _RATE_METRICS = {"decode_tps", "output_throughput", "stream_tps"}
@@ -112,6 +114,7 @@ def _six(m: dict[str, Any], load: dict[str, Any]) -> list[list[str]]:
         ["5 batch efficiency", "  ".join(bpts) or "-"],
         ["6 accuracy", acc_line],
         ["output throughput", num(m.get("output_throughput")) + " tok/s"],
+        *sol_lines(m),  # roofline and energy
         *_image_line(m.get("image_inputs")),
         ["model / device / dtype", f"{load.get('model', '?')} / {load.get('device', '?')} / {load.get('dtype', '?')}"],
     ]
