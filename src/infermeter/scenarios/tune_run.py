@@ -169,6 +169,21 @@ def _accuracy_verdict(a: dict | None, b: dict | None) -> str:
     return f"accuracy unchanged {change}"
 
 
+def _finished_ladder(run_dir: Path, min_rounds: int) -> dict[str, Any] | None:
+    """The ladder comparison a killed tune left in its folder, when it has ``min_rounds`` full rounds."""
+    for report in sorted(run_dir.glob("*-compare-baseline-vs-*/report.json"), reverse=True):
+        try:
+            data = json.loads(report.read_text())
+        except (OSError, ValueError):
+            continue
+        comp = data.get("compare") or {}
+        if comp.get("names") == ["baseline", "best"]:
+            continue  # the verify comparison, not the ladder
+        if (comp.get("rounds") or 0) >= min_rounds and comp.get("ratios"):
+            return {"run_dir": str(report.parent), "compare": comp, "adopted": True}
+    return None
+
+
 def preflight(cfg: RunConfig, opts: TuneOptions, device: str) -> tuple[list[Candidate], list[dict], dict | None]:
     """Every check that needs no model: SLO, fit, the ladder, the budget (one line each)."""
     parse_slo(opts.slo)
@@ -188,6 +203,8 @@ def run_tune(cfg: RunConfig, opts: TuneOptions, run_dir: Path, state: dict[str, 
     cands, skipped, fit = preflight(cfg, opts, device)
     state.update(planned=[c.__dict__ for c in cands], skipped=skipped, fit=fit)
     if "ladder" not in state:
+        state["ladder"] = _finished_ladder(run_dir, opts.rounds)  # a killed tune's complete rounds
+    if state["ladder"] is None:
         variants = [("baseline", cfg)] + [(c.name, config_with(cfg, c.overrides)) for c in cands]
         state["ladder"] = _compare(variants, opts, 0.65 * opts.budget_s, run_dir)
         state["elapsed_s"] = time.monotonic() - start
