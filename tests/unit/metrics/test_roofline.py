@@ -131,3 +131,18 @@ def test_roofline_without_calibration_keeps_achieved_numbers(simulate_batch):
     (point,) = section["batches"]
     assert point["batch_size"] == 2 and point["mbu"] is None
     assert Geometry.from_dict(section["geometry"]) == g
+
+
+def test_console_line_says_share_and_limit(simulate_batch):
+    from infermeter.report.console_sol import roofline_line
+
+    g = _geometry("qwen3-1.7b")
+    recs = simulate_batch(prefill=0.5, step=0.0625, lengths=[9], batch_id=0) + simulate_batch(
+        prefill=0.5, step=0.0625, lengths=[9], batch_id=1
+    )
+    section = roofline(g, recs, {"copy_bandwidth": {"mean": 4.28e12}, "matmul": {}}, "bfloat16")
+    section["device"] = "cuda"
+    line = roofline_line(section)
+    assert line.startswith("decode at 1% [1%, 1%] of this GPU's memory bandwidth limit (1,243 tok/s at batch 1)")
+    section["mbu"], section["calibration"] = None, {"missing": "run `infermeter calibrate`"}
+    assert "run `infermeter calibrate`" in roofline_line(section)

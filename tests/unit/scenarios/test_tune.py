@@ -157,3 +157,39 @@ def test_unmeasured_candidate_is_reported_not_ranked_as_gain():
     ranked = rows(partial, CANDS[:1], "decode_tps", None)
     assert ranked == [{"name": "eager vs sdpa", "measured": False, "overrides": CANDS[0].overrides}]
     assert combine(ranked, CANDS) == ([], {})
+
+
+def test_resume_adopts_a_killed_ladder_with_enough_rounds(tmp_path):
+    import json
+
+    from infermeter.scenarios.tune_run import _finished_ladder
+
+    ladder = tmp_path / "20261130-120000-compare-baseline-vs-eager-ab12"
+    ladder.mkdir()
+    comp = {"names": ["baseline", "eager vs sdpa"], "rounds": 1, "ratios": [_ratio("eager vs sdpa", 1, 0.9, 1.1, 0)]}
+    (ladder / "report.json").write_text(json.dumps({"compare": comp}))
+    assert _finished_ladder(tmp_path, 2) is None  # one round: no CI yet, measured again
+    comp["rounds"] = 2
+    (ladder / "report.json").write_text(json.dumps({"compare": comp}))
+    assert _finished_ladder(tmp_path, 2)["compare"]["rounds"] == 2
+
+
+def test_tune_lines_read_like_the_ranked_table():
+    from infermeter.report.console_tune import ladder_html, lines
+
+    ranked = rows(COMPARE, CANDS, "decode_tps", None)
+    ranked[1]["accuracy"] = "accuracy unchanged 80.0% -> 80.0% (n=50)"
+    data = {
+        "tune": {
+            "metric": "decode_tps", "rounds": 3, "ranked": ranked, "skipped": [], "slo": None,
+            "best": {"chosen": ["batch 8"], "overrides": {"workload.batch_size": 8}, "verify": None,
+                     "roofline": {"mbu": 0.22, "limit_tps_batch1": 1244.0}},
+            "baseline": {}, "elapsed_s": 100.0, "budget_s": 300.0,
+        }
+    }  # fmt: skip
+    text = "\n".join(lines(data))
+    assert "static cache + compile: 4.30x decode [3.80, 4.80], +20.0 s first call" in text
+    assert "accuracy unchanged" in text
+    assert "eager vs sdpa: no significant difference (0.98x decode [0.95, 1.01])" in text
+    assert "best decode at 22% of this device's memory bandwidth limit (1,244 tok/s at batch 1)" in text
+    assert "<table" in ladder_html(data)[0] and "static cache + compile" in ladder_html(data)[0]
