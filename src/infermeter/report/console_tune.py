@@ -28,7 +28,7 @@ def row_line(r: dict[str, Any], metric: str) -> str:
     if first and abs(r["first_call_delta_s"]) >= 0.05:
         parts.append(first)
     mem = _signed(r.get("memory_delta_bytes"), "GB", 1e9, ".2f")
-    if mem:
+    if mem and abs(r["memory_delta_bytes"]) >= 5e6:
         parts.append(mem)
     if r.get("accuracy"):
         parts.append(r["accuracy"])
@@ -70,7 +70,10 @@ def lines(data: dict[str, Any]) -> list[str]:
                 f"SLO {t['slo']}: no candidate meets it; closest: {c.get('name', '-')} "
                 f"({c.get('slo_value', float('nan')):.4g})"
             )
-    out.append(f"spent {t['elapsed_s']:.0f} s of a {t['budget_s']:.0f} s budget")
+    spent = f"spent {t['elapsed_s']:.0f} s of a {t['budget_s']:.0f} s budget"
+    if t["elapsed_s"] > 1.1 * t["budget_s"]:
+        spent += " (over it: the minimum of 2 interleaved rounds of fresh workers took longer here)"
+    out.append(spent)
     return out
 
 
@@ -84,7 +87,7 @@ def render_tune(data: dict[str, Any], console: Any = None) -> None:
 
     console = console or Console()
     for line in lines(data):
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if data.get("run_dir"):
         console.print(f"report: {data['run_dir']}/report.json, ladder: {data['run_dir']}/tune.html")
 
