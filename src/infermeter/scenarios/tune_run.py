@@ -73,10 +73,16 @@ def _hf_config(name: str) -> Any:
 
 def _device_bytes(device: str) -> int:
     if device.startswith("cuda"):
-        import torch
-
         index = int(device.split(":")[1]) if ":" in device else 0
-        return torch.cuda.get_device_properties(index).total_memory
+        try:  # NVML first: a CUDA context in this process would sit beside every measured worker
+            import pynvml
+
+            pynvml.nvmlInit()
+            return int(pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(index)).total)
+        except Exception:
+            import torch
+
+            return torch.cuda.get_device_properties(index).total_memory
     import psutil
 
     return psutil.virtual_memory().available
