@@ -83,7 +83,12 @@ class Runner:
         self.device = getattr(backend, "device", "cpu")
         self.tags: dict[str, Any] = {}  # copied into every record's ``extra`` (variant, round, ...)
         self.response_cache: dict[str, Any] | None = None  # the cache's own counters (--cache lru:SIZE)
-        self.energy, self.energy_reason = counter_for(self.device)  # None + why where no counter is readable
+        # None + why where no counter is readable; a server's energy is spent on its own machine
+        self.energy, self.energy_reason = (
+            counter_for(self.device)
+            if cfg.backend != "openai"
+            else (None, "not measured: a server spends it elsewhere")
+        )
 
     # -- one generate() call -------------------------------------------------------------
     def call(
