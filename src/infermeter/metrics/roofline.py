@@ -362,3 +362,15 @@ def above_limit_warnings(section: dict[str, Any] | None) -> list[str]:
         if p["mbu"] and p["mbu"]["above_limit"]:
             out.append(f"roofline: batch {p['batch_size']} decode above the bandwidth limit: a measurement error")
     return out
+
+
+def geometry_for_folder(folder: Any, dtype: str) -> dict[str, Any] | None:
+    """The geometry of an HF model folder in ``dtype``, from its config alone (engines that load it
+    themselves, like vLLM); None when the config cannot be read."""
+    try:
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(folder)
+        return geometry_from_config(config, 4 if "32" in str(dtype) else 2).to_dict()
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
