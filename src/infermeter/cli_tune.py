@@ -18,8 +18,7 @@ _EPILOG = """examples:
 
 The ladder is one interleaved comparison of the baseline against every candidate (attention
 implementation, dtype, static KV cache, static cache + torch.compile, a larger batch up to the memory
-limit, a response cache when the workload repeats requests; for vLLM prefix caching, chunked prefill,
-max_num_seqs): each variant in a fresh process per round, rounds in a seeded balanced order, stopped
+limit; for vLLM prefix caching, chunked prefill, max_num_seqs): each variant in a fresh process per round, rounds in a seeded balanced order, stopped
 when every ratio's 95% CI is narrow or the ladder's share of --budget is spent. The significant gains
 are combined and verified against the baseline once more.
 """

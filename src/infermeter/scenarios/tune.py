@@ -2,9 +2,9 @@
 
 1. **Plan** the ladder: candidate optimizations that apply to the backend, model and device
    (attention implementation, dtype, static KV cache, static cache + torch.compile, a larger batch
-   up to the memory limit, a response cache at the workload's repeat ratio; for vLLM prefix
-   caching, chunked prefill, max_num_seqs). A model whose weights do not fit the device stops here,
-   before anything is loaded.
+   up to the memory limit; for vLLM prefix caching, chunked prefill, max_num_seqs). A response
+   cache is not a ladder candidate: compare replays one input, so it is pointed to `run --cache`.
+   A model whose weights do not fit the device stops here, before anything is loaded.
 2. **Ladder**: one ``compare`` of the baseline against every candidate: each variant in a fresh
    process per round, rounds interleaved in a seeded balanced order, stopped when every ratio's CI
    is narrow or the ladder's share of the budget is spent. Each candidate's ratio to the baseline
@@ -130,10 +130,13 @@ def plan(cfg: RunConfig, device: str, fit: dict[str, Any] | None = None) -> tupl
     else:
         skipped.append({"name": "larger batch", "why": "no larger batch fits the device memory"})
     if w.repeat_ratio:
-        cache = f"lru:{max(w.limit, 16)}"
-        out.append(
-            Candidate(f"response cache ({w.repeat_ratio:.0%} repeats)", {"measure.response_cache": cache}, False)
+        # compare's workers replay one fixed input, which a cache would answer every time after the
+        # first: a ratio measured that way says nothing about the workload's repeat ratio.
+        why = (
+            f"not in the ladder: measure it at the workload's {w.repeat_ratio:.0%} repeats with "
+            f"`infermeter run --cache lru:{max(w.limit, 16)} --repeat-ratio {w.repeat_ratio:g}`"
         )
+        skipped.append({"name": "response cache", "why": why})
     else:
         skipped.append({"name": "response cache", "why": "the workload repeats no request (repeat ratio 0)"})
     return out, skipped

@@ -46,7 +46,8 @@ def test_plan_vllm_and_repeats():
     cfg = build_config({"backend": "vllm", "workload": {"repeat_ratio": 0.3, "limit": 40}})
     cands, _ = plan(cfg, "cuda", None)
     assert _names(cands)[:3] == ["prefix caching", "chunked prefill", "max_num_seqs=256"]
-    assert any(c.name.startswith("response cache (30%") for c in cands)
+    why = next(s["why"] for s in plan(cfg, "cuda", None)[1] if s["name"] == "response cache")
+    assert "--cache lru:40 --repeat-ratio 0.3" in why  # compare replays one input: run measures a cache
 
 
 def test_larger_batch_is_capped_by_memory():
