@@ -19,8 +19,8 @@ def window(group: dict[str, Any], records: list[RequestRecord]) -> dict[str, Any
     e = group.get("energy")
     if not e:
         return None
-    lo, hi = group.get("batch_ids") or (None, None)
-    inside = [r for r in records if lo is not None and lo <= r.batch_id < hi and not r.phase.startswith("warmup")]
+    lo, hi = group.get("batch_ids") or (0, 0)
+    inside = [r for r in records if lo <= r.batch_id < hi and not r.phase.startswith("warmup")]
     tokens = sum(r.output_tokens for r in inside)
     out = {
         "phase": group["phase"],

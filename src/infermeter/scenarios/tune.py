@@ -187,7 +187,7 @@ def rows(compare: dict[str, Any], cands: list[Candidate], metric: str, slo: Any)
     variants = compare.get("variants") or {}
     base = (variants.get("baseline") or {}).get("summary") or {}
     ratios = {(r["variant"], r["metric"]): r for r in compare.get("ratios") or []}
-    out = []
+    out: list[dict[str, Any]] = []
     for c in cands:
         summary = (variants.get(c.name) or {}).get("summary")
         r = ratios.get((c.name, metric))
