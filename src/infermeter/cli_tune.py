@@ -18,9 +18,9 @@ _EPILOG = """examples:
 
 The ladder is one interleaved comparison of the baseline against every candidate (attention
 implementation, dtype, static KV cache, static cache + torch.compile, a larger batch up to the memory
-limit; for vLLM prefix caching, chunked prefill, max_num_seqs): each variant in a fresh process per round, rounds in a seeded balanced order, stopped
-when every ratio's 95% CI is narrow or the ladder's share of --budget is spent. The significant gains
-are combined and verified against the baseline once more.
+limit; for vLLM prefix caching, chunked prefill, max_num_seqs): each variant in a fresh process per
+round, rounds in a seeded balanced order, stopped when every ratio's 95% CI is narrow or the ladder's
+share of --budget is spent. The significant gains are combined and verified against the baseline once more.
 """
 
 
