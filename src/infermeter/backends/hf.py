@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from infermeter.backends.base import Backend, Generation, LoadInfo, Prompt, register
 from infermeter.core.device import resolve_device
 from infermeter.errors import InfermeterError
+from infermeter.metrics.roofline import geometry_from_model
 from infermeter.models import vision
 from infermeter.models.resolve import load_model
 from infermeter.models.vision import RECORD_KEYS, batch_inputs, warm_processor
@@ -69,6 +70,12 @@ class _StepMarks:
 
             self._false = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         return self._false
+
+
+def _geometry(model: Any) -> dict[str, Any] | None:
+
+    g = geometry_from_model(model)
+    return g.to_dict() if g else None
 
 
 @register("hf")
@@ -128,6 +135,7 @@ class HFBackend(Backend):
             notes=notes,
             extra={
                 "attn_implementation": getattr(model.config, "_attn_implementation", None),
+                "geometry": _geometry(model),  # shapes and weight bytes for the roofline
                 **({"image_processor": type(loaded.processor.image_processor).__name__} if loaded.processor else {}),
             },
         )

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from infermeter.backends.base import Backend, Generation, LoadInfo, Prompt, register
 from infermeter.core.device import resolve_device
 from infermeter.errors import InfermeterError
+from infermeter.metrics.roofline import geometry_for_folder
 from infermeter.models.export import hf_folder
 
 if TYPE_CHECKING:
@@ -125,7 +126,11 @@ class VLLMBackend(Backend):
                 f"vLLM {vllm.__version__} in-process; per-token times = when step() returned the token",
                 f"engine: {', '.join(f'{k}={v}' for k, v in kw.items() if k not in ('model', 'seed'))}",
             ],
-            extra={"vllm_version": vllm.__version__, "engine_kwargs": {k: v for k, v in kw.items() if k != "model"}},
+            extra={
+                "vllm_version": vllm.__version__,
+                "engine_kwargs": {k: v for k, v in kw.items() if k != "model"},
+                "geometry": geometry_for_folder(folder, kw["dtype"]),  # for the roofline
+            },
         )
 
     def encode(self, item: WorkItem) -> Prompt:

@@ -13,6 +13,7 @@ from infermeter.render.console_compare import render_compare
 from infermeter.render.console_load import render_load
 from infermeter.render.console_soak import render_soak
 from infermeter.render.console_sweep import render_sweep
+from infermeter.render.console_tune import render_tune
 from infermeter.render.formats import formats
 from infermeter.results.diff import diff_runs, format_table, parse_threshold, regressions
 from infermeter.results.files import load_reports
@@ -95,6 +96,7 @@ _CONSOLE = {
     "soak": render_soak,
     "load": render_load,
     "sweep": render_sweep,
+    "tune": render_tune,
 }
 
 

@@ -154,3 +154,28 @@ _m("achieved_rate", "achieved request rate", "req/s", HIGHER, WINDOW, doc="reque
 _m("goodput.requests_per_s", "goodput", "req/s", HIGHER, WINDOW, doc="requests meeting every SLO per second")
 _m("goodput.fraction", "share meeting the SLO", "fraction", HIGHER, WINDOW, doc="requests meeting every SLO / all")
 _m("errors", "failed requests", "", LOWER, WINDOW, doc="requests that ended in an error")
+# Speed of light (roofline against the calibrated ceilings) and energy.
+_m(
+    "mbu",
+    "share of the memory-bandwidth limit",
+    "fraction",
+    HIGHER,
+    BATCH,
+    "MBU",
+    doc="bytes per decode step x decode steps per second / calibrated copy bandwidth",
+)
+_m(
+    "mfu",
+    "share of the compute limit",
+    "fraction",
+    HIGHER,
+    BATCH,
+    "MFU",
+    doc="prefill FLOPs / TTFT / calibrated matmul peak of the run's dtype",
+)
+_m("decode_bandwidth", "achieved decode bandwidth", "B/s", HIGHER, BATCH, doc="bytes per decode step x steps/s")
+_m("tokens_per_j", "output tokens per joule", "tok/J", HIGHER, WINDOW, doc="output tokens / energy of the window")
+_m("j_per_token", "energy per output token", "J", LOWER, WINDOW, doc="energy of the window / its output tokens")
+_m("j_per_request", "energy per request", "J", LOWER, WINDOW, doc="energy of the window / its requests")
+_m("avg_w", "average power", "W", NEUTRAL, WINDOW, doc="energy / window seconds")
+_m("peak_w", "peak power", "W", NEUTRAL, WINDOW, doc="highest sampled power reading")

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infermeter.metrics import registry
+from infermeter.render.console_sol import add_rows
 
 
 def _ms(s: float | None) -> str:
@@ -145,6 +146,7 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
         "-" if thr is None else f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)",
     )
     cache_rows(t, m)
+    add_rows(t, m)  # roofline and energy
     fc = data.get("first_call")
     if fc:
         t.add_row(

@@ -16,6 +16,7 @@ from typing import Any
 
 from infermeter.metrics import registry
 from infermeter.render.console_load import point_rows
+from infermeter.render.console_sol import sol_lines
 from infermeter.render.export_sweep import sweep_rows, sweep_tables
 from infermeter.render.plots import figures, save_png
 from infermeter.render.tables import Table, gib, md_escape, md_table, ms, num
@@ -100,6 +101,7 @@ def _six(m: dict[str, Any], load: dict[str, Any]) -> list[list[str]]:
         ["5 batch efficiency", "  ".join(bpts) or "-"],
         ["6 accuracy", acc_line],
         ["output throughput", num(m.get("output_throughput")) + " tok/s"],
+        *sol_lines(m),  # roofline and energy
         *_image_line(m.get("image_inputs")),
         ["model / device / dtype", f"{load.get('model', '?')} / {load.get('device', '?')} / {load.get('dtype', '?')}"],
     ]

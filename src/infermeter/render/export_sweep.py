@@ -45,6 +45,7 @@ COLUMNS: dict[str, tuple[str, Callable[[Any], str]]] = {
     "accuracy": ("accuracy", _pct),
     "e2e_s": ("E2E ms", ms),
     "tpot_s": ("TPOT ms", ms),
+    "tokens_per_j": ("tok/J", lambda v: num(v)),
 }
 assert set(COLUMNS) == set(METRICS)
 

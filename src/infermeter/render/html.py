@@ -25,6 +25,7 @@ from typing import Any
 
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.latency import e2e, ttft
+from infermeter.render.console_tune import ladder_html
 from infermeter.render.export import model_name, tables
 from infermeter.render.plots import figures, to_svg
 from infermeter.render.tables import Table, ms
@@ -185,6 +186,7 @@ _BODIES: dict[str, Callable[[dict[str, Any], str], list[str]]] = {
     "compare": _plots_only,
     "soak": _plots_only,
     "sweep": _sweep_body,
+    "tune": ladder_html,
 }
 
 

@@ -12,6 +12,7 @@ from infermeter.core.records import RequestRecord
 from infermeter.metrics import registry
 from infermeter.metrics.latency import ttft, values
 from infermeter.metrics.throughput import batch_decode_tps, batch_throughputs
+from infermeter.results.measurements_sol import sol_measurements
 from infermeter.scenarios.sweep_analysis import METRICS
 
 MAX_SAMPLES = 5000  # per measurement; pooled ITL can hold one gap per token of the run
@@ -99,6 +100,8 @@ def _run_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
     out += [_scalar(k, "s", first.get(k)) for k in ("first_call_s", "steady_call_s")]
     out.append(_scalar("first_call_overhead_s", "s", first.get("overhead_s")))
     out.append(_scalar("load_s", "s", (report.get("load") or {}).get("load_s")))
+
+    out += sol_measurements(m)  # roofline shares and energy per token
     return out
 
 

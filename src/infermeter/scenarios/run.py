@@ -26,6 +26,7 @@ from infermeter import stats
 from infermeter.backends.base import Backend, Generation, Prompt, fingerprint, get_backend
 from infermeter.config import GenerationParams, RunConfig
 from infermeter.core.clock import clock_for
+from infermeter.core.energy import EnergyWindow, counter_for
 from infermeter.core.environment import capture
 from infermeter.core.memory import MemoryWindow
 from infermeter.core.progress import phase_progress
@@ -61,6 +62,12 @@ class Runner:
         self.device = getattr(backend, "device", "cpu")
         self.tags: dict[str, Any] = {}  # copied into every record's ``extra`` (variant, round, ...)
         self.response_cache: dict[str, Any] | None = None  # the cache's own counters (--cache lru:SIZE)
+        # None + why where no counter is readable; a server's energy is spent on its own machine
+        self.energy, self.energy_reason = (
+            counter_for(self.device)
+            if cfg.backend != "openai"
+            else (None, "not measured: a server spends it elsewhere")
+        )
 
     # -- one generate() call -------------------------------------------------------------
     def call(
@@ -137,7 +144,8 @@ class Runner:
         values: list[float] = []
         clock = self.backend.clock
         start = clock.now()
-        with MemoryWindow(self.device, m.rss_interval_s) as mem:
+        first_batch = self.batch_id
+        with MemoryWindow(self.device, m.rss_interval_s) as mem, EnergyWindow(self.energy, clock) as energy:
             rep = 0
             while True:
                 v = metric(self.call(phase, make(rep), params, force, repeat=rep))
@@ -151,7 +159,16 @@ class Runner:
                     or clock.now() - start > m.budget_s
                 ):
                     break
-        self.groups.append({"phase": phase, "shape": shape, "repeats": rep, "memory": mem.peak.to_dict()})
+        self.groups.append(
+            {
+                "phase": phase,
+                "shape": shape,
+                "repeats": rep,
+                "memory": mem.peak.to_dict(),
+                "energy": energy.to_dict(),
+                "batch_ids": [first_batch, self.batch_id],  # the window's generate() calls: [first, end)
+            }
+        )
 
     def warm(self, phase: str, make: Callable[[int], list[Prompt]], params: GenerationParams, force: bool) -> None:
         """Explicit warm-up: the measured input itself, or another input of the same shape."""
@@ -234,7 +251,9 @@ class Runner:
             # graphs) is sized by max_new_tokens, so only then is the full length needed.
             warm_params = self.probe_params(min(params.max_new_tokens, cfg.measure.probe_output_len))
         self.warm("dataset", lambda rep: prompt_sets[0] if rep == 0 else warm_make(rep), warm_params, force)
-        with MemoryWindow(self.device, cfg.measure.rss_interval_s) as mem:
+        first_batch = self.batch_id
+        energy = EnergyWindow(self.energy, self.backend.clock)
+        with MemoryWindow(self.device, cfg.measure.rss_interval_s) as mem, energy:
             for b, prompts in zip(batches, prompt_sets, strict=True):
                 if cached is not None:
                     cached.call("dataset", prompts, params, force, items=None if synthetic else b)
@@ -249,6 +268,8 @@ class Runner:
                 "shape": {"batch_size": bs, "items": len(items)},
                 "repeats": 1,
                 "memory": mem.peak.to_dict(),
+                "energy": energy.to_dict(),
+                "batch_ids": [first_batch, self.batch_id],
             }
         )
 
@@ -317,4 +338,5 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
         "first_call": first,
         "groups": runner.groups,
         "response_cache": runner.response_cache,
+        "energy_unavailable": runner.energy_reason,
     }

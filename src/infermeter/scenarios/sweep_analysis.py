@@ -17,7 +17,7 @@ from infermeter.metrics.registry import HIGHER
 #: units and directions come from the metric registry.
 POINT_KEYS = (
     "decode_tps", "ttft_s", "context_ttft_s", "peak_memory_bytes", "batch_efficiency", "accuracy",
-    "per_sample_s", "output_tokens", "time_per_token_s", "output_throughput", "e2e_s", "tpot_s",
+    "per_sample_s", "output_tokens", "time_per_token_s", "output_throughput", "e2e_s", "tpot_s", "tokens_per_j",
 )  # fmt: skip
 
 
@@ -34,6 +34,7 @@ METRICS: dict[str, tuple[str, str, str]] = {k: _entry(k) for k in POINT_KEYS}
 FRONTS = {
     "accuracy_vs_decode_tps": ("decode_tps", "accuracy"),
     "memory_vs_throughput": ("peak_memory_bytes", "output_throughput"),
+    "energy_vs_latency": ("e2e_s", "tokens_per_j"),
 }
 
 
@@ -79,6 +80,7 @@ def point_metrics(report: dict[str, Any]) -> dict[str, Any]:
         "output_throughput": thr,
         "e2e_s": _mean(m.get("e2e_s")),
         "tpot_s": _mean(m.get("tpot_s")),
+        "tokens_per_j": ((m.get("energy") or {}).get("dataset") or {}).get("tokens_per_j"),
     }
 
 

@@ -19,6 +19,7 @@ from infermeter.core.isolation import add_worker_initializer, run_isolated
 from infermeter.core.progress import load_view, phase_progress
 from infermeter.core.records import REPORT_FILE
 from infermeter.errors import InfermeterError
+from infermeter.metrics import speed_of_light
 from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
 from infermeter.metrics.compute import compute, warnings
 from infermeter.results import recording
@@ -61,6 +62,9 @@ def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, 
     if metrics.get("response_cache") is not None and result.get("response_cache"):
         metrics["response_cache"]["store"] = result["response_cache"]  # entries, bytes, evictions, limits
     warn = warnings(metrics)
+    sol, sol_warnings = speed_of_light.sections(result, records)  # roofline (MBU/MFU) and energy
+    metrics.update(sol)
+    warn += sol_warnings
     if cfg.measure.isolation == "inline":
         warn.insert(0, "isolation=inline: measured in the calling process (debugging mode, less trustworthy)")
     if cfg.measure.warmup == "none":
