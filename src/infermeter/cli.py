@@ -129,6 +129,12 @@ def _add_config_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) ->
     )
 
 
+def _config_keys_epilog() -> str:
+    from infermeter.cli_explain import config_keys_epilog
+
+    return config_keys_epilog()
+
+
 def _add_run(sub: Any) -> None:
     p = sub.add_parser(
         "run",
@@ -136,6 +142,8 @@ def _add_run(sub: Any) -> None:
         description="Measure one configuration in a fresh worker process: output speed, TTFT, context "
         "load time, peak memory, batch efficiency and accuracy. With no arguments: the embedded "
         "SmolLM2-135M on 8 GSM8K questions.",
+        epilog=_config_keys_epilog(),  # the README and config errors point here for the keys
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_config_flags(p)
     p.add_argument("--inline", action="store_true", help="measure in this process (debugging; less trustworthy)")
@@ -444,6 +452,7 @@ _COMMAND_MODULES = (
     "infermeter.cli_load",  # load, serve-null (servers, issue 5)
     "infermeter.cli_sweep",  # sweep (issue 6)
     "infermeter.cli_cache",  # proxy (issue 8)
+    "infermeter.cli_explain",  # explain (the glossary)
 )
 
 

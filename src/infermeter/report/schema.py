@@ -26,13 +26,16 @@ class Report:
 
     @property
     def metrics(self) -> dict[str, Any]:
-        """The metrics section."""
-        return self.data["metrics"]
+        """The metrics: a run's ``metrics`` section; per variant, configuration, point or profile for
+        compare, soak, sweep and load (see :mod:`infermeter.report.kind_metrics`)."""
+        from infermeter.report.kind_metrics import metrics_of
+
+        return metrics_of(self.data)
 
     @property
     def records(self) -> list[dict[str, Any]]:
-        """Raw per-request records."""
-        return self.data["records"]
+        """Raw per-request records (a run's; other kinds keep theirs in ``records.jsonl``)."""
+        return self.data.get("records") or []
 
 
 def write_json(report: Report, path: Path) -> Path:
