@@ -67,6 +67,17 @@ def _mean_ci(d: dict[str, Any] | None, fmt: Any) -> str:
     return f"{fmt(d['mean'])}{'' if ci == '-' else ' ' + ci}{' !' if d.get('unstable') else ''}"
 
 
+def _log_mean_ci(d: dict[str, Any] | None, fmt: Any) -> str:
+    """Like :func:`_mean_ci`, with the interval on the log scale (positive quantities, few rounds)."""
+    from infermeter.report.ab_view import log_ci
+
+    if not d:
+        return "-"
+    lh = log_ci(d)
+    ci = f" [{fmt(lh[0])}, {fmt(lh[1])}]" if lh else ""
+    return f"{fmt(d['mean'])}{ci}{' !' if d.get('unstable') else ''}"
+
+
 # -- run -------------------------------------------------------------------------------------------
 _LATENCY = (("ttft_s", "TTFT", "ms"), ("tpot_s", "TPOT", "ms"), ("itl_s", "ITL (pooled gaps)", "ms"))
 _LATENCY += (("e2e_s", "E2E latency", "ms"), ("decode_tps", "decode TPS (per batch)", "tok/s"))
@@ -163,20 +174,25 @@ def _compare_tables(r: dict[str, Any]) -> list[Table]:
         for name, v in c["variants"].items():
             s = v.get("summary") or {}
             mem = s.get("peak_memory") or {}
-            cells = [_mean_ci(s.get(k), _unit_fmt(k)) for k, _ in _VARIANT_COLS]
+            cells = [_log_mean_ci(s.get(k), _unit_fmt(k)) for k, _ in _VARIANT_COLS]
             rows.append([name, *cells, gib(mem.get("torch_allocated") or mem.get("rss"))])
         heads = ["variant", *(h for _, h in _VARIANT_COLS), "peak GiB"]
         note = f"{c.get('rounds', '?')} rounds; mean [95% CI] over steady calls; ! = stdev above 10% of the mean"
         out.append(Table("variants", "variants", heads, rows, note=note, numeric=[False] + [True] * 6))
     if c.get("ratios"):
-        rows = [
-            [x["metric"], x["variant"], x["baseline"], num(x["speedup"], 3)]
-            + [f"[{num(x['ci95_low'], 3)}, {num(x['ci95_high'], 3)}]", str(x["n"])]
-            + ["yes" if x["significant"] else "no", x["verdict"]]
-            for x in c["ratios"]
-        ]
-        heads = ["metric", "variant", "baseline", "ratio", "95% CI", "n", "significant", "verdict"]
-        out.append(Table("ratios", "A/B ratios (variant / baseline)", heads, rows, numeric=[False] * 3 + [True] * 3))
+        from infermeter.report.ab_view import better, variant_over_baseline
+
+        rows = []
+        for x in c["ratios"]:
+            ratio, lo, hi = variant_over_baseline(x)  # always variant / baseline, whatever the direction
+            rows.append(
+                [x["metric"], better(x["metric"]), x["variant"], x["baseline"], num(ratio, 3)]
+                + [f"[{num(lo, 3)}, {num(hi, 3)}]", str(x["n"])]
+                + ["yes" if x["significant"] else "no", x["verdict"]]
+            )
+        heads = ["metric", "better", "variant", "baseline", "ratio", "95% CI", "n", "significant", "verdict"]
+        numeric = [False] * 4 + [True] * 3
+        out.append(Table("ratios", "A/B ratios (variant / baseline)", heads, rows, numeric=numeric))
     for e in (c.get("inline") or {}).get("order_effects", []):
         out.append(Table("order", "inline: order effect", ["verdict"], [[e["verdict"]]]))
     return out
@@ -302,8 +318,11 @@ def _compare_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
                 out += [_value_row(f"variant:{name}", f"peak_{k}", b, "bytes") for k, b in (d or {}).items()]
             else:
                 out.append(_stat_row(f"variant:{name}", key, d, _unit(key)))
+    from infermeter.report.ab_view import variant_over_baseline
+
     for x in c.get("ratios", []):
-        d = {"n": x["n"], "mean": x["speedup"], "ci95_low": x["ci95_low"], "ci95_high": x["ci95_high"]}
+        ratio, lo, hi = variant_over_baseline(x)  # the row name says variant/baseline: so is the value
+        d = {"n": x["n"], "mean": ratio, "ci95_low": lo, "ci95_high": hi}
         out.append(_stat_row("ratio", f"{x['metric']}:{x['variant']}/{x['baseline']}", d, "ratio"))
     return out
 

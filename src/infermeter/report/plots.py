@@ -204,8 +204,9 @@ def _ratio_forest(report: dict[str, Any]) -> Figure:
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(-0.7, len(ratios) - 0.3)
-    ax.set_yticks(ys, [f"{r['metric']}: {r['variant']} / {r['baseline']}" for r in ratios])
-    ax.set_xlabel("ratio with 95% CI (1.0 = no difference; green: significant)")
+    # One axis, one direction: the speedup is > 1 when the variant is better, whatever the metric.
+    ax.set_yticks(ys, [f"{r['metric']}: {r['variant']} vs {r['baseline']}" for r in ratios])
+    ax.set_xlabel("times better for the variant, 95% CI (> 1: variant better; 1.0: no difference; green: significant)")
     return fig
 
 
