@@ -39,7 +39,9 @@ def _temp_output() -> str:
     return str(_TEMP[0])
 
 
-def _config(config: RunConfig | dict[str, Any] | None, overrides: dict[str, Any], output: str | Path | None) -> RunConfig:
+def _config(
+    config: RunConfig | dict[str, Any] | None, overrides: dict[str, Any], output: str | Path | None
+) -> RunConfig:
     """The validated config, with ``output`` resolved: the argument, the config's own, else a temp dir."""
     if isinstance(config, RunConfig):
         cfg = build_config(config.model_dump(), overrides) if overrides else config

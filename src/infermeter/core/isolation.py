@@ -19,7 +19,7 @@ from infermeter.errors import InfermeterError, WorkerError
 MAIN_GUARD_EXIT = 87
 MAIN_GUARD_HELP = (
     "this script starts measurements when it is imported, and workers are spawned processes that "
-    "re-import it: put the calls under `if __name__ == \"__main__\":` (notebooks and `python -c` need nothing)"
+    're-import it: put the calls under `if __name__ == "__main__":` (notebooks and `python -c` need nothing)'
 )
 
 

@@ -45,3 +45,16 @@ def log_ci(d: dict[str, Any] | None) -> tuple[float, float] | None:
     cv = (d.get("stdev") or 0.0) / d["mean"]
     half = float(_sps.t.ppf(0.975, d["n"] - 1)) * cv / math.sqrt(d["n"])
     return d["mean"] * math.exp(-half), d["mean"] * math.exp(half)
+
+
+def verdict_line(r: dict[str, Any]) -> str:
+    """One line per ratio, always variant / baseline with the metric's direction and the conclusion."""
+    ratio, lo, hi = variant_over_baseline(r)
+    if not r["significant"]:
+        outcome = "no significant difference"
+    else:
+        outcome = f"{r['variant']} is {'better' if r['speedup'] > 1 else 'worse'}"
+    return (
+        f"{r['metric']} ({better(r['metric']) or 'ratio'}): {r['variant']} / {r['baseline']} = "
+        f"{ratio:.3f} [{lo:.3f}, {hi:.3f}]: {outcome}"
+    )

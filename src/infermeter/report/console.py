@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from infermeter.glossary import label
 from infermeter.report.layout import glossary_footer, table_or_stack

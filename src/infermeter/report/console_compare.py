@@ -6,8 +6,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from infermeter.report.ab_view import better, log_ci, variant_over_baseline
+from infermeter.report.ab_view import log_ci, verdict_line
 from infermeter.report.layout import glossary_footer, table_or_stack
 
 
@@ -62,11 +63,7 @@ def _variants(c: dict[str, Any], console: Console) -> None:
         console.print("[yellow]! stdev above 10% of the mean: the machine was noisy or the variant is unstable[/]")
     for r in c["ratios"]:
         style = "bold green" if r["significant"] else "bold"
-        ratio, lo, hi = variant_over_baseline(r)
-        console.print(
-            f"[{style}]{r['verdict']}[/]\n  {r['variant']} / {r['baseline']} = {ratio:.3f} "
-            f"[{lo:.3f}, {hi:.3f}] ({better(r['metric'])})"
-        )
+        console.print(Text(verdict_line(r), style=style))
     console.print(glossary_footer(), style="dim")
 
 

@@ -180,7 +180,7 @@ def _compare_tables(r: dict[str, Any]) -> list[Table]:
         note = f"{c.get('rounds', '?')} rounds; mean [95% CI] over steady calls; ! = stdev above 10% of the mean"
         out.append(Table("variants", "variants", heads, rows, note=note, numeric=[False] + [True] * 6))
     if c.get("ratios"):
-        from infermeter.report.ab_view import better, variant_over_baseline
+        from infermeter.report.ab_view import better, variant_over_baseline, verdict_line
 
         rows = []
         for x in c["ratios"]:
@@ -188,7 +188,7 @@ def _compare_tables(r: dict[str, Any]) -> list[Table]:
             rows.append(
                 [x["metric"], better(x["metric"]), x["variant"], x["baseline"], num(ratio, 3)]
                 + [f"[{num(lo, 3)}, {num(hi, 3)}]", str(x["n"])]
-                + ["yes" if x["significant"] else "no", x["verdict"]]
+                + ["yes" if x["significant"] else "no", verdict_line(x)]
             )
         heads = ["metric", "better", "variant", "baseline", "ratio", "95% CI", "n", "significant", "verdict"]
         numeric = [False] * 4 + [True] * 3

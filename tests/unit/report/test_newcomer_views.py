@@ -1,0 +1,97 @@
+"""Views a newcomer reads: Report.metrics per kind, compare ratios and intervals, narrow layouts, glossary."""
+
+from __future__ import annotations
+
+import io
+import math
+
+from rich.console import Console
+
+from infermeter.glossary import TERMS, explain, find, label
+from infermeter.report.ab_view import log_ci, variant_over_baseline
+from infermeter.report.layout import table_or_stack
+from infermeter.report.schema import Report
+
+
+def test_metrics_works_for_every_kind() -> None:
+    assert Report({"kind": "run", "metrics": {"decode_tps": 1}}).metrics == {"decode_tps": 1}
+    cmp = {"kind": "compare", "compare": {"variants": {"a": {"summary": {"e2e_s": 1}}, "b": {"summary": {}}}}}
+    assert Report(cmp).metrics == {"a": {"e2e_s": 1}, "b": {}}
+    soak = {"kind": "soak", "soak": {"configurations": [{"name": "none b1", "stable": True}]}}
+    assert Report(soak).metrics["none b1"]["stable"] is True
+    sweep = {"kind": "sweep", "sweep": {"points": [{"id": "p1", "label": "num_beams=2", "metrics": {"x": 1}}]}}
+    assert Report(sweep).metrics == {"num_beams=2": {"x": 1}}
+    load = {"kind": "load", "load_run": {"points": [{"profile": "poisson:5", "output_throughput": 3.0}]}}
+    assert Report(load).metrics["poisson:5"]["output_throughput"] == 3.0
+    assert Report({"kind": "sweep", "status": "running"}).metrics == {}
+    assert Report({"kind": "load"}).records == []
+
+
+def test_ratios_read_variant_over_baseline_in_both_directions() -> None:
+    # Stored as speedup (> 1: variant better). eager took 1.31x as long as sdpa: speedup 1/1.31.
+    e2e = {"metric": "e2e_s", "speedup": 1 / 1.31, "ci95_low": 1 / 1.4, "ci95_high": 1 / 1.2}
+    ratio, lo, hi = variant_over_baseline(e2e)
+    assert math.isclose(ratio, 1.31) and math.isclose(lo, 1.2) and math.isclose(hi, 1.4)
+    tps = {"metric": "decode_tps", "speedup": 2.0, "ci95_low": 1.5, "ci95_high": 2.5}
+    assert variant_over_baseline(tps) == (2.0, 1.5, 2.5)
+
+
+def test_log_scale_interval_is_positive_where_the_plain_one_is_not() -> None:
+    # Two rounds, 0.5 s and 6 s: the t-interval of the mean reaches far below zero.
+    d = {"n": 2, "mean": 3.25, "stdev": 3.889, "ci95_low": -31.7, "ci95_high": 38.2}
+    lo, hi = log_ci(d)
+    assert 0 < lo < d["mean"] < hi and math.isclose(lo * hi, d["mean"] ** 2)
+    assert log_ci({"n": 1, "mean": 1.0, "stdev": 0.0}) is None and log_ci(None) is None
+
+
+def _render(width: int, rows: list[list[str]]) -> list[str]:
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, force_terminal=False, color_system=None)
+    heads = ["variant", "decode tok/s", "E2E ms", "TTFT ms", "first call ms", "load ms", "peak GiB"]
+    table_or_stack(console, "compare: 2 rounds", heads, rows, footer="footer line")
+    return buf.getvalue().splitlines()
+
+
+def test_narrow_console_stacks_instead_of_cutting_intervals() -> None:
+    rows = [["sdpa", "41.9 [40.1-43.8]", "740.3 [712.1-769.6]", "72.7 [70.0-75.5]", "3404.6 [2905.3-3989.7]"]]
+    rows[0] += ["14944.4 [14001.2-15951.0]", "0.67"]
+    rows.append(["eager-with-a-long-name", *rows[0][1:]])
+    for width in (80, 200):
+        lines = _render(width, rows)
+        assert max(len(line) for line in lines) <= width
+        text = "\n".join(lines)
+        assert "…" not in text
+        for cell in rows[0][1:]:
+            assert cell in text  # every interval whole, on one line
+    narrow, wide = _render(80, rows), _render(200, rows)
+    assert any(line.startswith("  E2E ms") for line in narrow)  # stacked
+    assert any("┃ variant" in line for line in wide)  # a table
+
+
+def test_glossary_covers_the_console_names() -> None:
+    for printed in (
+        "TTFT",
+        "TPOT",
+        "ITL (pooled gaps)",
+        "stream_tps",
+        "first call / steady",
+        "s/sample",
+        "decode tok/s",
+        "no knee",
+        "output throughput",
+        "E2E latency",
+    ):
+        assert find(printed) is not None, printed
+    assert "lower is better" in explain("tpot") and "docs/metrics.md" in explain("tpot")
+    assert "unknown term" in explain("nonsense")
+    assert label("tpot_s") == "time between tokens (TPOT)"
+    assert len({t.key for t in TERMS}) == len(TERMS)
+
+
+def test_docs_glossary_lists_every_term() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Glossary") :]
+    for t in TERMS:
+        assert f"| {t.plain} | {t.precise} (`{t.key}`)" in section, t.key
