@@ -21,6 +21,7 @@ from infermeter.errors import InfermeterError, WorkerError
 
 # flag -> (config key, type, help). Every flag is also settable as --set KEY=VALUE.
 _RUN_FLAGS: list[tuple[str, str, Any, str]] = [
+    ("--label", "label", str, "a name for this run: `history` shows it (and --label filters), the folder is named after it"),
     (
         "--model",
         "model.name",

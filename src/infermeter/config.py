@@ -240,6 +240,7 @@ class RunConfig(_Section):
     backend: str = Field("hf", description="backend name (see `infermeter backends`)")
     seed: int = Field(0, description="seed for weights, synthetic prompts, sampling")
     output: str = Field("results", description="directory for reports")
+    label: str | None = Field(None, description="a name for this run: shown by `history`, part of its folder name")
     model: ModelConfig = Field(default_factory=ModelConfig)
     generation: GenerationParams = Field(default_factory=GenerationParams)
     workload: WorkloadConfig = Field(default_factory=WorkloadConfig)

@@ -23,7 +23,7 @@ def fits(console: Console, table: Table) -> bool:
     return Measurement.get(console, wide, table).maximum <= console.width
 
 
-def _pack(parts: Sequence[str], width: int, indent: str) -> list[str]:
+def pack(parts: Sequence[str], width: int, indent: str) -> list[str]:
     """Greedy lines of whole parts (a part is never split unless it alone is wider than the line)."""
     lines, cur = [], ""
     for p in (x for x in parts if x):
@@ -50,7 +50,7 @@ def print_stacked(console: Console, title: str | None, headers: Sequence[str], r
             if not value or value == "-":
                 continue
             if len(headers) == 2:  # metric / value: the value's parts go right under the heading
-                for line in _pack(value.split("  "), console.width, "  "):
+                for line in pack(value.split("  "), console.width, "  "):
                     console.print(Text(line))
                 continue
             first = f"  {head:<{pad}}  "
@@ -58,7 +58,7 @@ def print_stacked(console: Console, title: str | None, headers: Sequence[str], r
                 console.print(Text(first) + text)
             else:  # a long value: its parts (separated by two spaces) on indented lines of their own
                 console.print(Text(f"  {head}"))
-                for line in _pack(value.split("  "), console.width, "    "):
+                for line in pack(value.split("  "), console.width, "    "):
                     console.print(Text(line))
 
 
