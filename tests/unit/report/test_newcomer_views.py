@@ -95,3 +95,57 @@ def test_docs_glossary_lists_every_term() -> None:
     section = doc[doc.index("## Glossary") :]
     for t in TERMS:
         assert f"| {t.plain} | {t.precise} (`{t.key}`)" in section, t.key
+
+
+def _console(width: int) -> tuple[Console, io.StringIO]:
+    buf = io.StringIO()
+    return Console(file=buf, width=width, force_terminal=False, color_system=None), buf
+
+
+def test_run_compare_and_soak_views_fit_80_and_200_columns() -> None:
+    from infermeter.report.console import render
+    from infermeter.report.console_compare import render_compare
+    from infermeter.report.console_soak import render_soak
+
+    from .test_html import compare_report, run_report, soak_report
+
+    for width in (80, 200):
+        for fn, report in ((render, run_report()), (render_compare, compare_report()), (render_soak, soak_report())):
+            console, buf = _console(width)
+            fn(report, console)
+            lines = buf.getvalue().splitlines()
+            too_long = [line for line in lines if len(line) > width]
+            assert not too_long, (fn.__name__, width, too_long)
+            assert "…" not in buf.getvalue(), (fn.__name__, width)
+    console, buf = _console(80)
+    render(run_report(), console)
+    text = buf.getvalue()
+    assert "time between tokens (TPOT)" in text and "docs/metrics.md" in text
+    assert "mean 20.0 ms" in text  # a summary's parts stay whole on their own lines
+
+
+def test_history_lists_metrics_labels_and_groups_sweep_points(tmp_path) -> None:  # noqa: ANN001
+    from infermeter.report.history_view import history_rows, render_history
+    from infermeter.report.store import ResultStore
+
+    from .test_html import run_report
+
+    store = ResultStore(tmp_path / "r.db")
+    rep = run_report()
+    store.begin_run("sweep-1", "sweep", {"model": {"name": "tiny-qwen3"}}, {}, "/res/sweep-1/report.json")
+    point = "/res/sweep-1/points/p01/run-2/report.json"
+    store.begin_run("run-2", "run", {**rep["config"], "label": "p"}, {}, point)
+    store.finish_run("run-2", {**rep, "run_dir": "/res/sweep-1/points/p01/run-2"})
+    store.begin_run("run-3", "run", {**rep["config"], "label": "baseline A"}, {}, "/res/run-3/report.json")
+    store.finish_run("run-3", {**rep, "run_dir": "/res/run-3"})
+    runs = store.runs()
+    rows = [[c.plain if hasattr(c, "plain") else c for c in r] for r in history_rows(store, runs)]
+    names = [r[0] for r in rows]
+    assert names.index("  p01 run-2") == names.index("sweep-1") + 1  # the point right under its sweep
+    run3 = rows[names.index("run-3")]
+    assert run3[4] == "baseline A" and run3[5] == "50.0" and run3[6] == "50.0" and run3[7] == "75%"
+    assert [r[0].plain for r in history_rows(store, runs, label="baseline")] == ["run-3"]
+    for width in (80, 200):
+        console, buf = _console(width)
+        render_history(store, runs, console=console)
+        assert max(len(line) for line in buf.getvalue().splitlines()) <= width
