@@ -70,7 +70,7 @@ def _write(target: str, text: str) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from infermeter.report.export import to_csv, to_markdown, write_pngs
+    from infermeter.report.export import to_markdown, write_pngs
     from infermeter.report.load import load_reports
 
     reports = load_reports([Path(p) for p in args.results])
@@ -85,12 +85,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.png:
         out = Path(args.png)
         out.mkdir(parents=True, exist_ok=True)
+        from infermeter.report.multi import unique_names
+
         paths = []
-        for i, r in enumerate(reports):
-            paths += write_pngs(r, out / f"report{i + 1}" if len(reports) > 1 else out)
+        for name, r in zip(unique_names(reports), reports, strict=True):  # a folder per run, named after it
+            paths += write_pngs(r, out / name if len(reports) > 1 else out)
         print(f"wrote {len(paths)} PNG files to {out}")
     if args.csv:
-        _write(args.csv, "".join(to_csv(r) for r in reports))
+        from infermeter.report.multi import reports_csv
+
+        _write(args.csv, reports_csv(reports))  # one header; the first column names the report
     if args.md:
         _write(args.md, "\n\n".join(to_markdown(r) for r in reports))
     if args.table:

@@ -149,3 +149,19 @@ def test_history_lists_metrics_labels_and_groups_sweep_points(tmp_path) -> None:
         console, buf = _console(width)
         render_history(store, runs, console=console)
         assert max(len(line) for line in buf.getvalue().splitlines()) <= width
+
+
+def test_csv_of_several_reports_has_one_header_and_a_report_column() -> None:
+    import csv
+
+    from infermeter.report.multi import reports_csv, unique_names
+
+    from .test_html import compare_report, run_report, soak_report
+
+    reports = [run_report(), run_report(), compare_report(), soak_report()]
+    text = reports_csv(reports)
+    assert text.count("report,kind,section,name") == 1
+    table = list(csv.DictReader(io.StringIO(text)))
+    names = unique_names(reports)
+    assert names[:2] == ["run-1", "run-1-2"] and len(set(names)) == 4
+    assert {r["report"] for r in table} == set(names)  # every kind has rows, each names its report
