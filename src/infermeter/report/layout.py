@@ -37,29 +37,36 @@ def pack(parts: Sequence[str], width: int, indent: str) -> list[str]:
     return [indent + line for line in lines]
 
 
+def _plain(cell: Any) -> str:
+    return cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+
+
 def print_stacked(console: Console, title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Each row: its first cell as a heading, then ``header  value`` lines (values kept whole)."""
+    """Each row: its first cell as a heading, then its values, each kept whole on one line.
+
+    Two columns (metric, value): the value's parts under the heading. A few rows: one
+    ``header  value`` line per cell. Many rows: ``header: value`` pairs packed into a few lines.
+    """
     if title:
         console.print(Text(title, style="bold"))
     pad = max((len(h) for h in headers[1:]), default=0)
     for row in rows:
-        console.print(Text(str(row[0]), style="bold"))
-        for head, cell in zip(headers[1:], row[1:], strict=False):
-            text = Text.from_markup(cell) if isinstance(cell, str) else cell
-            value = text.plain
-            if not value or value == "-":
-                continue
-            if len(headers) == 2:  # metric / value: the value's parts go right under the heading
-                for line in pack(value.split("  "), console.width, "  "):
-                    console.print(Text(line))
-                continue
-            first = f"  {head:<{pad}}  "
-            if len(first) + len(value) <= console.width:
-                console.print(Text(first) + text)
-            else:  # a long value: its parts (separated by two spaces) on indented lines of their own
-                console.print(Text(f"  {head}"))
-                for line in pack(value.split("  "), console.width, "    "):
-                    console.print(Text(line))
+        console.print(Text(_plain(row[0]), style="bold"))
+        cells = [(h, _plain(c)) for h, c in zip(headers[1:], row[1:], strict=False) if _plain(c) not in ("", "-")]
+        if len(headers) == 2:
+            lines = [line for _, v in cells for line in pack(v.split("  "), console.width, "  ")]
+        elif len(rows) > 3:
+            lines = pack([f"{h}: {v}" for h, v in cells], console.width, "  ")
+        else:
+            lines = []
+            for h, v in cells:
+                first = f"  {h:<{pad}}  "
+                if len(first) + len(v) <= console.width:
+                    lines.append(first + v)
+                else:  # a long value: its parts (separated by two spaces) on indented lines of their own
+                    lines += [f"  {h}", *pack(v.split("  "), console.width, "    ")]
+        for line in lines:
+            console.print(Text(line))
 
 
 def table_or_stack(
