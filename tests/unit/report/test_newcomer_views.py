@@ -165,3 +165,29 @@ def test_csv_of_several_reports_has_one_header_and_a_report_column() -> None:
     names = unique_names(reports)
     assert names[:2] == ["run-1", "run-1-2"] and len(set(names)) == 4
     assert {r["report"] for r in table} == set(names)  # every kind has rows, each names its report
+
+
+def test_flat_series_are_drawn_against_zero_with_a_note() -> None:
+    from matplotlib.figure import Figure
+
+    from infermeter.report.plot_axes import honest_ylim, label_points, relative_range
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    flat = [689.225, 689.3, 689.375, 689.25]  # MiB: 0.02% of the level
+    ax.plot(range(4), flat)
+    assert honest_ylim(ax, flat, "MiB")
+    assert ax.get_ylim()[0] == 0 and any("flat within noise" in t.get_text() for t in ax.texts)
+    ax2 = fig.add_subplot()
+    assert not honest_ylim(ax2, [1.0, 1.5, 2.0]) and relative_range([1.0]) is None
+    label_points(ax2, [1.0, 1.0, 2.0], [0.0, 0.0, 0.0], ["p01", "p02", "p03"])
+    assert sorted(t.get_text() for t in ax2.texts) == ["p01, p02", "p03"]
+
+
+def test_effect_and_soak_plots_render() -> None:
+    from infermeter.report.plots import figures
+
+    from .test_html import soak_report
+
+    for spec in figures(soak_report()):
+        spec.figure()
