@@ -104,7 +104,8 @@ def test_cli_views_fit_80_and_200_columns(tmp_path: Path, tmux: None) -> None:
         _check(out, 80, "run")
         assert "time between tokens (TPOT)" in out and "infermeter explain" in out
         out = narrow.run(
-            f"{py} compare {SMALL} --output results --rounds 2 --max-rounds 2 --calls 2 "
+            f"{py} compare --model tiny-qwen3 --prompt-len 16 --max-new-tokens 8 --output results --rounds 2 "
+            "--max-rounds 2 --calls 2 "
             "--variant sdpa:attn_implementation=sdpa --variant eager:attn_implementation=eager"
         )
         _check(out, 80, "compare")
