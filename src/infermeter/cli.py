@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from infermeter.errors import InfermeterError, WorkerError
 
 # flag -> (config key, type, help). Every flag is also settable as --set KEY=VALUE.
 _RUN_FLAGS: list[tuple[str, str, Any, str]] = [
-    ("--label", "label", str, "a name for this run: `history` shows it (and --label filters), the folder is named after it"),
+    ("--label", "label", str, "a name for this run: `history` shows it, its folder is named after it"),
     (
         "--model",
         "model.name",
@@ -421,10 +422,9 @@ def _cmd_soak(args: argparse.Namespace) -> int:
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
-    from infermeter.models.presets import PRESETS
+    from infermeter.models.catalog import presets_text
 
-    for name, p in PRESETS.items():
-        print(f"{name:16s} {p.model_type:10s} {p.param_count() / 1e9:6.3f} B params  {p.notes}")
+    print(presets_text(min(shutil.get_terminal_size().columns, 120)))
     return 0
 
 
@@ -440,7 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _add_compare(sub)
     _add_soak(sub)
-    sub.add_parser("presets", help="list model presets (real architectures, random weights)")
+    sub.add_parser(
+        "presets",
+        help="list every --model name with its size: the embedded default and the presets",
+        description="Every model name --model accepts besides your own files: the embedded default "
+        "(real weights) and the presets (published architectures with seeded random weights).",
+    )
     for module in _COMMAND_MODULES:  # each holds one family of subcommands: add_parsers(sub) -> handlers
         if importlib.util.find_spec(module) is not None:
             _COMMANDS.update(importlib.import_module(module).add_parsers(sub))
