@@ -1,5 +1,5 @@
-"""How compare results are shown: ratios always variant / baseline, intervals of positive numbers on
-the log scale.
+"""How intervals and A/B ratios are shown: ratios always variant / baseline, intervals of positive
+numbers on the log scale (in every table: run, compare, CSV, Markdown, HTML).
 
 A compare report stores each verdict as a ``speedup`` (> 1: the variant is better, whatever the
 metric's direction). Tables show the plain ratio variant / baseline instead, beside which direction

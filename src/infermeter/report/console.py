@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 
 from infermeter.glossary import label
+from infermeter.report.ab_view import log_ci
 from infermeter.report.layout import glossary_footer, table_or_stack
 
 
@@ -32,7 +33,8 @@ def _dist(d: dict[str, Any] | None, unit_ms: bool = True) -> str:
     if not d:
         return "-"
     f = _ms if unit_ms else (lambda v: f"{v:.1f}")
-    ci = f" [{f(d['ci95_low'])}, {f(d['ci95_high'])}]".replace(" ms,", ",") if d["n"] > 1 else ""
+    lo, hi = log_ci(d) or (d["ci95_low"], d["ci95_high"])  # positive numbers: never below zero
+    ci = f" [{f(lo)}, {f(hi)}]".replace(" ms,", ",") if d["n"] > 1 else ""
     return f"mean {f(d['mean'])}{ci}  p50 {f(d['median'])}  p90 {f(d['p90'])}  p99 {f(d['p99'])}  n={d['n']}"
 
 
@@ -143,7 +145,8 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     dec = m["decode_tps"]
     speed = f"{dec['mean']:.1f} tok/s" if dec else "-"
     if dec and dec["n"] > 1:
-        speed += f" [{dec['ci95_low']:.1f}, {dec['ci95_high']:.1f}] over {dec['n']} batches"
+        lo, hi = log_ci(dec) or (dec["ci95_low"], dec["ci95_high"])
+        speed += f" [{lo:.1f}, {hi:.1f}] over {dec['n']} batches"
     if m["stream_tps"]:
         speed += f"  per request {m['stream_tps']:.1f} tok/s (per-stream)"
     title = f"infermeter run: {load.get('model', '?')} on {load.get('device', '?')} ({load.get('dtype', '?')})"

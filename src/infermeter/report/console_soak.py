@@ -94,4 +94,7 @@ def render_soak(data: dict[str, Any], console: Console | None = None) -> None:
     console.print(f"[bold]verdict:[/] {soak['verdict']['line']}")
     for w in data.get("warnings", []):
         console.print(f"[yellow]warning:[/] {w}")
+    from infermeter.report.layout import glossary_footer
+
+    console.print(glossary_footer(), style="dim")
     console.print(f"report: {data['run_dir']}/report.json (per-call rows: calls.jsonl)")

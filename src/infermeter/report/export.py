@@ -54,9 +54,13 @@ def _unit_fmt(metric: str) -> Any:
 
 
 def _ci(d: dict[str, Any] | None, fmt: Any) -> str:
+    """The 95% interval as shown: on the log scale for positive numbers (never below zero)."""
+    from infermeter.report.ab_view import log_ci
+
     if not d or d.get("n", 0) < 2:
         return "-"
-    return f"[{fmt(d['ci95_low'])}, {fmt(d['ci95_high'])}]"
+    lo, hi = log_ci(d) or (d["ci95_low"], d["ci95_high"])
+    return f"[{fmt(lo)}, {fmt(hi)}]"
 
 
 def _mean_ci(d: dict[str, Any] | None, fmt: Any) -> str:
