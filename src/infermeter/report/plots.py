@@ -207,7 +207,7 @@ def _ratio_forest(report: dict[str, Any]) -> Figure:
     ax.set_ylim(-0.7, len(ratios) - 0.3)
     # One axis, one direction: the speedup is > 1 when the variant is better, whatever the metric.
     ax.set_yticks(ys, [f"{r['metric']}: {r['variant']} vs {r['baseline']}" for r in ratios])
-    ax.set_xlabel("times better for the variant, 95% CI (> 1: variant better; 1.0: no difference; green: significant)")
+    ax.set_xlabel("times better for the variant, 95% CI\n(> 1: variant better; 1.0: no difference; green: significant)")
     return fig
 
 
