@@ -191,3 +191,23 @@ def test_effect_and_soak_plots_render() -> None:
 
     for spec in figures(soak_report()):
         spec.figure()
+
+
+def test_load_view_with_many_points_stacks_at_80_columns() -> None:
+    from infermeter.report.console_load import render_load
+
+    d = {"n": 10, "mean": 0.02, "median": 0.02, "p90": 0.025, "p99": 0.03, "ci95_low": 0.018, "ci95_high": 0.022}
+    points = [
+        {"profile": f"constant:{r}", "kind": "constant", "target_rate": r, "achieved_rate": r * 0.99,
+         "scheduled_rate": r, "request_rate": r * 0.98, "output_throughput": 300.0 * r, "ttft_s": d, "tpot_s": d,
+         "itl_s": d, "e2e_s": d, "requests": {"ok": 9, "sent": 10, "measured": 10, "errors": 1}, "goodput": None}
+        for r in (1.0, 2.5, 5.0, 10.0, 20.0, 40.0)
+    ]  # fmt: skip
+    report = {"kind": "load", "status": "partial", "load": {"model": "m"}, "run_dir": "/r/load-1",
+              "load_run": {"points": points, "errors_by_reason": {"HTTP 429: slow down": 1}}}  # fmt: skip
+    for width in (80, 200):
+        console, buf = _console(width)
+        render_load(report, console)
+        text = buf.getvalue()
+        assert max(len(line) for line in text.splitlines()) <= width and "…" not in text, width
+    assert "constant:40.0" in text or "constant:40" in text
