@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 TINY = "--model tiny-qwen3 --limit 2 --max-new-tokens 8 --prompt-lens 16 --batch-sizes 1,2 --repeats 2"
 TINY += " --set measure.max_repeats=2 --set probe_prompt_len=16 --set probe_output_len=6"
-SMALL = "--model tiny-qwen3 --limit 2 --max-new-tokens 8 --prompt-lens '' --batch-sizes ''"
+SMALL = "--model tiny-qwen3 --limit 2 --prompt-lens '' --batch-sizes ''"
 
 
 class Pane:
