@@ -49,8 +49,9 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from infermeter.glossary import TERMS, explain, find
 
     if not args.term:
-        for t in TERMS:
-            print(f"{t.key:18s} {t.plain} ({t.precise})")
+        for t in TERMS:  # the precise name, then the plain one: fits 80 columns
+            print(f"{t.key:18s} {t.precise.split(' (')[0]}: {t.plain}")
+        print("infermeter explain TERM says more; the same list is in docs/metrics.md")
         return 0
     term = " ".join(args.term)
     if find(term) is None:

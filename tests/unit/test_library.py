@@ -57,3 +57,19 @@ def test_main_guard_check_exits_only_while_a_worker_imports_main(monkeypatch: py
         isolation.refuse_while_importing_main()
     assert exc.value.code == isolation.MAIN_GUARD_EXIT
     assert 'if __name__ == "__main__":' in isolation.MAIN_GUARD_HELP and "\n" not in isolation.MAIN_GUARD_HELP
+
+
+def test_explain_and_run_help_list_what_the_docs_promise(capsys: pytest.CaptureFixture[str]) -> None:
+    from infermeter.cli import main
+
+    assert main(["explain", "ITL", "(pooled", "gaps)"]) == 0
+    assert "every gap between tokens" in capsys.readouterr().out
+    assert main(["explain", "nonsense"]) == 2
+    assert capsys.readouterr().err.startswith("infermeter: error: unknown term 'nonsense'")
+    assert main(["explain"]) == 0
+    assert all(len(line) <= 80 for line in capsys.readouterr().out.splitlines())
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    help_text = capsys.readouterr().out
+    for key in ("generation.max_new_tokens", "measure.prompt_lens", "workload.limit", "label = None"):
+        assert key in help_text, key
