@@ -211,3 +211,16 @@ def test_load_view_with_many_points_stacks_at_80_columns() -> None:
         text = buf.getvalue()
         assert max(len(line) for line in text.splitlines()) <= width and "…" not in text, width
     assert "constant:40.0" in text or "constant:40" in text
+
+
+def test_a_tiny_models_zero_accuracy_carries_its_context() -> None:
+    from infermeter.report.console import accuracy_context
+
+    acc = {"n": 8, "correct": 0, "mean": 0.0, "ci95_low": 0.0, "ci95_high": 0.32}
+    demo = {"load": {"parameters": 134_515_008, "notes": []}, "config": {"workload": {"kind": "gsm8k"}}}
+    assert "expected for a 135 M-parameter model on gsm8k" in accuracy_context(acc, demo)
+    preset = {"load": {"parameters": 1.7e9, "notes": ["preset qwen3-1.7b: published config, seeded random weights"]}}
+    assert "random weights" in accuracy_context(acc, preset)
+    assert accuracy_context({**acc, "mean": 0.6}, demo) == ""
+    big = {"load": {"parameters": 8e9, "notes": []}, "config": {"workload": {"kind": "gsm8k"}}}
+    assert accuracy_context(acc, big) == ""  # a real 8 B model at 0% is worth a look: no excuse given
