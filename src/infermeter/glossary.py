@@ -55,8 +55,9 @@ TERMS: tuple[Term, ...] = (
         "tok/s",
         "higher",
         "all output tokens divided by the wall time of the whole measured window, prefill and gaps "
-        "between calls included: the serving number. It can read above decode TPS when requests "
-        "overlap or the first tokens come fast, below it when prefill is slow",
+        "between calls included: the serving number. It counts every token, the first included, "
+        "while decode TPS leaves each request's first token (and prefill) out: with short outputs "
+        "and a fast prefill it can read above decode TPS, with a slow prefill below it",
         ("throughput", "output tok/s"),
     ),
     Term(
