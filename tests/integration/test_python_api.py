@@ -80,8 +80,9 @@ def test_a_script_without_main_guard_is_told_the_fix(tmp_path: Path) -> None:
 def test_notebook_walkthrough_runs_cell_by_cell(tmp_path: Path) -> None:
     cells = _python_blocks((ROOT / "docs" / "python.md").read_text(encoding="utf-8"))
     assert len(cells) >= 7
-    # `python -` has no __main__ file, like a notebook kernel: spawned workers need no guard.
-    proc = _run(["-"], tmp_path, stdin="\n".join(cells), timeout=1800)
+    # Executed like a notebook kernel does: no __main__ file for spawned workers to re-import.
+    runner = "import sys; exec(compile(sys.stdin.read(), 'docs/python.md', 'exec'))"
+    proc = _run(["-c", runner], tmp_path, stdin="\n".join(cells), timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert "decode speed" in out and "tok/s" in out
