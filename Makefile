@@ -49,11 +49,14 @@ servers: llama-server vllm-env
 demo: install
 	$(BIN)/infermeter run
 
-# The HTML report test opens pages in Debian's headless Chromium; installed when we are root with apt
-# (CI, fresh machines). Elsewhere that one test is skipped, except under CI=true, where it fails.
+# The HTML report test opens pages in Debian's headless Chromium, the terminal-width test drives the CLI
+# in a real terminal (tmux); both installed when we are root with apt (CI, fresh machines). Elsewhere
+# those tests are skipped, except under CI=true, where they fail.
 browser:
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; fi
+	@if ! command -v tmux >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; fi
 
 # The tests, after the static checks: ruff (lint + format), the layers contract (import-linter) and mypy.
 test: install browser servers lint

@@ -308,6 +308,7 @@ class RunConfig(_Section):
     backend: str = Field("hf", description="backend name (see `infermeter backends`)")
     seed: int = Field(0, description="seed for weights, synthetic prompts, sampling")
     output: str = Field("results", description="directory for reports")
+    label: str | None = Field(None, description="a name for this run: shown by `history`, part of its folder name")
     model: ModelConfig = Field(default_factory=ModelConfig)
     generation: GenerationParams = Field(default_factory=GenerationParams)
     workload: WorkloadConfig = Field(default_factory=WorkloadConfig)
@@ -434,17 +435,3 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InfermeterError(f"config file {p} must hold a mapping of keys, not {type(data).__name__}")
     return data
-
-
-def config_keys_help() -> str:
-    """Every config key with its default and meaning, for ``--help`` epilogs (``--set KEY=VALUE``)."""
-    lines = ["config keys (--set KEY=VALUE, a bare name where it is unique, or YAML sections):"]
-    for name, f in RunConfig.model_fields.items():
-        if name not in _SECTIONS:
-            lines.append(f"  {name:28s} {f.description or ''} (default {f.default!r})")
-    for section in _SECTIONS:
-        cls = RunConfig.model_fields[section].annotation
-        for name, f in cls.model_fields.items():  # type: ignore[union-attr]
-            default = "..." if f.default_factory is not None else repr(f.default)
-            lines.append(f"  {section + '.' + name:28s} {f.description or ''} (default {default})")
-    return "\n".join(lines) + "\n"

@@ -44,7 +44,7 @@ add_worker_initializer(recording.install)
 
 def _run_dir(cfg: RunConfig, label: str | None = None) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", label or Path(cfg.model.name).name)[:40]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", label or cfg.label or Path(cfg.model.name).name)[:40]
     # The folder name is the run id in the results database: the random tail keeps it unique
     # across output folders and machines.
     base = Path(cfg.output) / f"{stamp}-{slug}-{secrets.token_hex(2)}"

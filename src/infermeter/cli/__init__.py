@@ -25,13 +25,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from infermeter import __version__
-from infermeter.cli import cache, calibrate, catalog, compare, load, results, run, soak, sweep, tune
+from infermeter.cli import cache, calibrate, catalog, compare, explain, load, results, run, soak, sweep, tune
 from infermeter.errors import InfermeterError, WorkerError
 
 EXIT_OK, EXIT_USAGE, EXIT_BAD_INPUT, EXIT_WORKER, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 #: Command modules, in the order ``--help`` lists them. A new command family is one module here.
-COMMAND_MODULES = (run, compare, soak, sweep, tune, calibrate, load, results, cache, catalog)
+COMMAND_MODULES = (run, compare, soak, sweep, tune, calibrate, load, results, cache, catalog, explain)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:

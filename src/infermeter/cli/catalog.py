@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from typing import Any
 
 from infermeter.backends.base import available_backends, get_backend
-from infermeter.config import DEFAULT_MODEL
-from infermeter.models.presets import PRESETS
+from infermeter.models.catalog import presets_text
 from infermeter.render.formats import formats
 from infermeter.workloads.base import available_workloads, workload_doc
 
@@ -17,9 +17,7 @@ def _first_line(doc: str | None) -> str:
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
-    print(f"{DEFAULT_MODEL:16s} {'llama':10s} {'0.135':>6s} B params  the default: SmolLM2-135M-Instruct, real weights")
-    for name, p in PRESETS.items():
-        print(f"{name:16s} {p.model_type:10s} {p.param_count() / 1e9:6.3f} B params  {p.notes}")
+    print(presets_text(min(shutil.get_terminal_size().columns, 120)))
     return 0
 
 
@@ -43,7 +41,12 @@ def _cmd_formats(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: Any) -> dict[str, Any]:
     """Register the listing commands; returns their handlers."""
-    sub.add_parser("presets", help="list model presets (the default model and real architectures)")
+    sub.add_parser(
+        "presets",
+        help="list every --model name with its size: the embedded default and the presets",
+        description="Every model name --model accepts besides your own files: the embedded default "
+        "(real weights) and the presets (published architectures with seeded random weights).",
+    )
     sub.add_parser("backends", help="list backends (--backend): in-process engines and HTTP clients")
     sub.add_parser("workloads", help="list workloads (--workload): datasets, synthetic and serving prompts")
     sub.add_parser("formats", help="list report formats (infermeter report --FORMAT TARGET)")

@@ -99,6 +99,7 @@ FLAGS: tuple[Flag, ...] = (
          "response cache in front of the model: lru:ENTRIES | lru:64MB | lru:ENTRIES,BYTES | none (default); "
          "reports hit rate, hit/miss latency and cache memory (run, load)", MEASUREMENT),
     Flag("--output", "output", str, "directory for reports (default ./results)", OUTPUT),
+    Flag("--label", "label", str, "a name for this run: `history` shows it, its folder is named after it", OUTPUT),
     Flag("--base-url", "server.base_url", str, "OpenAI-compatible server URL, e.g. http://127.0.0.1:8000", SERVER),
     Flag("--api", "server.api", str, "server API: chat (default) | completions", SERVER),
     Flag("--served-model", "server.served_model", str, "model name on the server (default: first of /v1/models)",

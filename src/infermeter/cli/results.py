@@ -15,6 +15,7 @@ from infermeter.render.console_soak import render_soak
 from infermeter.render.console_sweep import render_sweep
 from infermeter.render.console_tune import render_tune
 from infermeter.render.formats import formats
+from infermeter.render.history_view import render_history
 from infermeter.results.diff import diff_runs, format_table, parse_threshold, regressions
 from infermeter.results.files import load_reports
 from infermeter.results.store import ResultStore, default_db_path
@@ -47,6 +48,7 @@ def add_parsers(sub: Any) -> dict[str, Any]:
     h.add_argument("--model", help="only runs of this model")
     h.add_argument("--status", help="complete | failed | interrupted | running")
     h.add_argument("--limit", type=int, default=30, help="at most this many runs (default 30)")
+    h.add_argument("--label", help="only runs whose label (run --label NAME) contains this")
 
     d = sub.add_parser(
         "diff",
@@ -108,16 +110,10 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    runs = _store(args).runs(kind=args.kind, model=args.model, status=args.status, limit=args.limit)
-    if not runs:
-        print("no runs recorded")
-        return 0
-    print(f"{'run id':44s} {'kind':8s} {'status':11s} {'model':18s} {'device':7s} created (UTC)")
-    for r in runs:
-        print(
-            f"{r['run_id']:44s} {r['kind']:8s} {r['status'] or '-':11s} {str(r['model'] or '-')[:18]:18s} "
-            f"{str(r['device'] or '-'):7s} {r['created_utc']}"
-        )
+
+    store = _store(args)
+    runs = store.runs(kind=args.kind, model=args.model, status=args.status, limit=args.limit)
+    render_history(store, runs, label=args.label)
     return 0
 
 

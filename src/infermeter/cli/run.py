@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 
 from infermeter.api import run
+from infermeter.cli.explain import config_keys_epilog
 from infermeter.cli.flags import IN_PROCESS, add_config_flags, config_from_args, emit, progress_on
-from infermeter.config import config_keys_help
 from infermeter.render.console import render
 
 _EPILOG = """examples:
@@ -28,7 +28,7 @@ def add_parsers(sub: Any) -> dict[str, Any]:
         description="Measure one configuration in a fresh worker process: output speed, TTFT, context "
         "load time, peak memory, batch efficiency and accuracy. With no arguments: the embedded "
         "SmolLM2-135M on 8 GSM8K questions.",
-        epilog=_EPILOG + config_keys_help(),
+        epilog=_EPILOG + config_keys_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     groups = add_config_flags(p, IN_PROCESS)

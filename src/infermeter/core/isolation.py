@@ -16,6 +16,22 @@ from typing import Any
 from infermeter.errors import InfermeterError, WorkerError
 
 _INITIALIZERS: list[Callable[[], None]] = []
+# A worker that re-imports a script without a main guard exits with this code (see below).
+MAIN_GUARD_EXIT = 87
+MAIN_GUARD_HELP = (
+    "this script starts measurements when it is imported, and workers are spawned processes that "
+    're-import it: put the calls under `if __name__ == "__main__":` (notebooks and `python -c` need nothing)'
+)
+
+
+def refuse_while_importing_main() -> None:
+    """In a spawned worker that is still importing the parent's script, exit with ``MAIN_GUARD_EXIT``.
+
+    Without a main guard the worker would run the script's measurement again and crash inside
+    multiprocessing; exiting quietly with a known code lets the parent explain it in one line.
+    """
+    if getattr(mp.current_process(), "_inheriting", False):
+        raise SystemExit(MAIN_GUARD_EXIT)
 
 
 def add_worker_initializer(fn: Callable[[], None]) -> None:
@@ -47,6 +63,7 @@ def run_isolated(fn: Callable[[Any], dict], payload: Any, mode: str = "process")
 
     ``fn`` must be importable at module level (spawn pickles it by reference).
     """
+    refuse_while_importing_main()
     if mode == "inline":
         return fn(payload)
     ctx = mp.get_context("spawn")
@@ -64,6 +81,8 @@ def run_isolated(fn: Callable[[Any], dict], payload: Any, mode: str = "process")
         raise
     except EOFError:
         proc.join()
+        if proc.exitcode == MAIN_GUARD_EXIT:
+            raise InfermeterError(MAIN_GUARD_HELP) from None
         raise WorkerError(
             f"the worker process died without a result (exit code {proc.exitcode}; "
             "out of memory or a crash in native code?)"

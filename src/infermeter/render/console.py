@@ -1,14 +1,26 @@
-"""Console rendering of a run report: the six metrics of seed 003 first, details after."""
+"""Console rendering of a run report: the six headline metrics first, details after."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from infermeter.metrics import registry
+from infermeter.metrics.glossary import label
+from infermeter.render.ab_view import log_ci
 from infermeter.render.console_sol import add_rows
+from infermeter.render.layout import glossary_footer, table_or_stack
+
+
+class _Rows:
+    """Collects (metric, value) rows like a rich Table, so the layout is chosen once all are known."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str]] = []
+
+    def add_row(self, name: str, value: str = "") -> None:
+        self.rows.append((name, value))
 
 
 def _ms(s: float | None) -> str:
@@ -23,8 +35,9 @@ def _dist(d: dict[str, Any] | None, unit_ms: bool = True) -> str:
     if not d:
         return "-"
     f = _ms if unit_ms else (lambda v: f"{v:.1f}")
-    ci = f"[{f(d['ci95_low'])}, {f(d['ci95_high'])}]" if d["n"] > 1 else ""
-    return f"mean {f(d['mean'])} {ci}  p50 {f(d['median'])}  p90 {f(d['p90'])}  p99 {f(d['p99'])}  n={d['n']}"
+    lo, hi = log_ci(d) or (d["ci95_low"], d["ci95_high"])  # positive numbers: never below zero
+    ci = f" [{f(lo)}, {f(hi)}]".replace(" ms,", ",") if d["n"] > 1 else ""
+    return f"mean {f(d['mean'])}{ci}  p50 {f(d['median'])}  p90 {f(d['p90'])}  p99 {f(d['p99'])}  n={d['n']}"
 
 
 def _memory(m: dict[str, Any]) -> str:
@@ -44,10 +57,10 @@ def _batch(b: dict[str, Any] | None) -> str:
     pts = []
     for p in b["points"]:
         thr = p["throughput"]["mean"] if p["throughput"] else None
-        eff = f" ({p['efficiency']:.0%})" if p["efficiency"] is not None else ""
+        eff = f" ({p['efficiency']:.0%} of linear)" if p["efficiency"] is not None else ""
         pts.append(f"b{p['batch_size']}: {thr:.1f} tok/s{eff}" if thr else f"b{p['batch_size']}: -")
     knee = b.get("knee_batch_size")
-    return "  ".join(pts) + (f"  knee at b{knee:g}" if knee else "")
+    return "  ".join(pts) + (f"  knee at b{knee:g}" if knee else "  no clear knee")
 
 
 def _context(c: dict[str, Any] | None) -> str:
@@ -56,10 +69,29 @@ def _context(c: dict[str, Any] | None) -> str:
     return "  ".join(f"{p['prompt_tokens']} tok: {_ms(p['ttft']['mean'])}" for p in c["points"])
 
 
-def _accuracy(a: dict[str, Any] | None) -> str:
+def _accuracy(a: dict[str, Any] | None, data: dict[str, Any]) -> str:
     if not a:
         return "- (no references)"
-    return f"{a['correct']:g}/{a['n']} = {a['mean']:.1%} (95% CI {a['ci95_low']:.0%}-{a['ci95_high']:.0%})"
+    out = f"{a['correct']:g}/{a['n']} = {a['mean']:.1%}  (95% CI {a['ci95_low']:.0%}-{a['ci95_high']:.0%})"
+    return out + accuracy_context(a, data)
+
+
+def accuracy_context(a: dict[str, Any], data: dict[str, Any]) -> str:
+    """Why a small model's low score is expected, so that 0% does not read as "broken"."""
+    params = (data.get("load") or {}).get("parameters") or 0
+    workload = ((data.get("config") or {}).get("workload") or {}).get("kind", "")
+    notes = " ".join((data.get("load") or {}).get("notes") or [])
+    random = ((data.get("config") or {}).get("model") or {}).get("random_weights") or "random weights" in notes
+    if a["mean"] >= 0.2 or not params:
+        return ""
+    if random:
+        return "  random weights: a score near 0 is expected (this measures speed, not quality)"
+    if params < 1e9:
+        return (
+            f"  expected for a {params / 1e6:.0f} M-parameter model on {workload or 'this set'} (near 0%); "
+            "outputs and references are in report.json"
+        )
+    return ""
 
 
 def _images(i: dict[str, Any] | None) -> str:
@@ -74,7 +106,7 @@ def _images(i: dict[str, Any] | None) -> str:
     )
 
 
-def cache_rows(t: Table, m: dict[str, Any]) -> None:
+def cache_rows(t: Any, m: dict[str, Any]) -> None:
     """Input repetition, and the response cache's hit rate, hit/miss latencies and memory."""
     rep = m.get("inputs")
     if rep and rep["repeat_fraction"] > 0:
@@ -115,47 +147,49 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     dec = m["decode_tps"]
     speed = f"{dec['mean']:.1f} tok/s" if dec else "-"
     if dec and dec["n"] > 1:
-        speed += f" [{dec['ci95_low']:.1f}, {dec['ci95_high']:.1f}] over {dec['n']} batches"
+        lo, hi = log_ci(dec) or (dec["ci95_low"], dec["ci95_high"])
+        speed += f" [{lo:.1f}, {hi:.1f}] over {dec['n']} batches"
     if m["stream_tps"]:
-        speed += f"; per stream {m['stream_tps']:.1f} tok/s"
+        speed += f"  per request {m['stream_tps']:.1f} tok/s (per-stream)"
     title = f"infermeter run: {load.get('model', '?')} on {load.get('device', '?')} ({load.get('dtype', '?')})"
-    t = Table(title=title, show_lines=False)
-    t.add_column("metric", style="bold")
-    t.add_column("value")
-    t.add_row("1 output speed (decode TPS)", speed)
-    t.add_row("2 time to first token", _dist(m["ttft_s"]))
-    t.add_row("3 context load (TTFT vs prompt)", _context(m["context_load"]))
+    t = _Rows()
+    t.add_row("1 " + label("decode_tps"), speed)
+    t.add_row("2 " + label("ttft_s"), _dist(m["ttft_s"]))
+    t.add_row("3 " + label("context_load"), _context(m["context_load"]))
     t.add_row("4 peak memory", _memory(m["memory"]))
-    t.add_row("5 batch efficiency", _batch(m["batch_efficiency"]))
-    t.add_row("6 accuracy", _accuracy(m["accuracy"]))
+    t.add_row("5 " + label("batch_efficiency"), _batch(m["batch_efficiency"]))
+    t.add_row("6 " + label("accuracy"), _accuracy(m["accuracy"], data))
     if m.get("image_inputs"):
         t.add_row("image inputs", _images(m["image_inputs"]))
     skipped = (data.get("workload") or {}).get("skipped")
     if skipped:
         t.add_row("bad items skipped", f"{skipped} (--skip-bad; each reason under 'workload' in report.json)")
-    t.add_row("TPOT", _dist(m["tpot_s"]))
-    t.add_row("ITL (pooled gaps)", _dist(m["itl_s"]))
-    t.add_row("E2E latency", _dist(m["e2e_s"]))
+    t.add_row(label("tpot_s"), _dist(m["tpot_s"]))
+    t.add_row(label("itl_s"), _dist(m["itl_s"]))
+    t.add_row(label("e2e_s"), _dist(m["e2e_s"]))
     for extra in registry.extras():  # metrics registered elsewhere: one generic row each
         if m.get(extra.key) is not None:
             t.add_row(extra.title, _dist(m[extra.key], unit_ms=extra.unit == "s"))
     thr = m["output_throughput"]
     req = m["requests"]
     t.add_row(
-        "output throughput",
-        "-" if thr is None else f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)",
+        label("output_throughput"),
+        "-"
+        if thr is None
+        else f"{thr:.1f} tok/s  ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests;"
+        " all tokens / wall time)",
     )
     cache_rows(t, m)
     add_rows(t, m)  # roofline and energy
     fc = data.get("first_call")
     if fc:
         t.add_row(
-            "first call / steady",
-            f"{_ms(fc['first_call_s'])} / {_ms(fc['steady_call_s'])} "
-            f"(warm-up overhead {_ms(fc['overhead_s'])}, excluded)",
+            label("first_call"),
+            f"first {_ms(fc['first_call_s'])}  later {_ms(fc['steady_call_s'])}  "
+            f"(one-time overhead {_ms(fc['overhead_s'])}, excluded)",
         )
-    t.add_row("model load", f"{load.get('load_s', 0):.1f} s, {load.get('parameters', 0) / 1e6:.1f} M params")
-    console.print(t)
+    t.add_row(label("load_s"), f"{load.get('load_s', 0):.1f} s, {load.get('parameters', 0) / 1e6:.1f} M params")
+    table_or_stack(console, title, ["metric", "value"], t.rows, footer=glossary_footer())
     for w in data.get("warnings", []):
         console.print(f"[yellow]warning:[/] {w}")
     if data.get("run_dir"):

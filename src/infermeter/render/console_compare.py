@@ -6,6 +6,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from infermeter.render.ab_view import log_ci, verdict_line
+from infermeter.render.layout import glossary_footer, table_or_stack
 
 
 def _fmt(metric: str, v: float | None) -> str:
@@ -21,10 +25,12 @@ def _num(metric: str, v: float | None) -> str:
 
 
 def _stat(metric: str, d: dict[str, Any] | None) -> str:
-    """``mean [low-high]`` in the column's unit; ``!`` marks stdev > 10% of the mean."""
+    """``mean [low-high]`` in the column's unit, the interval on the log scale (never below zero);
+    ``!`` marks stdev > 10% of the mean."""
     if not d:
         return "-"
-    ci = f" [{_num(metric, d['ci95_low'])}-{_num(metric, d['ci95_high'])}]" if d["n"] > 1 else ""
+    lh = log_ci(d)
+    ci = f" [{_num(metric, lh[0])}-{_num(metric, lh[1])}]" if lh else ""
     return f"{_num(metric, d['mean'])}{ci}{'!' if d.get('unstable') else ''}"
 
 
@@ -34,11 +40,9 @@ def _gb(b: int | None) -> str:
 
 def _variants(c: dict[str, Any], console: Console) -> None:
     orders = " ".join("/".join(o) for o in c["orders"])
-    t = Table(title=f"compare: {c['rounds']} rounds (orders {orders}); mean [95% CI] over steady calls")
+    title = f"compare: {c['rounds']} rounds (orders {orders}); mean [95% CI] over steady calls"
     cols = ("variant", "decode tok/s", "E2E ms", "TTFT ms", "first call ms", "load ms", "peak GiB")
-    for col in cols:
-        t.add_column(col)
-    unstable = False
+    rows, unstable = [], False
     for name, v in c["variants"].items():
         s = v["summary"]
         mem = s["peak_memory"]
@@ -53,13 +57,14 @@ def _variants(c: dict[str, Any], console: Console) -> None:
             )
         ]
         unstable |= any(x.endswith("!") for x in cells)
-        t.add_row(name, *cells, _gb(mem.get("torch_allocated") or mem.get("rss")))
-    console.print(t)
+        rows.append([name, *cells, _gb(mem.get("torch_allocated") or mem.get("rss"))])
+    table_or_stack(console, title, cols, rows, numeric=[False] + [True] * 6)
     if unstable:
         console.print("[yellow]! stdev above 10% of the mean: the machine was noisy or the variant is unstable[/]")
     for r in c["ratios"]:
         style = "bold green" if r["significant"] else "bold"
-        console.print(f"[{style}]{r['verdict']}[/]")
+        console.print(Text(verdict_line(r), style=style))
+    console.print(glossary_footer(), style="dim")
 
 
 def _inline(c: dict[str, Any], metrics: list[str], console: Console) -> None:

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from infermeter.core.progress import LoadView, load_view
 from infermeter.render.console import _ms, cache_rows
+from infermeter.render.layout import fits, glossary_footer, print_stacked
 
 __all__ = ["LoadView", "load_view", "render_load"]
 
@@ -54,13 +55,20 @@ def render_load(report: dict[str, Any], console: Console | None = None) -> None:
     info = report.get("load") or {}
     slo = (lr.get("options") or {}).get("slo") or {}
     points = lr.get("points") or []
-    t = Table(title=f"infermeter load: {info.get('model', '?')} at {(info.get('extra') or {}).get('base_url', '?')}")
+    title = f"infermeter load: {info.get('model', '?')} at {(info.get('extra') or {}).get('base_url', '?')}"
+    t = Table(title=title)
     t.add_column("metric", no_wrap=True)
     for p in points:
-        t.add_column(p["profile"], justify="right")
-    for row in point_rows(points, slo):
+        t.add_column(p["profile"], justify="right", no_wrap=True)
+    rows = point_rows(points, slo)
+    for row in rows:
         t.add_row(*row)
-    con.print(t)
+    if fits(con, t):
+        con.print(t)
+    else:  # narrow terminal: one heading per point, its metrics packed under it (nothing cut)
+        transposed = [[p["profile"], *(row[i + 1] for row in rows)] for i, p in enumerate(points)]
+        print_stacked(con, title, ["point", *(row[0] for row in rows)], transposed)
+    con.print(glossary_footer(), style="dim")
     if slo:
         con.print("SLO: " + ", ".join(f"{k} <= {_ms(v)}" for k, v in slo.items()))
     if lr.get("response_cache") or (lr.get("inputs") or {}).get("repeat_fraction"):

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from infermeter.render.layout import glossary_footer
+
 _PEAK_LABEL = {"torch_allocated": "peak alloc", "rss": "peak RSS"}
 
 
@@ -94,4 +96,6 @@ def render_soak(data: dict[str, Any], console: Console | None = None) -> None:
     console.print(f"[bold]verdict:[/] {soak['verdict']['line']}")
     for w in data.get("warnings", []):
         console.print(f"[yellow]warning:[/] {w}")
+
+    console.print(glossary_footer(), style="dim")
     console.print(f"report: {data['run_dir']}/report.json (per-call rows: calls.jsonl)")

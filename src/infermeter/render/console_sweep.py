@@ -5,35 +5,32 @@ The tables are the ones Markdown and HTML show (:func:`infermeter.render.export_
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table as RichTable
+from rich.text import Text
 
 from infermeter.render.export_sweep import sweep_tables
+from infermeter.render.layout import glossary_footer, table_or_stack
 
 
 def render_sweep(data: dict[str, Any], console: Console | None = None) -> None:
     """Print every sweep table, then warnings, the report path and how to resume an unfinished sweep."""
     # Not a terminal (a log, CI): wide enough for the tables instead of rich's 80 columns.
-    console = console or Console(width=None if sys.stdout.isatty() else 200)
+    console = console or Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
     sweep = data.get("sweep") or {}
     model = ((data.get("config") or {}).get("model") or {}).get("name", "?")
     counts = ", ".join(f"{n} {s}" for s, n in sorted((sweep.get("counts") or {}).items()))
     console.print(
         f"[bold]infermeter sweep[/]: {escape(model)}, {sweep.get('design', '?')} design, {counts or 'no points'}"
     )
-    for t in sweep_tables(data):
-        rt = RichTable(
-            title=escape(t.title), title_justify="left", caption=escape(t.note) or None, caption_justify="left"
-        )
-        for i, h in enumerate(t.headers):
-            rt.add_column(escape(h), justify="right" if i < len(t.numeric) and t.numeric[i] else "left")
-        for row in t.rows:
-            rt.add_row(*(escape(str(c)) for c in row))
-        console.print(rt)
+    for t in sweep_tables(data):  # each a table when it fits the terminal, else stacked per row
+        rows = [[Text(str(c)) for c in row] for row in t.rows]
+        table_or_stack(console, t.title, t.headers, rows, numeric=t.numeric, footer=t.note or None)
+    console.print(glossary_footer(), style="dim")
     for w in data.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     if data.get("run_dir"):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from infermeter.metrics import registry
+from infermeter.render.ab_view import better, log_ci, variant_over_baseline, verdict_line
 from infermeter.render.console_load import point_rows
 from infermeter.render.console_sol import sol_lines
 from infermeter.render.export_sweep import sweep_rows, sweep_tables
@@ -31,9 +32,12 @@ def _unit_fmt(metric: str) -> Any:
 
 
 def _ci(d: dict[str, Any] | None, fmt: Any) -> str:
+    """The 95% interval as shown: on the log scale for positive numbers (never below zero)."""
+
     if not d or d.get("n", 0) < 2:
         return "-"
-    return f"[{fmt(d['ci95_low'])}, {fmt(d['ci95_high'])}]"
+    lo, hi = log_ci(d) or (d["ci95_low"], d["ci95_high"])
+    return f"[{fmt(lo)}, {fmt(hi)}]"
 
 
 def _mean_ci(d: dict[str, Any] | None, fmt: Any) -> str:
@@ -42,6 +46,16 @@ def _mean_ci(d: dict[str, Any] | None, fmt: Any) -> str:
         return "-"
     ci = _ci(d, fmt)
     return f"{fmt(d['mean'])}{'' if ci == '-' else ' ' + ci}{' !' if d.get('unstable') else ''}"
+
+
+def _log_mean_ci(d: dict[str, Any] | None, fmt: Any) -> str:
+    """Like :func:`_mean_ci`, with the interval on the log scale (positive quantities, few rounds)."""
+
+    if not d:
+        return "-"
+    lh = log_ci(d)
+    ci = f" [{fmt(lh[0])}, {fmt(lh[1])}]" if lh else ""
+    return f"{fmt(d['mean'])}{ci}{' !' if d.get('unstable') else ''}"
 
 
 # -- run -------------------------------------------------------------------------------------------
@@ -153,20 +167,23 @@ def _compare_tables(r: dict[str, Any]) -> list[Table]:
         for name, v in c["variants"].items():
             s = v.get("summary") or {}
             mem = s.get("peak_memory") or {}
-            cells = [_mean_ci(s.get(k), _unit_fmt(k)) for k, _ in _VARIANT_COLS]
+            cells = [_log_mean_ci(s.get(k), _unit_fmt(k)) for k, _ in _VARIANT_COLS]
             rows.append([name, *cells, gib(mem.get("torch_allocated") or mem.get("rss"))])
         heads = ["variant", *(h for _, h in _VARIANT_COLS), "peak GiB"]
         note = f"{c.get('rounds', '?')} rounds; mean [95% CI] over steady calls; ! = stdev above 10% of the mean"
         out.append(Table("variants", "variants", heads, rows, note=note, numeric=[False] + [True] * 6))
     if c.get("ratios"):
-        rows = [
-            [x["metric"], x["variant"], x["baseline"], num(x["speedup"], 3)]
-            + [f"[{num(x['ci95_low'], 3)}, {num(x['ci95_high'], 3)}]", str(x["n"])]
-            + ["yes" if x["significant"] else "no", x["verdict"]]
-            for x in c["ratios"]
-        ]
-        heads = ["metric", "variant", "baseline", "ratio", "95% CI", "n", "significant", "verdict"]
-        out.append(Table("ratios", "A/B ratios (variant / baseline)", heads, rows, numeric=[False] * 3 + [True] * 3))
+        rows = []
+        for x in c["ratios"]:
+            ratio, lo, hi = variant_over_baseline(x)  # always variant / baseline, whatever the direction
+            rows.append(
+                [x["metric"], better(x["metric"]), x["variant"], x["baseline"], num(ratio, 3)]
+                + [f"[{num(lo, 3)}, {num(hi, 3)}]", str(x["n"])]
+                + ["yes" if x["significant"] else "no", verdict_line(x)]
+            )
+        heads = ["metric", "better", "variant", "baseline", "ratio", "95% CI", "n", "significant", "verdict"]
+        numeric = [False] * 4 + [True] * 3
+        out.append(Table("ratios", "A/B ratios (variant / baseline)", heads, rows, numeric=numeric))
     for e in (c.get("inline") or {}).get("order_effects", []):
         out.append(Table("order", "inline: order effect", ["verdict"], [[e["verdict"]]]))
     return out
@@ -290,8 +307,10 @@ def _compare_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
                 out += [_value_row(f"variant:{name}", f"peak_{k}", b, "bytes") for k, b in (d or {}).items()]
             else:
                 out.append(_stat_row(f"variant:{name}", key, d, _unit(key)))
+
     for x in c.get("ratios", []):
-        d = {"n": x["n"], "mean": x["speedup"], "ci95_low": x["ci95_low"], "ci95_high": x["ci95_high"]}
+        ratio, lo, hi = variant_over_baseline(x)  # the row name says variant/baseline: so is the value
+        d = {"n": x["n"], "mean": ratio, "ci95_low": lo, "ci95_high": hi}
         out.append(_stat_row("ratio", f"{x['metric']}:{x['variant']}/{x['baseline']}", d, "ratio"))
     return out
 

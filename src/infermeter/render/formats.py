@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infermeter.render.export import to_csv, to_markdown, write_pngs
+from infermeter.render.export import to_markdown, write_pngs
 from infermeter.render.html import render_html
+from infermeter.render.multi import reports_csv, unique_names
 from infermeter.render.side_by_side import side_by_side
 from infermeter.render.tables import md_table
 
@@ -72,14 +73,14 @@ def _png(reports: list[dict[str, Any]], target: str, opts: dict[str, Any]) -> st
     out = Path(target)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for i, r in enumerate(reports):
-        paths += write_pngs(r, out / f"report{i + 1}" if len(reports) > 1 else out)
+    for name, r in zip(unique_names(reports), reports, strict=True):  # a folder per run, named after it
+        paths += write_pngs(r, out / name if len(reports) > 1 else out)
     return f"wrote {len(paths)} PNG files to {out}"
 
 
 @register_format("csv", "FILE", "write the summary metrics as CSV ('-' for stdout)")
 def _csv(reports: list[dict[str, Any]], target: str, opts: dict[str, Any]) -> str:
-    return write_text(target, "".join(to_csv(r) for r in reports))
+    return write_text(target, reports_csv(reports))  # one header; the first column names the report
 
 
 @register_format("md", "FILE", "write the summary as Markdown ('-' for stdout)")

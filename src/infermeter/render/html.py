@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from infermeter.core.records import RequestRecord
+from infermeter.metrics.glossary import footer
 from infermeter.metrics.latency import e2e, ttft
 from infermeter.render.console_tune import ladder_html
 from infermeter.render.export import model_name, tables
@@ -206,6 +207,11 @@ def _section(r: dict[str, Any], index: int) -> str:
     )
 
 
+def _glossary_footer() -> str:
+
+    return footer()
+
+
 def render_html(reports: list[dict[str, Any]], title: str = "infermeter report") -> str:
     """The whole page as a string: a contents list, then one section per report, in the given order."""
     toc = "".join(
@@ -220,5 +226,6 @@ def render_html(reports: list[dict[str, Any]], title: str = "infermeter report")
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title><style>{_CSS}</style></head>\n<body>\n"
         f"<h1>{esc(title)}</h1><nav><ol>{toc}</ol></nav>\n{sections}\n"
+        f'<p class="note">{esc(_glossary_footer())}</p>\n'  # what the metric names mean
         f"<script>{_SCRIPT}</script>\n</body></html>\n"
     )

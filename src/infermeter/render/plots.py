@@ -28,6 +28,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.latency import itl, tpot, ttft, values
+from infermeter.render.plot_axes import honest_ylim, label_points, percent_axis
 from infermeter.scenarios.sweep import fmt_value
 from infermeter.scenarios.sweep_analysis import METRICS
 
@@ -206,8 +207,9 @@ def _ratio_forest(report: dict[str, Any]) -> Figure:
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(-0.7, len(ratios) - 0.3)
-    ax.set_yticks(ys, [f"{r['metric']}: {r['variant']} / {r['baseline']}" for r in ratios])
-    ax.set_xlabel("ratio with 95% CI (1.0 = no difference; green: significant)")
+    # One axis, one direction: the speedup is > 1 when the variant is better, whatever the metric.
+    ax.set_yticks(ys, [f"{r['metric']}: {r['variant']} vs {r['baseline']}" for r in ratios])
+    ax.set_xlabel("times better for the variant, 95% CI\n(> 1: variant better; 1.0: no difference; green: significant)")
     return fig
 
 
@@ -256,6 +258,8 @@ def _soak_calls(report: dict[str, Any]) -> Figure:
         color = f"C{i % 10}"
         lat.plot(calls, e2e, marker="o", ms=3, color=color, label=c["name"])
         mem.plot(calls, mib, marker="o", ms=3, color=color, label=f"{c['name']} ({view})")
+    for ax, unit in ((lat, "ms"), (mem, "MiB")):  # a flat series is drawn against zero, not as a cliff
+        honest_ylim(ax, [float(v) for line in ax.get_lines() for v in line.get_ydata()], unit)
     for ax in (lat, mem):
         if warm:  # warm-up calls are shown but kept out of the trends: shade them
             ax.axvspan(0.5, warm + 0.5, color="gray", alpha=0.15, label="warm-up")
@@ -293,7 +297,9 @@ def _sweep_effects(report: dict[str, Any]) -> Figure:
             ys = [r["change"][m] for r in eff["rows"]]
             if all(y is None for y in ys):
                 continue
-            ax.plot(xs, [math.nan if y is None else 100 * y for y in ys], marker="o", ms=4, color=f"C{j}",
+            # One axis, one direction: "% better" flips the sign of lower-is-better metrics (time, memory).
+            sign = -100.0 if METRICS[m][2] == "lower" else 100.0
+            ax.plot(xs, [math.nan if y is None else sign * y for y in ys], marker="o", ms=4, color=f"C{j}",
                     label=METRICS[m][0].split(" (")[0])  # fmt: skip
         ax.axhline(0, color="black", lw=0.8)
         ticks = [
@@ -301,9 +307,9 @@ def _sweep_effects(report: dict[str, Any]) -> Figure:
         ]
         ax.set_xticks(xs, ticks)
         ax.set_xlabel(eff["key"].rsplit(".", 1)[-1])
-        ax.set_ylabel("change from baseline (%)")
+        ax.set_ylabel("% better than the baseline (up = better)")
         if i == 0:
-            ax.legend(fontsize=6)
+            ax.legend(fontsize=8, loc="best", framealpha=0.8)
     return fig
 
 
@@ -320,13 +326,17 @@ def _sweep_pareto(report: dict[str, Any]) -> Figure:
         ax.scatter(
             [p["metrics"][f["x"]] * sx for p in pts], [p["metrics"][f["y"]] * sy for p in pts], color="gray", s=18
         )
-        for p in pts:
-            ax.annotate(p["id"], (p["metrics"][f["x"]] * sx, p["metrics"][f["y"]] * sy), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")  # fmt: skip
+        xs, ys = [p["metrics"][f["x"]] * sx for p in pts], [p["metrics"][f["y"]] * sy for p in pts]
+        label_points(ax, xs, ys, [p["id"] for p in pts])  # coincident points share one label
         front = [points[i] for i in f["front"]]
         ax.plot([p["metrics"][f["x"]] * sx for p in front], [p["metrics"][f["y"]] * sy for p in front], color="C3",
                 marker="o", ms=5, label="Pareto front")  # fmt: skip
         ax.ticklabel_format(useOffset=False)  # peak memories a few bytes apart: no "1e-5+0.61" offset text
+        if f["y"] == "accuracy":
+            percent_axis(ax)
+        else:
+            honest_ylim(ax, ys)
+        honest_ylim(ax, xs, "GiB" if f["x"] == "peak_memory_bytes" else "", axis="x")
         ax.set_xlabel(f"{xl} ({f['x_better']} is better)")
         ax.set_ylabel(f"{yl} ({f['y_better']} is better)")
         ax.legend(fontsize=7)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infermeter.results.kind_metrics import metrics_of
 from infermeter.results.models import SCHEMA_VERSION, validate
 
 __all__ = ["SCHEMA_VERSION", "Report", "write_json"]
@@ -27,8 +28,10 @@ class Report:
 
     @property
     def metrics(self) -> dict[str, Any]:
-        """The metrics section."""
-        return self.data["metrics"]
+        """The metrics: a run's ``metrics`` section; per variant, configuration, point or profile for
+        compare, soak, sweep and load (see :mod:`infermeter.results.kind_metrics`)."""
+
+        return metrics_of(self.data)
 
     @property
     def typed(self) -> Any:
@@ -37,8 +40,8 @@ class Report:
 
     @property
     def records(self) -> list[dict[str, Any]]:
-        """Raw per-request records."""
-        return self.data["records"]
+        """Raw per-request records (a run's; other kinds keep theirs in ``records.jsonl``)."""
+        return self.data.get("records") or []
 
 
 def write_json(report: Report, path: Path) -> Path:

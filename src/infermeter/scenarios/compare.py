@@ -161,7 +161,9 @@ def _process_rounds(
             ratios = _ratios(names, per_round, opts.metrics)
             if all(ci_narrow_enough(x, opts.target_ci) for x in ratios) or time.monotonic() - start > opts.budget_s:
                 break
-            progress.update(task, total=(r + 2) * len(variants))
+            if r + 1 < len(orders):  # another round will run: count it
+                progress.update(task, total=(r + 2) * len(variants))
+    progress.update(task, total=len(done_orders) * len(variants))  # the bar ends full: it counts what ran
     return result
 
 

@@ -64,7 +64,7 @@ def test_csv_neutralizes_formulas() -> None:
 
 def test_markdown_tables_escape_report_text() -> None:
     md = to_markdown(FX.compare_report())
-    assert "### A/B ratios (variant / baseline)" in md and "| metric | variant |" in md
+    assert "### A/B ratios (variant / baseline)" in md and "| metric | better | variant |" in md
     assert "&lt;b&gt;fast&lt;/b&gt;" in md and "<b>" not in md
     run = FX.run_report()
     run["warnings"].append("a | pipe\nand newline")

@@ -108,7 +108,10 @@ CANDS = [
     Candidate("eager vs sdpa", {"model.attn_implementation": "eager"}, True),
     Candidate("static cache", {"model.kv_cache": "static", "model.compile": "off"}, False),
     Candidate(
-        "static cache + compile", {"model.kv_cache": "static", "model.compile": "on"}, True, supersedes=("static cache",)
+        "static cache + compile",
+        {"model.kv_cache": "static", "model.compile": "on"},
+        True,
+        supersedes=("static cache",),
     ),
     Candidate("batch 8", {"workload.batch_size": 8}, False),
 ]
