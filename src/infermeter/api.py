@@ -294,6 +294,7 @@ def load(
     from infermeter.report.console_load import load_view
     from infermeter.scenarios.load import LoadOptions, execute
     from infermeter.scenarios.load_analysis import assemble, load_warnings
+    from infermeter.scenarios.load_extras import extra_warnings
 
     opts = options or LoadOptions()
     cfg = config if isinstance(config, RunConfig) else build_config(config)
@@ -311,6 +312,7 @@ def load(
         data["load_run"] = assemble(read_records(run_dir / RECORDS_FILE), opts, meta)
         data["load_run"]["records_file"] = str(run_dir / RECORDS_FILE)
         data["warnings"] = load_warnings(data["load_run"]["points"], meta.get("stopped"))
+        data["warnings"] += extra_warnings(data["load_run"])
         _cache_section(data, read_records(run_dir / RECORDS_FILE))  # --cache / --repeat-ratio (issue 8)
         if data["status"] == "complete" and data["load_run"]["errors_total"]:
             data["status"] = "partial"

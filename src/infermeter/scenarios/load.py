@@ -65,7 +65,7 @@ class Profile:
 def parse_profile(text: str, max_concurrency: int) -> Profile | None:
     """A profile from its text; None for ``sweep`` (its points depend on measured rates)."""
     kind, _, arg = text.strip().partition(":")
-    if kind == "sweep" and not arg:
+    if kind in ("sweep", "slo-search") and not arg:
         return None
     if kind == "synchronous" and not arg:
         return Profile("synchronous")
@@ -81,7 +81,7 @@ def parse_profile(text: str, max_concurrency: int) -> Profile | None:
         return Profile(kind, value)
     raise InfermeterError(
         f"--profile {text!r}: use synchronous, throughput, concurrent:N (N >= 1), constant:R, poisson:R (R > 0) "
-        "or sweep"
+        "sweep or slo-search"
     )
 
 
@@ -116,6 +116,10 @@ class LoadOptions:
     sweep_points: int = 6
     max_concurrency: int = 64
     seed: int = 0
+    server_metrics: str = "auto"  # scrape the server's Prometheus /metrics: auto, off or a URL
+    client_procs: int = 1  # client processes sharing the arrival schedule (scenarios/load_procs.py)
+    slo_target: float = 0.9  # slo-search: the share of requests that must meet the SLO
+    search_points: int = 8  # slo-search: profile points at most (the throughput point included)
 
     def validate(self) -> None:
         """One clear line for options that cannot work."""
@@ -132,6 +136,9 @@ class LoadOptions:
         if self.max_concurrency < 1:
             raise InfermeterError("--max-concurrency must be >= 1")
         parse_profile(self.profile, self.max_concurrency)
+        from infermeter.scenarios.load_extras import validate_extras
+
+        validate_extras(self)
         w, wu = parse_span(self.warmup, "warmup")
         c, cu = parse_span(self.cooldown, "cooldown")
         if wu == cu == "fraction" and w + c >= 1:
@@ -245,7 +252,7 @@ class LoadRunner:
             return "cooldown:load"
         return "load"
 
-    async def _one(self, point: int, k: int, prompt: Prompt, t_off: float) -> None:
+    async def _one(self, point: int, k: int, prompt: Prompt, t_off: float, due: float) -> None:
         st = self.state
         assert st is not None
         st.sent += 1
@@ -265,6 +272,7 @@ class LoadRunner:
                 "profile": st.profile.label,
                 "point": point,
                 "scheduled_s": t_off,
+                "send_lag_s": g.t_send - due,  # the client's own delay: due (schedule or free slot) to sent
                 "input": fingerprint(prompt),  # for the repeated-input warning, with or without --cache
                 **{k2: v for k2, v in g.extra.items() if k2 != "tokens_per_chunk"},
             },
@@ -288,23 +296,32 @@ class LoadRunner:
             return False
         return o.duration_s is None or t_off < o.duration_s
 
-    async def run_point(self, point: int, profile: Profile) -> list[RequestRecord]:
-        """Run one profile point to its limit; return its records."""
+    async def run_point(
+        self, point: int, profile: Profile, start: float | None = None, part: tuple[int, int] = (0, 1)
+    ) -> list[RequestRecord]:
+        """Run one profile point to its limit; return its records.
+
+        With ``part = (i, n)`` this client sends only requests ``k % n == i`` of the point (from the
+        shared ``start``), and its share of a concurrency: ``--client-procs`` runs n such clients.
+        """
         self.records = []
         self.state = st = PointState(profile)
         n_prompts = len(self.prompts)
-        t0 = st.start = self.now()
+        t0 = st.start = self.now() if start is None else start
+        mine, parts = part
         if profile.concurrency is not None:
-            counter = iter(range(1 << 62))
+            counter = iter(range(mine, 1 << 62, parts))
+            workers = profile.concurrency // parts + (mine < profile.concurrency % parts)
 
             async def worker() -> None:
                 while True:
-                    k, t_off = next(counter), self.now() - t0
+                    due = self.now()
+                    k, t_off = next(counter), due - t0
                     if not self._more(k, t_off):
                         return
-                    await self._one(point, k, self.prompts[(self.index + k) % n_prompts], t_off)
+                    await self._one(point, k, self.prompts[(self.index + k) % n_prompts], t_off, due)
 
-            await asyncio.gather(*(worker() for _ in range(profile.concurrency)))
+            await asyncio.gather(*(worker() for _ in range(workers)))
         else:
             n = self.opts.max_requests or int((self.opts.duration_s or 0) * (profile.rate or 0) * 1.5 + 16)
             offsets = schedule(profile, n, self.opts.seed + point)
@@ -312,13 +329,15 @@ class LoadRunner:
             for k, off in enumerate(offsets.tolist()):
                 if not self._more(k, off):
                     break
+                if k % parts != mine:
+                    continue
                 delay = t0 + off - self.now()
                 if delay > 0:
                     await asyncio.sleep(delay)
                     if self._stop.is_set():
                         break
                 prompt = self.prompts[(self.index + k) % n_prompts]
-                tasks.append(asyncio.ensure_future(self._one(point, k, prompt, off)))
+                tasks.append(asyncio.ensure_future(self._one(point, k, prompt, off, t0 + off)))
             await asyncio.gather(*tasks)
         self.index += st.sent
         return self.records
@@ -366,7 +385,9 @@ def planned_requests(opts: LoadOptions) -> int:
     """How many requests the run will send at most (duration-limited runs: a generous guess)."""
     if opts.max_requests is None:
         return MAX_SYNTHETIC
-    return opts.max_requests * (opts.sweep_points if opts.profile == "sweep" else 1)
+    from infermeter.scenarios.load_extras import points_planned
+
+    return opts.max_requests * points_planned(opts)
 
 
 def prompts_for(backend: Any, cfg: Any, planned: int = 0) -> tuple[list[Prompt], bool]:
@@ -407,11 +428,25 @@ def execute(cfg: Any, opts: LoadOptions, run_dir: Path, view: Any, meta: dict[st
     meta["load"] = backend.load().__dict__
     backend.close()
     prompts, force = prompts_for(backend, cfg, planned_requests(opts))
+    from infermeter.scenarios import load_extras as ex
+    from infermeter.scenarios.server_metrics import metrics_url, scraping
+
+    procs = None
+    if opts.client_procs > 1:
+        if wrap is not None:
+            raise InfermeterError("--client-procs > 1 cannot share a response cache (--cache): use one process")
+        from infermeter.scenarios.load_procs import ClientProcs
+
+        procs = ClientProcs(opts.client_procs, cfg, opts, prompts, force, backend.served, backend.tok)
+        meta["connections_warmed"] = procs.warmed
+    meta["server_metrics_url"] = url = metrics_url(cfg.server.base_url or "", opts.server_metrics)
     sink = ThreadedSink(RecordSink(Path(run_dir) / RECORDS_FILE))
 
     async def main() -> None:
         client = backend.make_client()
         await client.open()
+        if procs is None:
+            meta["connections_warmed"] = await ex.warm_pool(client, ex.pool_size(opts))
         request: RequestFn = wrap(client.request) if wrap else client.request
         runner = LoadRunner(request, prompts, cfg.generation, force, opts, sink, client.now)
 
@@ -422,9 +457,16 @@ def execute(cfg: Any, opts: LoadOptions, run_dir: Path, view: Any, meta: dict[st
 
         ticker = asyncio.ensure_future(tick())
         try:
-            await runner.run(sweep_profiles(opts))
+            async with scraping(url, client.now) as meta["scraper"]:
+                if procs is not None:
+                    from infermeter.scenarios.load_procs import run_procs
+
+                    await run_procs(procs, ex.profiles_for(opts), opts, sink, meta)
+                else:
+                    await runner.run(ex.profiles_for(opts))
         finally:
-            meta["stopped"] = runner.stopped
+            if procs is None:
+                meta["stopped"] = runner.stopped
             ticker.cancel()
             await client.close()
 
@@ -432,3 +474,6 @@ def execute(cfg: Any, opts: LoadOptions, run_dir: Path, view: Any, meta: dict[st
         asyncio.run(main())
     finally:
         sink.close()
+        if procs is not None:
+            procs.close()
+        ex.save_samples(Path(run_dir), meta.get("scraper"))

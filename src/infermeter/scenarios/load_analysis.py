@@ -88,10 +88,14 @@ def assemble(records: list[RequestRecord], opts: LoadOptions, meta: dict[str, An
         profile = parse_profile(label, opts.max_concurrency) or Profile("synchronous")
         points.append(summarize(profile, by_point[i], opts.slo))
     errors = Counter(r.error for r in records if r.error is not None)
-    return {
+    run = {
         "options": opts.to_dict(),
         "points": points,
         "errors_total": sum(errors.values()),
         "errors_by_reason": dict(errors.most_common()),
         "stopped": meta.get("stopped"),
     }
+    from infermeter.scenarios.load_extras import enrich  # server metrics, timeline, client lag, SLO search
+
+    enrich(run, by_point, opts, meta)
+    return run
