@@ -184,6 +184,7 @@ _BODIES: dict[str, Callable[[dict[str, Any], str], list[str]]] = {
     "compare": _plots_only,
     "soak": _plots_only,
     "sweep": _sweep_body,
+    "load": _plots_only,
 }
 
 

@@ -350,4 +350,11 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], list[FigureSpec]]] = {
     "compare": _compare_figures,
     "soak": _soak_figures,
     "sweep": _sweep_figures,
+    "load": lambda r: _load_figures(r),
 }
+
+
+def _load_figures(report: dict[str, Any]) -> list[FigureSpec]:
+    from infermeter.report.plots_load import load_figures  # it builds on this module's helpers
+
+    return load_figures(report)
