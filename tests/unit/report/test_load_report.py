@@ -77,8 +77,8 @@ def test_figures_tables_and_html() -> None:
 
 def test_server_without_metrics_is_said() -> None:
     r = load_report(slo_search=False)
-    r["load_run"]["server_metrics"] = {"url": "http://h/metrics", "available": False, "points": [],
-                                       "note": "the server exposes no metrics at http://h/metrics (HTTP 404)"}  # fmt: skip
+    note = "the server exposes no metrics at http://h/metrics (HTTP 404)"
+    r["load_run"]["server_metrics"] = {"url": "http://h/metrics", "available": False, "points": [], "note": note}
     server = next(t for t in tables(r) if t.name == "server")
     assert "HTTP 404" in server.rows[0][1]
     assert any("exposes no metrics" in w for w in extra_warnings(r["load_run"]))

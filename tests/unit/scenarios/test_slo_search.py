@@ -9,8 +9,8 @@ from infermeter.scenarios.slo_search import search_profiles, search_state, wilso
 
 
 def _point(profile: str, rate: float | None, completed: float, good: int, total: int) -> dict:
-    return {"profile": profile, "target_rate": rate, "request_rate": completed,
-            "goodput": {"good": good, "total": total, "fraction": good / total, "requests_per_s": completed * good / total}}  # fmt: skip
+    g = {"good": good, "total": total, "fraction": good / total, "requests_per_s": completed * good / total}
+    return {"profile": profile, "target_rate": rate, "request_rate": completed, "goodput": g}
 
 
 OPTS = LoadOptions(profile="slo-search", max_requests=10, slo={"ttft": 0.2}, slo_target=0.9, search_points=5)
