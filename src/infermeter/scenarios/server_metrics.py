@@ -126,6 +126,14 @@ class Scraper:
         self.raw.append((t, body))
         return None
 
+    async def last(self) -> None:
+        """One more sample after the last request, so counters cover the whole run."""
+        import aiohttp
+
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0)) as session:
+            if await self._once(session) is not None:
+                self.failures += 1
+
     def samples(self) -> list[dict[str, Any]]:
         """Parsed samples: ``{"t": perf_counter seconds, "values": {...}}`` (after the run)."""
         return [{"t": t, "values": known(parse_prometheus(b.decode("utf-8", "replace")))} for t, b in self.raw]
@@ -144,13 +152,12 @@ async def scraping(url: str | None, now: Callable[[], float]) -> AsyncIterator[S
         yield sc
     finally:
         if not task.done():
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await _last_and_stop(sc, task)
+                await task
+            await sc.last()
 
 
-async def _last_and_stop(sc: Scraper, task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await task
 
 
 # -- analysis (pure) ------------------------------------------------------------------------------------
@@ -159,11 +166,16 @@ def _delta(a: dict[str, float], b: dict[str, float], key: str) -> float | None:
 
 
 def point_summary(samples: list[dict[str, Any]], start: float, end: float) -> dict[str, Any]:
-    """The server's numbers over one profile point's span [start, end]: gauges' mean and max, counters' growth."""
+    """The server's numbers over one profile point's span [start, end]: gauges' mean and max, counters' growth.
+
+    Counters grow from the last sample before the point to the first one after it (a second's worth
+    of a neighbouring point may fall inside that bracket; the last point's is exact, as a final
+    sample is taken after the last request).
+    """
     inside = [s for s in samples if start <= s["t"] <= end]
-    # Counters are differenced from the last sample before the point (the point's own growth).
-    before = [s for s in samples if s["t"] < start]
-    edge = ([before[-1]] if before else []) + inside
+    before = [s for s in samples if s["t"] < start][-1:]
+    after = [s for s in samples if s["t"] > end][:1]
+    edge = before + inside + after
     out: dict[str, Any] = {"samples": len(inside)}
     for key in GAUGES:
         vals = [s["values"][key] for s in inside if key in s["values"]]
