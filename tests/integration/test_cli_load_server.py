@@ -11,7 +11,7 @@ import pytest
 from infermeter.scenarios.load import Profile, schedule
 
 from .conftest import run_cli
-from .servers import vllm_server  # noqa: F401 - session fixture
+from .servers import llama_server, vllm_server  # noqa: F401 - session fixtures
 
 FAST = ("--set", "tokenizer=qwen", "--prompt-len", "16", "--max-new-tokens", "16", "--output", "results")
 
@@ -118,3 +118,13 @@ def test_vllm_metrics_are_scraped(tmp_path, vllm_server):  # noqa: F811
     )
     gen = sm["series"]["generation_tokens_total"]
     assert gen[-1] - gen[0] == sum(len(r["token_times"]) for r in recs)  # the server counted what we received
+
+
+@pytest.mark.slow
+def test_llama_cpp_python_server_exposes_no_metrics(tmp_path, llama_server):  # noqa: F811
+    args = ("load", "--base-url", llama_server.url, "--max-requests", "2", "--max-new-tokens", "4")
+    proc = run_cli(*args, "--set", "tokenizer=qwen", "--prompt-len", "8", "--output", "results", tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report, recs = _run(tmp_path)
+    assert len(recs) == 2 and report["load_run"]["server_metrics"]["available"] is False
+    assert "exposes no metrics" in proc.stdout

@@ -158,8 +158,6 @@ async def scraping(url: str | None, now: Callable[[], float]) -> AsyncIterator[S
             await sc.last()
 
 
-
-
 # -- analysis (pure) ------------------------------------------------------------------------------------
 def _delta(a: dict[str, float], b: dict[str, float], key: str) -> float | None:
     return b[key] - a[key] if key in a and key in b else None
