@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from infermeter.backends.base import Backend, Generation, Prompt, fingerprint, get_backend
 from infermeter.config import GenerationParams, RunConfig
@@ -51,7 +52,7 @@ class RecordSink:
         """Persist a batch of records now (file first, then the results database)."""
         rows = [r.to_dict() for r in records]
         for row in rows:
-            self._f.write(json.dumps(row) + "\n")
+            self._f.write(orjson.dumps(row).decode() + "\n")  # ~10x cheaper per token than json.dumps
         self._f.flush()
         recording.records(self.path.parent, rows)
 
@@ -65,7 +66,15 @@ def read_records(path: Path) -> list[RequestRecord]:
     if not path.is_file():
         return []
     with path.open(encoding="utf-8") as f:
-        return [RequestRecord.from_dict(json.loads(line)) for line in f if line.strip()]
+        return [RequestRecord.from_dict(_loads(line)) for line in f if line.strip()]
+
+
+def _loads(line: str) -> Any:
+    """orjson (several times faster); the standard library for files holding NaN, which orjson refuses."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
