@@ -20,6 +20,11 @@ _QS = (("median", "p50", "-"), ("p90", "p90", "--"), ("p95", "p95", "-."), ("p99
 _PHASE_COLOR = {"warmup": "#999999", "measured": "C0", "cooldown": "#bbbbbb"}
 
 
+def _v(x: float | None, scale: float = 1.0) -> float:
+    """A value to plot: None is a gap (NaN); a real 0 stays 0."""
+    return np.nan if x is None else x * scale
+
+
 def _rate(p: dict[str, Any]) -> float | None:
     return p.get("request_rate") or p.get("achieved_rate")
 
@@ -42,7 +47,7 @@ def _latency(points: list[dict[str, Any]]) -> Figure:
     for ax, (key, name) in zip(axes, _LAT, strict=True):
         xs = [_rate(p) for p in pts]
         for q, label, ls in _QS:
-            ys = [((p.get(key) or {}).get(q) or np.nan) * _MS for p in pts]
+            ys = [_v((p.get(key) or {}).get(q), _MS) for p in pts]
             ax.plot(xs, ys, ls=ls, marker="o", ms=3, label=label)
         ax.set_title(name)
         ax.set_xlabel("completed req/s")
@@ -55,11 +60,11 @@ def _throughput(points: list[dict[str, Any]]) -> Figure:
     pts = _by_x(points, _in_flight)
     fig, (ax,) = _new(1)
     xs = [_in_flight(p) for p in pts]
-    ax.plot(xs, [p.get("output_throughput") or np.nan for p in pts], marker="o", label="output tok/s")
+    ax.plot(xs, [_v(p.get("output_throughput")) for p in pts], marker="o", label="output tok/s")
     ax.set_xlabel("requests in flight (profile, or rate x mean E2E)")
     ax.set_ylabel("output tok/s")
     twin = ax.twinx()
-    twin.plot(xs, [_rate(p) or np.nan for p in pts], marker="s", color="C1", label="req/s")
+    twin.plot(xs, [_v(_rate(p)) for p in pts], marker="s", color="C1", label="req/s")
     twin.set_ylabel("completed req/s")
     ax.legend(loc="upper left", fontsize=7)
     twin.legend(loc="lower right", fontsize=7)
@@ -71,11 +76,11 @@ def _goodput(run: dict[str, Any]) -> Figure:
     fig, (ax,) = _new(1)
     xs = [_rate(p) for p in pts]
     ax.plot(xs, xs, color="#cccccc", ls=":", label="all requests good")
-    ax.plot(xs, [p["goodput"].get("requests_per_s") or np.nan for p in pts], marker="o", label="goodput req/s")
+    ax.plot(xs, [_v(p["goodput"].get("requests_per_s")) for p in pts], marker="o", label="goodput req/s")
     ax.set_xlabel("completed req/s")
     ax.set_ylabel("good req/s")
     twin = ax.twinx()
-    twin.plot(xs, [100 * (p["goodput"].get("fraction") or 0) for p in pts], marker="s", color="C2", alpha=0.6,
+    twin.plot(xs, [_v(p["goodput"].get("fraction"), 100) for p in pts], marker="s", color="C2", alpha=0.6,
               label="% meeting SLO")  # fmt: skip
     twin.set_ylim(0, 105)
     twin.set_ylabel("% of requests meeting the SLO")
