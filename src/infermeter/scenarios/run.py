@@ -52,7 +52,7 @@ class RecordSink:
         """Persist a batch of records now (file first, then the results database)."""
         rows = [r.to_dict() for r in records]
         for row in rows:
-            self._f.write(orjson.dumps(row).decode() + "\n")  # ~10x cheaper per token than json.dumps
+            self._f.write(_dumps(row) + "\n")
         self._f.flush()
         recording.records(self.path.parent, rows)
 
@@ -67,6 +67,14 @@ def read_records(path: Path) -> list[RequestRecord]:
         return []
     with path.open(encoding="utf-8") as f:
         return [RequestRecord.from_dict(_loads(line)) for line in f if line.strip()]
+
+
+def _dumps(row: dict[str, Any]) -> str:
+    """orjson (~10x cheaper per token than json.dumps), numpy scalars included; json for anything else."""
+    try:
+        return orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    except TypeError:
+        return json.dumps(row)
 
 
 def _loads(line: str) -> Any:
