@@ -1,17 +1,14 @@
 """`infermeter load` beyond one client: server metrics, the client's own lag, the SLO search and
---client-procs, end to end against the null server on loopback (and vLLM's real /metrics)."""
+--client-procs, end to end against the null server on loopback (vLLM's and llama.cpp's in test_servers.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pytest
-
 from infermeter.scenarios.load import Profile, schedule
 
 from .conftest import run_cli
-from .servers import llama_server, vllm_server  # noqa: F401 - session fixtures
 
 FAST = ("--set", "tokenizer=qwen", "--prompt-len", "16", "--max-new-tokens", "16", "--output", "results")
 
@@ -102,29 +99,3 @@ def test_client_procs_split_a_concurrency(tmp_path, null_server):
         level += d
         peak = max(peak, level)
     assert peak <= 3
-
-
-@pytest.mark.slow
-def test_vllm_metrics_are_scraped(tmp_path, vllm_server):  # noqa: F811
-    args = ("load", "--base-url", vllm_server.url, "--profile", "concurrent:2", "--max-requests", "6", "--quiet")
-    proc = run_cli(*args, "--set", "tokenizer=qwen", "--prompt-len", "32", "--max-new-tokens", "8", "--output",
-                   "results", tmp=tmp_path)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    report, recs = _run(tmp_path)
-    sm = report["load_run"]["server_metrics"]
-    assert sm["available"], sm
-    assert {"running", "waiting", "kv_cache_usage", "prefix_cache_queries_total", "generation_tokens_total"} <= set(
-        sm["metrics"]
-    )
-    gen = sm["series"]["generation_tokens_total"]
-    assert gen[-1] - gen[0] == sum(len(r["token_times"]) for r in recs)  # the server counted what we received
-
-
-@pytest.mark.slow
-def test_llama_cpp_python_server_exposes_no_metrics(tmp_path, llama_server):  # noqa: F811
-    args = ("load", "--base-url", llama_server.url, "--max-requests", "2", "--max-new-tokens", "4")
-    proc = run_cli(*args, "--set", "tokenizer=qwen", "--prompt-len", "8", "--output", "results", tmp=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    report, recs = _run(tmp_path)
-    assert len(recs) == 2 and report["load_run"]["server_metrics"]["available"] is False
-    assert "exposes no metrics" in proc.stdout
