@@ -1,6 +1,6 @@
-"""infermeter's HTTP client overhead vs GuideLLM's, against the same null server, in one run.
+"""infermeter's HTTP client overhead vs GuideLLM's and ``vllm bench serve``'s, against one null server, in one run.
 
-    python benchmarks/client_capacity.py [--tokens 2000] [--requests 20] [--rate-requests 400]
+    python benchmarks/client_capacity.py [--tokens 2000] [--requests 20] [--rate-requests 400] [--procs 1,2]
 
 1. CPU per streamed token: each client runs as a subprocess pinned to one core (the null server on
    another), synchronous, against a server emitting tokens at pace 0. Two runs per client, long
@@ -8,9 +8,13 @@
    per-token cost with start-up and per-request costs cancelled out.
 2. Maximum sustainable request rate: ``--rate-requests`` short answers (16 tokens) under the
    ``throughput`` profile (64 in flight); completed requests per second of each tool's own window.
+   infermeter runs once per ``--procs`` value (``--client-procs N``); the clients may use every core
+   but the server's, so N > 1 only helps on a machine with cores to spare.
 
-GuideLLM is installed into ``.venv-guidellm`` (gitignored) on first use. Prints one table and the
-ratios; targets: <= 20 us per token for infermeter on one core, and a request rate >= GuideLLM's.
+GuideLLM is installed into ``.venv-guidellm`` (gitignored) on first use; ``vllm bench serve`` runs from
+``.venv-vllm`` when it is there (``--vllm-python`` names another). Prints one table and the ratios;
+targets: <= 20 us per token for infermeter on one core, a request rate above both other clients with
+one process, and higher with two.
 """
 
 from __future__ import annotations
@@ -39,10 +43,12 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def _timed(cmd: list[str], core: int, env: dict[str, str] | None = None) -> tuple[float, str]:
+def _timed(cmd: list[str], core: int | set[int], env: dict[str, str] | None = None) -> tuple[float, str]:
     """(CPU seconds of the command and every descendant it waited for, stdout)."""
     before = _children_cpu()
-    proc = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=_pin(core), env={**os.environ, **(env or {})})
+    cores = {core} if isinstance(core, int) else core
+    proc = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=lambda: os.sched_setaffinity(0, cores),
+                          env={**os.environ, **(env or {})})  # fmt: skip
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[0]} {cmd[1]} failed ({proc.returncode}): {proc.stderr[-1500:]}")
     return _children_cpu() - before, proc.stdout
@@ -56,10 +62,13 @@ def ensure_guidellm() -> Path:
     return exe
 
 
-def infermeter_load(url: str, out: Path, profile: str, n: int, tokens: int, core: int) -> tuple[float, dict]:
+def infermeter_load(
+    url: str, out: Path, profile: str, n: int, tokens: int, core: int | set[int], procs: int = 1
+) -> tuple[float, dict]:
     cmd = [PY, "-m", "infermeter", "load", "--base-url", url, "--profile", profile, "--max-requests", str(n),
            "--max-new-tokens", str(tokens), "--prompt-len", "16", "--set", "tokenizer=qwen", "--quiet", "--json",
-           "--output", str(out), "--db", "off", "--max-concurrency", "64"]  # fmt: skip
+           "--output", str(out), "--db", "off", "--max-concurrency", "64", "--client-procs", str(procs),
+           "--server-metrics", "off"]  # fmt: skip
     cpu, stdout = _timed(cmd, core)
     return cpu, json.loads(stdout)["load_run"]["points"][0]
 
@@ -92,12 +101,27 @@ def guidellm_run(exe: Path, url: str, tok_dir: str, out: Path, profile: str, n: 
     return cpu, rate
 
 
+def vllm_bench(python: Path, url: str, tok_dir: str, out: Path, n: int, cores: set[int]) -> float | None:
+    """``vllm bench serve`` at 64 in flight, 16-token prompts and answers: its request_throughput."""
+    cmd = [str(python), "-m", "vllm.entrypoints.cli.main", "bench", "serve", "--backend", "openai-chat",
+           "--base-url", url, "--endpoint", "/v1/chat/completions", "--model", "null-model", "--tokenizer", tok_dir,
+           "--dataset-name", "random", "--random-input-len", "16", "--random-output-len", "16",
+           "--num-prompts", str(n), "--max-concurrency", "64", "--request-rate", "inf", "--ignore-eos",
+           "--save-result", "--result-dir", str(out), "--result-filename", "vllm-bench.json",
+           "--disable-tqdm"]  # fmt: skip
+    _timed(cmd, cores, env={"HF_HUB_OFFLINE": "1", "VLLM_TARGET_DEVICE": "cpu"})
+    return json.loads((out / "vllm-bench.json").read_text()).get("request_throughput")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tokens", type=int, default=2000, help="tokens per long answer (default 2000)")
     ap.add_argument("--requests", type=int, default=20, help="requests per CPU measurement (default 20)")
     ap.add_argument("--rate-requests", type=int, default=400, help="requests in the rate test (default 400)")
-    ap.add_argument("--no-guidellm", action="store_true", help="measure infermeter only")
+    ap.add_argument("--no-guidellm", action="store_true", help="leave GuideLLM out")
+    ap.add_argument("--procs", default="1,2", help="infermeter --client-procs values for the rate test (default 1,2)")
+    ap.add_argument("--vllm-python", default=str(ROOT / ".venv-vllm" / "bin" / "python"),
+                    help="python with vLLM for `vllm bench serve` (skipped when missing)")  # fmt: skip
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     from infermeter.models.tokenizer import qwen_tokenizer
@@ -107,6 +131,7 @@ def main() -> None:
     client_core, server_core = cores[0], cores[-1]
     exe = None if args.no_guidellm else ensure_guidellm()
     rows: dict[str, dict[str, float | None]] = {"infermeter": {}, "guidellm": {}}
+    procs = [int(x) for x in args.procs.split(",")]
     with tempfile.TemporaryDirectory() as tmp, NullServerProcess("--pace-ms", "0", "--tokens", "100000") as srv:
         os.sched_setaffinity(srv.proc.pid, {server_core})
         out = Path(tmp)
@@ -116,8 +141,16 @@ def main() -> None:
         long_cpu, _ = infermeter_load(srv.url, out, "synchronous", n, t, client_core)
         short_cpu, _ = infermeter_load(srv.url, out, "synchronous", n, 1, client_core)
         rows["infermeter"]["us_per_token"] = 1e6 * (long_cpu - short_cpu) / (n * (t - 1))
-        _, point = infermeter_load(srv.url, out, "throughput", args.rate_requests, 16, client_core)
-        rows["infermeter"]["requests_per_s"] = point["request_rate"]
+        spare = set(cores) - {server_core} or {client_core}  # client processes may spread over these
+        for k in procs:
+            _, point = infermeter_load(srv.url, out, "throughput", args.rate_requests, 16, spare, k)
+            rows.setdefault(f"infermeter x{k}" if k > 1 else "infermeter", {})["requests_per_s"] = point["request_rate"]
+        if Path(args.vllm_python).exists():
+            try:
+                rate = vllm_bench(Path(args.vllm_python), srv.url, tok_dir, out, args.rate_requests, spare)
+                rows["vllm bench serve"] = {"requests_per_s": rate}
+            except (RuntimeError, OSError, ValueError) as err:
+                print(f"vllm bench serve could not be measured: {err}", file=sys.stderr)
         if exe is not None:
             try:
                 long_cpu, _ = guidellm_run(exe, srv.url, tok_dir, out, "synchronous", n, t, client_core)
@@ -132,6 +165,7 @@ def main() -> None:
     for name, r in rows.items():
         us, rps = r.get("us_per_token"), r.get("requests_per_s")
         print(f"{name:<12} {'-' if us is None else f'{us:.2f}':>13} {'-' if rps is None else f'{rps:.1f}':>10}")
+    print(f"rate test: clients on cores {sorted(spare)}")
     im, gl = rows["infermeter"], rows["guidellm"]
     if gl.get("us_per_token") and im.get("us_per_token"):
         print(f"per-token CPU, guidellm / infermeter: {gl['us_per_token'] / im['us_per_token']:.2f}x")

@@ -86,6 +86,14 @@ def test_load_against_real_server(server: str, request: pytest.FixtureRequest, t
     recs = [r for r in rep["records"] if r["phase"] == "load"] if "records" in rep else []
     for r in recs:  # the shared ~256-token system prompt is in every request
         assert r["prompt_tokens"] > 200
+    sm = rep["load_run"]["server_metrics"]  # vLLM exposes Prometheus /metrics; llama-cpp-python's server none
+    if server == "vllm_server":
+        assert sm["available"], sm
+        assert {"running", "waiting", "kv_cache_usage", "prefix_cache_queries_total"} <= set(sm["metrics"])
+        gen = sm["series"]["generation_tokens_total"]  # a last sample follows the last request
+        assert gen[-1] - gen[0] == sum(p["requests"]["output_tokens"] for p in rep["load_run"]["points"])
+    else:
+        assert sm["available"] is False and "exposes no metrics" in sm["note"]
 
 
 def test_inprocess_vllm_backend(tmp_path: Path, reports: dict[str, Path]) -> None:

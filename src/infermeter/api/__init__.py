@@ -17,7 +17,7 @@ from infermeter.config import RunConfig, build_config
 from infermeter.core.environment import capture
 from infermeter.core.isolation import add_worker_initializer, run_isolated
 from infermeter.core.progress import load_view, phase_progress
-from infermeter.core.records import REPORT_FILE
+from infermeter.core.records import RECORDS_FILE, REPORT_FILE, read_records
 from infermeter.errors import InfermeterError
 from infermeter.metrics import speed_of_light
 from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
@@ -29,8 +29,10 @@ from infermeter.results.schema import SCHEMA_VERSION, Report, write_json
 from infermeter.scenarios import load_analysis, soak_analysis
 from infermeter.scenarios import sweep as sw
 from infermeter.scenarios.compare import CompareOptions, run_compare
-from infermeter.scenarios.load import LoadOptions, execute
-from infermeter.scenarios.run import RECORDS_FILE, measure, read_records
+from infermeter.scenarios.load_extras import extra_warnings
+from infermeter.scenarios.load_profiles import LoadOptions
+from infermeter.scenarios.load_run import execute
+from infermeter.scenarios.run import measure
 from infermeter.scenarios.run_cache import cached_request
 from infermeter.scenarios.soak import SoakOptions, plan, run_soak
 from infermeter.scenarios.soak_worker import CALLS_FILE
@@ -318,6 +320,7 @@ def load(
         data["load_run"] = load_analysis.assemble(read_records(run_dir / RECORDS_FILE), opts, meta)
         data["load_run"]["records_file"] = str(run_dir / RECORDS_FILE)
         data["warnings"] = load_analysis.load_warnings(data["load_run"]["points"], meta.get("stopped"))
+        data["warnings"] += extra_warnings(data["load_run"])
         _cache_section(data, read_records(run_dir / RECORDS_FILE))  # --cache / --repeat-ratio (issue 8)
         if data["status"] == "complete" and data["load_run"]["errors_total"]:
             data["status"] = "partial"

@@ -28,7 +28,7 @@ from infermeter.config import RunConfig, build_config
 from infermeter.core.isolation import refuse_while_importing_main
 from infermeter.results.schema import Report
 from infermeter.scenarios.compare import CompareOptions
-from infermeter.scenarios.load import LoadOptions
+from infermeter.scenarios.load_profiles import LoadOptions
 from infermeter.scenarios.soak import SoakOptions
 
 _TEMP: list[Path] = []
@@ -175,7 +175,7 @@ def load(
 ) -> Report:
     """Put an OpenAI-compatible server (``config["server"]["base_url"]``) under a rate profile.
 
-    ``option_kwargs`` are :class:`~infermeter.scenarios.load.LoadOptions` fields
+    ``option_kwargs`` are :class:`~infermeter.scenarios.load_profiles.LoadOptions` fields
     (``profile="poisson:5"``, ``max_requests=100``, ``slo={"ttft": 0.2}``). ``report.metrics[profile]``
     holds each point's rates, throughput and latency statistics.
     """

@@ -188,9 +188,11 @@ class OpenAIClient:
         times: list[float] = []
         now = self.now
         t_send = now()
+        t_headers = None
         error: str | None = None
         try:
             async with self.session.post(self.url, data=data) as resp:
+                t_headers = now()  # response headers in: the client's write and the server's first byte are done
                 if resp.status != 200:
                     return Generation(t_send, [], "", error=self.redact(await self._http_error(resp)))
                 # The timed path: a timestamp and a reference per arrival, nothing else.
@@ -205,7 +207,9 @@ class OpenAIClient:
             raise
         except Exception as err:  # noqa: BLE001 - every failure of one request is its reason
             error = self.reason(err, bool(blobs))
-        return self.finish(t_send, blobs, times, error)
+        g = self.finish(t_send, blobs, times, error)
+        g.extra["t_headers"] = t_headers
+        return g
 
     def finish(self, t_send: float, blobs: list[bytes], times: list[float], error: str | None) -> Generation:
         """Turn received bytes into a Generation (after the stream: parse, count, spread)."""

@@ -8,10 +8,11 @@ from typing import Any
 
 from infermeter.api import load
 from infermeter.cli.flags import SERVER, SERVING, add_config_flags, config_from_args, emit, progress_on
+from infermeter.cli.load_extras import add_extra_flags, extra_options
 from infermeter.errors import InfermeterError
 from infermeter.metrics.goodput import parse_slo
 from infermeter.render.console_load import render_load
-from infermeter.scenarios.load import LoadOptions
+from infermeter.scenarios.load_profiles import LoadOptions
 from infermeter.scenarios.soak import parse_duration
 from infermeter.servers.null import NullOptions, serve
 
@@ -43,6 +44,8 @@ def _add_serve_null(sub: Any) -> None:
     p.add_argument("--model", default="null-model", help="model id reported by /v1/models")
     p.add_argument("--fault", default="none", help="none | http500 | http429 | malformed | drop-mid-stream | stall")
     p.add_argument("--fault-every", type=int, default=1, help="apply --fault to every N-th request (default 1: all)")
+    p.add_argument("--no-metrics", action="store_true", help="serve no /metrics (as a server without them)")
+    p.add_argument("--kv-slots", type=int, default=64, help="/metrics: streams that fill the pretend KV cache")
     p.add_argument(
         "--require-key-env",
         metavar="VAR",
@@ -65,6 +68,8 @@ def _cmd_serve_null(args: argparse.Namespace) -> int:
         fault=args.fault,
         fault_every=args.fault_every,
         require_key=key,
+        metrics=not args.no_metrics,
+        kv_slots=args.kv_slots,
     )
     opts.validate()
     try:
@@ -82,6 +87,8 @@ _LOAD_EPILOG = f"""examples:
   infermeter load --base-url URL --profile sweep --max-requests 100 --dataset prompts.jsonl --api completions
 profiles: synchronous | concurrent:N | throughput (--max-concurrency in flight) | constant:R | poisson:R
   (R requests/s, seeded by --seed) | sweep (synchronous, throughput, then constant rates in between)
+  | slo-search (with --slo: the highest Poisson rate whose goodput meets it, found by bisection)
+server metrics: the server's Prometheus /metrics is scraped every second (--server-metrics auto|off|URL)
 exit codes: 0 every request succeeded; {EXIT_PARTIAL} the run finished or stopped (--max-errors) with failed
   requests: the report is partial (errors by reason in it); 2 bad input or unreachable server; 130 interrupted
 the API key: $OPENAI_API_KEY (or the variable named by --set server.api_key_env=VAR), or --api-key;
@@ -124,6 +131,8 @@ def _add_load(sub: Any) -> None:
     p.add_argument("--sweep-points", type=int, default=6, help="points of a sweep, ends included (default 6)")
     p.add_argument("--max-concurrency", type=int, default=64, help="requests in flight for throughput (default 64)")
 
+    add_extra_flags(p)
+
 
 def _cmd_load(args: argparse.Namespace) -> int:
     cfg = config_from_args(args, {"backend": "openai", "workload": {"kind": "synthetic"}})
@@ -138,6 +147,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
         sweep_points=args.sweep_points,
         max_concurrency=args.max_concurrency,
         seed=cfg.seed,
+        **extra_options(args),
     )
     report = load(cfg, opts, progress=progress_on(args))
     emit(args, report, render_load)

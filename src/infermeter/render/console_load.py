@@ -9,6 +9,7 @@ from rich.table import Table
 
 from infermeter.core.progress import LoadView, load_view
 from infermeter.render.console import _ms, cache_rows
+from infermeter.render.console_load_extras import render_load_extras
 from infermeter.render.layout import fits, glossary_footer, print_stacked
 
 __all__ = ["LoadView", "load_view", "render_load"]
@@ -19,7 +20,10 @@ def _rate(v: float | None) -> str:
 
 
 def _ms_pair(d: dict[str, Any] | None) -> str:
-    return "-" if not d else f"{_ms(d['median'])} / {_ms(d['p99'])}"
+    if not d:
+        return "-"
+    p95 = _ms(d["p95"]) if d.get("p95") is not None else "-"  # reports written before p95 was kept
+    return f"{_ms(d['median'])} / {p95} / {_ms(d['p99'])}"
 
 
 _ROWS: list[tuple[str, Any]] = [
@@ -27,10 +31,10 @@ _ROWS: list[tuple[str, Any]] = [
     ("sent (achieved rate)", lambda p: _rate(p["achieved_rate"]) + " req/s"),
     ("completed", lambda p: _rate(p["request_rate"]) + " req/s"),
     ("output throughput", lambda p: "-" if p["output_throughput"] is None else f"{p['output_throughput']:.1f} tok/s"),
-    ("TTFT p50 / p99", lambda p: _ms_pair(p["ttft_s"])),
-    ("TPOT p50 / p99", lambda p: _ms_pair(p["tpot_s"])),
-    ("ITL p50 / p99", lambda p: _ms_pair(p["itl_s"])),
-    ("E2E p50 / p99", lambda p: _ms_pair(p["e2e_s"])),
+    ("TTFT p50 / p95 / p99", lambda p: _ms_pair(p["ttft_s"])),
+    ("TPOT p50 / p95 / p99", lambda p: _ms_pair(p["tpot_s"])),
+    ("ITL p50 / p95 / p99", lambda p: _ms_pair(p["itl_s"])),
+    ("E2E p50 / p95 / p99", lambda p: _ms_pair(p["e2e_s"])),
     ("requests ok / sent", lambda p: f"{p['requests']['ok']} / {p['requests']['sent']} ({p['requests']['measured']} "
                                      "in window)"),
 ]  # fmt: skip
@@ -77,6 +81,8 @@ def render_load(report: dict[str, Any], console: Console | None = None) -> None:
         c.add_column("")
         cache_rows(c, {"inputs": lr.get("inputs"), "response_cache": lr.get("response_cache")})
         con.print(c)
+
+    render_load_extras(report, con)
     for reason, n in (lr.get("errors_by_reason") or {}).items():
         con.print(f"[red]errors[/red]: {n} x {reason}")
     for w in report.get("warnings") or []:

@@ -3,8 +3,9 @@
 ``tables(report)`` is the one place that decides what a report's tables show; Markdown here and the
 HTML page (``render/html.py``) both render these :class:`Table` objects, so the two never disagree.
 ``rows(report)`` is the numeric, machine-readable view behind ``to_csv``: one row per metric or curve
-point. Each report kind is one function per view (``_TABLES``, ``_ROWS``); kinds without one yet
-(``load``) export an empty CSV and a Markdown header; ``sweep`` lives in ``export_sweep.py``.
+point, named by ``report_id`` (the results database's run id). Each report kind is one function per
+view (``_TABLES``, ``_ROWS``); ``sweep`` lives in ``export_sweep.py``, ``load``'s extras in
+``tables_load.py``.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from infermeter.render.ab_view import better, log_ci, variant_over_baseline, ver
 from infermeter.render.console_load import point_rows
 from infermeter.render.console_sol import sol_lines
 from infermeter.render.export_sweep import sweep_rows, sweep_tables
-from infermeter.render.plots import figures, save_png
+from infermeter.render.figure import save_png
+from infermeter.render.plots import figures
 from infermeter.render.tables import Table, gib, md_escape, md_table, ms, num
+from infermeter.render.tables_load import load_extra_tables, load_rows
 from infermeter.results.points import csv_safe as _cell
 
-CSV_FIELDS = ("kind", "section", "name", "n", "mean", "median", "p90", "p99", "ci95_low", "ci95_high", "unit")
-_STATS = ("n", "mean", "median", "p90", "p99", "ci95_low", "ci95_high")
+CSV_FIELDS = (
+    "report_id", "kind", "section", "name", "n", "mean", "median", "p90", "p95", "p99", "ci95_low", "ci95_high", "unit",
+)  # fmt: skip
+_STATS = ("n", "mean", "median", "p90", "p95", "p99", "ci95_low", "ci95_high")
 
 
 def _unit_fmt(metric: str) -> Any:
@@ -236,7 +241,8 @@ def _load_tables(r: dict[str, Any]) -> list[Table]:
     errors = [[reason, str(n)] for reason, n in (lr.get("errors_by_reason") or {}).items()]
     if errors:
         out.append(Table("errors", "errors by reason", ["reason", "requests"], errors))
-    return out
+
+    return out + load_extra_tables(r)
 
 
 _TABLES = {
@@ -337,7 +343,12 @@ def _sweep_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
     return list(sweep_rows(r))
 
 
-_ROWS = {"run": _run_rows, "compare": _compare_rows, "soak": _soak_rows, "sweep": _sweep_rows}
+def _load_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
+
+    return load_rows(r)
+
+
+_ROWS = {"run": _run_rows, "compare": _compare_rows, "soak": _soak_rows, "sweep": _sweep_rows, "load": _load_rows}
 
 
 def rows(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -345,7 +356,9 @@ def rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     kind = report.get("kind", "")
     fn = _ROWS.get(kind)
     found = [x for x in (fn(report) if fn else []) if x is not None]
-    return [{f: x.get(f, kind if f == "kind" else None) for f in CSV_FIELDS} for x in found]
+    rid = Path(report["run_dir"]).name if report.get("run_dir") else None  # the results database's run id
+    fixed = {"kind": kind, "report_id": rid}
+    return [{f: x.get(f, fixed.get(f)) for f in CSV_FIELDS} for x in found]
 
 
 def to_csv(report: dict[str, Any]) -> str:

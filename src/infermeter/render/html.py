@@ -28,7 +28,8 @@ from infermeter.metrics.glossary import footer
 from infermeter.metrics.latency import e2e, ttft
 from infermeter.render.console_tune import ladder_html
 from infermeter.render.export import model_name, tables
-from infermeter.render.plots import figures, to_svg
+from infermeter.render.figure import to_svg
+from infermeter.render.plots import figures
 from infermeter.render.tables import Table, ms
 
 RECORD_ROWS = 50  # per-request rows shown per run report; the JSON has them all
@@ -188,6 +189,7 @@ _BODIES: dict[str, Callable[[dict[str, Any], str], list[str]]] = {
     "soak": _plots_only,
     "sweep": _sweep_body,
     "tune": ladder_html,
+    "load": _plots_only,
 }
 
 

@@ -32,11 +32,11 @@ def unique_names(reports: list[dict[str, Any]]) -> list[str]:
 
 
 def reports_csv(reports: list[dict[str, Any]]) -> str:
-    """Every report's numeric rows under one header, the first column naming the report."""
+    """Every report's numeric rows under one header, the first column (``report_id``) naming the report."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=("report", *CSV_FIELDS), lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n", extrasaction="ignore")
     w.writeheader()
     for name, report in zip(unique_names(reports), reports, strict=True):
         for row in rows(report):
-            w.writerow({"report": _cell(name), **{k: _cell(v) for k, v in row.items()}})
+            w.writerow({**{k: _cell(v) for k, v in row.items()}, "report_id": _cell(name)})
     return buf.getvalue()

@@ -12,15 +12,10 @@ interactive backend (Jupyter) is left alone.
 
 from __future__ import annotations
 
-import io
 import math
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -28,35 +23,11 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.latency import itl, tpot, ttft, values
+from infermeter.render.figure import _MS, FigureSpec, _new
 from infermeter.render.plot_axes import honest_ylim, label_points, percent_axis
+from infermeter.render.plots_load import load_figures
 from infermeter.scenarios.sweep import fmt_value
 from infermeter.scenarios.sweep_analysis import METRICS
-
-# Text from reports (variant names, model names) is never parsed as mathtext: a "$" in a name would
-# otherwise change what is drawn or raise. svg.fonttype "none" keeps text as <text> elements: small,
-# searchable, and written through matplotlib's XML escaping (tested), at the price of the viewer
-# choosing the font (system sans-serif; nothing is fetched). A fixed hash salt makes element ids,
-# and therefore the HTML, reproducible.
-_RC = {"text.parse_math": False, "svg.fonttype": "none", "svg.hashsalt": "infermeter", "font.size": 9}
-_SIZE = (7.0, 3.4)
-_MS = 1000.0
-
-
-@dataclass(frozen=True)
-class FigureSpec:
-    """One plot of a report: ``name`` is stable (file names, HTML anchors), ``build`` draws it."""
-
-    name: str
-    title: str
-    build: Callable[[], Figure]
-
-    def figure(self) -> Figure:
-        """Draw the figure under infermeter's matplotlib settings."""
-        with matplotlib.rc_context(_RC):
-            fig = self.build()
-            fig.suptitle(self.title)
-            fig.tight_layout()
-            return fig
 
 
 def figures(report: dict[str, Any]) -> list[FigureSpec]:
@@ -65,43 +36,7 @@ def figures(report: dict[str, Any]) -> list[FigureSpec]:
     return builder(report) if builder else []
 
 
-def to_svg(fig: Figure, prefix: str = "") -> str:
-    """The figure as an ``<svg>`` element to inline in HTML (no XML prolog, no DOCTYPE, no metadata).
-
-    ``prefix`` namespaces the element ids: several figures in one page must not share ids, or a
-    ``clip-path: url(#...)`` in one plot could resolve to another plot's clip path.
-    """
-    buf = io.StringIO()
-    with matplotlib.rc_context(_RC):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg") :]  # drop <?xml ...?> and the DOCTYPE (which names a DTD URL)
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
-    if prefix:
-        svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
-        svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
-        svg = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)
-    return svg
-
-
-def save_png(fig: Figure, path: Path | str, dpi: int = 120) -> Path:
-    """Write the figure as a PNG (for terminals and READMEs) and return its path."""
-    path = Path(path)
-    with matplotlib.rc_context(_RC):
-        fig.savefig(path, format="png", dpi=dpi, metadata={"Software": None})
-    return path
-
-
 # -- helpers ---------------------------------------------------------------------------------------
-def _new(ncols: int = 1, size: tuple[float, float] = _SIZE) -> tuple[Figure, list[Any]]:
-    fig = Figure(figsize=size)
-    FigureCanvasAgg(fig)  # the Agg backend for this figure only
-    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
-    for ax in axes:
-        ax.grid(True, alpha=0.3)
-    return fig, axes
-
-
 def _cdf(ax: Any, vals: list[float], label: str) -> None:
     """Empirical CDF in ms with the median marked; an empty series says so instead of vanishing."""
     ax.set_title(label)
@@ -360,4 +295,10 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], list[FigureSpec]]] = {
     "compare": _compare_figures,
     "soak": _soak_figures,
     "sweep": _sweep_figures,
+    "load": lambda r: _load_figures(r),
 }
+
+
+def _load_figures(report: dict[str, Any]) -> list[FigureSpec]:
+
+    return load_figures(report)

@@ -16,14 +16,14 @@ from infermeter.core.clock import clock_for
 from infermeter.core.device import resolve_device
 from infermeter.core.memory import MemoryWindow
 from infermeter.core.progress import Silent
-from infermeter.core.records import RequestRecord
+from infermeter.core.records import RECORDS_FILE, RecordSink, RequestRecord
 from infermeter.metrics import registry
 from infermeter.metrics.latency import e2e, ttft, values
 from infermeter.metrics.throughput import decode_tps, output_throughput
 from infermeter.optimize.cleanup import cleanup, snapshot
 from infermeter.optimize.warmup import warmup
 from infermeter.optimize.warmup import warmup as warm_up
-from infermeter.scenarios.run import RECORDS_FILE, RecordSink, Runner
+from infermeter.scenarios.run import Runner
 from infermeter.workloads.base import load_items
 
 #: metric -> True when higher is better (directions from the metric registry)

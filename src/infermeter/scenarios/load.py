@@ -23,138 +23,18 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from infermeter.backends.base import Generation, Prompt, fingerprint
-from infermeter.backends.openai import OpenAIBackend
 from infermeter.config import GenerationParams
-from infermeter.core.clock import PerfClock
 from infermeter.core.records import RequestRecord
-from infermeter.errors import InfermeterError
 from infermeter.scenarios.load_points import summarize
-from infermeter.scenarios.run import RECORDS_FILE, RecordSink
+from infermeter.scenarios.load_profiles import MAX_SYNTHETIC, LoadOptions, Profile, parse_span, schedule
 from infermeter.scenarios.run_cache import with_repeats  # --repeat-ratio (issue 8)
 from infermeter.workloads.base import load_items
-
-
-@dataclass(frozen=True)
-class Profile:
-    """One profile point: its kind and its concurrency or rate."""
-
-    kind: str
-    value: float | None = None  # concurrency (concurrent, throughput) or requests/s (constant, poisson)
-
-    @property
-    def label(self) -> str:
-        """``poisson:5`` etc."""
-        return self.kind if self.value is None else f"{self.kind}:{self.value:g}"
-
-    @property
-    def rate(self) -> float | None:
-        """Target requests per second (rate profiles only)."""
-        return self.value if self.kind in ("constant", "poisson") else None
-
-    @property
-    def concurrency(self) -> int | None:
-        """Requests kept in flight (concurrency profiles only)."""
-        if self.kind == "synchronous":
-            return 1
-        return int(self.value) if self.kind in ("concurrent", "throughput") and self.value else None
-
-
-def parse_profile(text: str, max_concurrency: int) -> Profile | None:
-    """A profile from its text; None for ``sweep`` (its points depend on measured rates)."""
-    kind, _, arg = text.strip().partition(":")
-    if kind == "sweep" and not arg:
-        return None
-    if kind == "synchronous" and not arg:
-        return Profile("synchronous")
-    if kind == "throughput" and not arg:
-        return Profile("throughput", float(max_concurrency))
-    try:
-        value = float(arg)
-    except ValueError:
-        value = -1.0
-    if kind in ("concurrent", "throughput") and value >= 1 and value == int(value):
-        return Profile(kind, value)
-    if kind in ("constant", "poisson") and value > 0:
-        return Profile(kind, value)
-    raise InfermeterError(
-        f"--profile {text!r}: use synchronous, throughput, concurrent:N (N >= 1), constant:R, poisson:R (R > 0) "
-        "or sweep"
-    )
-
-
-def parse_span(text: str | None, what: str) -> tuple[float, str]:
-    """``"10%"`` -> (0.1, "fraction"), ``"5s"`` -> (5.0, "seconds"), None/"0" -> (0, "fraction")."""
-    if not text or text.strip() in ("0", "0%", "0s"):
-        return 0.0, "fraction"
-    t = text.strip()
-    try:
-        if t.endswith("%"):
-            v = float(t[:-1]) / 100
-            if 0 <= v < 1:
-                return v, "fraction"
-        elif t.endswith("s") and float(t[:-1]) >= 0:
-            return float(t[:-1]), "seconds"
-    except ValueError:
-        pass
-    raise InfermeterError(f"--{what} {text!r}: use a share of the run (10%) or seconds (5s)")
-
-
-@dataclass
-class LoadOptions:
-    """What ``infermeter load`` does beyond the config (server, workload, generation)."""
-
-    profile: str = "synchronous"
-    max_requests: int | None = None
-    duration_s: float | None = None
-    warmup: str | None = None
-    cooldown: str | None = None
-    slo: dict[str, float] = field(default_factory=dict)
-    max_errors: int | None = None
-    sweep_points: int = 6
-    max_concurrency: int = 64
-    seed: int = 0
-
-    def validate(self) -> None:
-        """One clear line for options that cannot work."""
-        if self.max_requests is None and self.duration_s is None:
-            raise InfermeterError("load needs a limit: --max-requests N and/or --duration 30s")
-        if self.max_requests is not None and self.max_requests < 1:
-            raise InfermeterError("--max-requests must be >= 1")
-        if self.duration_s is not None and self.duration_s <= 0:
-            raise InfermeterError("--duration must be > 0")
-        if self.max_errors is not None and self.max_errors < 1:
-            raise InfermeterError("--max-errors must be >= 1")
-        if self.sweep_points < 2:
-            raise InfermeterError("--sweep-points must be >= 2 (synchronous and throughput)")
-        if self.max_concurrency < 1:
-            raise InfermeterError("--max-concurrency must be >= 1")
-        parse_profile(self.profile, self.max_concurrency)
-        w, wu = parse_span(self.warmup, "warmup")
-        c, cu = parse_span(self.cooldown, "cooldown")
-        if wu == cu == "fraction" and w + c >= 1:
-            raise InfermeterError("--warmup and --cooldown leave nothing to measure (their shares add up to >= 100%)")
-        if cu == "seconds" and c and self.duration_s is None:
-            raise InfermeterError("--cooldown in seconds needs --duration (a request limit has no known end time)")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return asdict(self)
-
-
-def schedule(profile: Profile, n: int, seed: int) -> np.ndarray:
-    """Send offsets (seconds from the start) of the first ``n`` requests of a rate profile."""
-    assert profile.rate is not None
-    if profile.kind == "constant":
-        return np.arange(n) / profile.rate
-    gaps = np.random.default_rng([seed, 7]).exponential(1.0 / profile.rate, size=n)
-    return np.concatenate([[0.0], np.cumsum(gaps[:-1])])
 
 
 class ThreadedSink:
@@ -249,7 +129,7 @@ class LoadRunner:
             return "cooldown:load"
         return "load"
 
-    async def _one(self, point: int, k: int, prompt: Prompt, t_off: float) -> None:
+    async def _one(self, point: int, k: int, prompt: Prompt, t_off: float, due: float) -> None:
         st = self.state
         assert st is not None
         st.sent += 1
@@ -269,6 +149,7 @@ class LoadRunner:
                 "profile": st.profile.label,
                 "point": point,
                 "scheduled_s": t_off,
+                "send_lag_s": g.t_send - due,  # the client's own delay: due (schedule or free slot) to sent
                 "input": fingerprint(prompt),  # for the repeated-input warning, with or without --cache
                 **{k2: v for k2, v in g.extra.items() if k2 != "tokens_per_chunk"},
             },
@@ -292,23 +173,32 @@ class LoadRunner:
             return False
         return o.duration_s is None or t_off < o.duration_s
 
-    async def run_point(self, point: int, profile: Profile) -> list[RequestRecord]:
-        """Run one profile point to its limit; return its records."""
+    async def run_point(
+        self, point: int, profile: Profile, start: float | None = None, part: tuple[int, int] = (0, 1)
+    ) -> list[RequestRecord]:
+        """Run one profile point to its limit; return its records.
+
+        With ``part = (i, n)`` this client sends only requests ``k % n == i`` of the point (from the
+        shared ``start``), and its share of a concurrency: ``--client-procs`` runs n such clients.
+        """
         self.records = []
         self.state = st = PointState(profile)
         n_prompts = len(self.prompts)
-        t0 = st.start = self.now()
+        t0 = st.start = self.now() if start is None else start
+        mine, parts = part
         if profile.concurrency is not None:
-            counter = iter(range(1 << 62))
+            counter = iter(range(mine, 1 << 62, parts))
+            workers = profile.concurrency // parts + (mine < profile.concurrency % parts)
 
             async def worker() -> None:
                 while True:
-                    k, t_off = next(counter), self.now() - t0
+                    due = self.now()
+                    k, t_off = next(counter), due - t0
                     if not self._more(k, t_off):
                         return
-                    await self._one(point, k, self.prompts[(self.index + k) % n_prompts], t_off)
+                    await self._one(point, k, self.prompts[(self.index + k) % n_prompts], t_off, due)
 
-            await asyncio.gather(*(worker() for _ in range(profile.concurrency)))
+            await asyncio.gather(*(worker() for _ in range(workers)))
         else:
             n = self.opts.max_requests or int((self.opts.duration_s or 0) * (profile.rate or 0) * 1.5 + 16)
             offsets = schedule(profile, n, self.opts.seed + point)
@@ -316,13 +206,15 @@ class LoadRunner:
             for k, off in enumerate(offsets.tolist()):
                 if not self._more(k, off):
                     break
+                if k % parts != mine:
+                    continue
                 delay = t0 + off - self.now()
                 if delay > 0:
                     await asyncio.sleep(delay)
                     if self._stop.is_set():
                         break
                 prompt = self.prompts[(self.index + k) % n_prompts]
-                tasks.append(asyncio.ensure_future(self._one(point, k, prompt, off)))
+                tasks.append(asyncio.ensure_future(self._one(point, k, prompt, off, t0 + off)))
             await asyncio.gather(*tasks)
         self.index += st.sent
         return self.records
@@ -338,38 +230,6 @@ class LoadRunner:
             recs = await self.run_point(len(summaries), profile)
             summaries.append(summarize(profile, recs, self.opts.slo))
         return summaries
-
-
-def sweep_profiles(opts: LoadOptions) -> Callable[[list[dict[str, Any]]], Profile | None]:
-    """The next point of a sweep (or of a single profile) from the points measured so far."""
-    single = parse_profile(opts.profile, opts.max_concurrency)
-
-    def nxt(done: list[dict[str, Any]]) -> Profile | None:
-        if single is not None:
-            return single if not done else None
-        if not done:
-            return Profile("synchronous")
-        if len(done) == 1:
-            return Profile("throughput", float(opts.max_concurrency))
-        lo, hi = done[0]["request_rate"], done[1]["request_rate"]
-        if not lo or not hi or len(done) >= opts.sweep_points:
-            return None
-        rates = np.linspace(lo, hi, opts.sweep_points)[1:-1]
-        if hi <= lo:
-            return None
-        return Profile("constant", float(f"{rates[len(done) - 2]:.4g}"))
-
-    return nxt
-
-
-MAX_SYNTHETIC = 4096  # distinct synthetic prompts at most (requests beyond that cycle through them)
-
-
-def planned_requests(opts: LoadOptions) -> int:
-    """How many requests the run will send at most (duration-limited runs: a generous guess)."""
-    if opts.max_requests is None:
-        return MAX_SYNTHETIC
-    return opts.max_requests * (opts.sweep_points if opts.profile == "sweep" else 1)
 
 
 def prompts_for(backend: Any, cfg: Any, planned: int = 0) -> tuple[list[Prompt], bool]:
@@ -393,40 +253,3 @@ def prompts_for(backend: Any, cfg: Any, planned: int = 0) -> tuple[list[Prompt],
     _, prompts = with_repeats(cfg, items, prompts)
     forced = cfg.generation.force_output_len
     return prompts, (forced if forced is not None else synthetic)
-
-
-def execute(cfg: Any, opts: LoadOptions, run_dir: Path, view: Any, meta: dict[str, Any], wrap: Any = None) -> None:
-    """Run the whole load test; ``meta`` receives what the records do not hold (load info, stop reason).
-
-    ``wrap(request_fn) -> request_fn`` may replace the request path (e.g. a response cache).
-    """
-
-    backend = OpenAIBackend(cfg, PerfClock())
-    meta["load"] = backend.load().__dict__
-    backend.close()
-    prompts, force = prompts_for(backend, cfg, planned_requests(opts))
-    sink = ThreadedSink(RecordSink(Path(run_dir) / RECORDS_FILE))
-
-    async def main() -> None:
-        client = backend.make_client()
-        await client.open()
-        request: RequestFn = wrap(client.request) if wrap else client.request
-        runner = LoadRunner(request, prompts, cfg.generation, force, opts, sink, client.now)
-
-        async def tick() -> None:
-            while True:
-                view.show(runner.state, runner.errors, client.now())
-                await asyncio.sleep(0.25)
-
-        ticker = asyncio.ensure_future(tick())
-        try:
-            await runner.run(sweep_profiles(opts))
-        finally:
-            meta["stopped"] = runner.stopped
-            ticker.cancel()
-            await client.close()
-
-    try:
-        asyncio.run(main())
-    finally:
-        sink.close()

@@ -6,8 +6,9 @@ from collections import Counter
 from typing import Any
 
 from infermeter.core.records import RequestRecord
-from infermeter.scenarios.load import LoadOptions, Profile, parse_profile
+from infermeter.scenarios.load_extras import enrich
 from infermeter.scenarios.load_points import summarize
+from infermeter.scenarios.load_profiles import LoadOptions, Profile, parse_profile
 
 
 def load_warnings(points: list[dict[str, Any]], stopped: str | None) -> list[str]:
@@ -39,10 +40,13 @@ def assemble(records: list[RequestRecord], opts: LoadOptions, meta: dict[str, An
         profile = parse_profile(label, opts.max_concurrency) or Profile("synchronous")
         points.append(summarize(profile, by_point[i], opts.slo))
     errors = Counter(r.error for r in records if r.error is not None)
-    return {
+    run = {
         "options": opts.to_dict(),
         "points": points,
         "errors_total": sum(errors.values()),
         "errors_by_reason": dict(errors.most_common()),
         "stopped": meta.get("stopped"),
     }
+
+    enrich(run, by_point, opts, meta)
+    return run

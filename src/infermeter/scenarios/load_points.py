@@ -12,7 +12,7 @@ from infermeter.metrics.latency import e2e, itl, tpot, ttft, values
 from infermeter.metrics.throughput import output_throughput
 
 if TYPE_CHECKING:
-    from infermeter.scenarios.load import Profile
+    from infermeter.scenarios.load_profiles import Profile
 
 
 def _s(vals: list[float]) -> dict[str, Any] | None:

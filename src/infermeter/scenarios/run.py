@@ -15,7 +15,6 @@ loses nothing already measured. Warm-up calls are recorded too, under ``warmup:<
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,14 +37,6 @@ from infermeter.models.vision import with_other_pixels
 from infermeter.optimize.warmup import warmup
 from infermeter.scenarios.run_cache import CachedGenerate, with_repeats
 from infermeter.workloads.base import WorkItem, load_items
-
-
-def read_records(path: Path) -> list[RequestRecord]:
-    """Load every record of a run (missing file: none)."""
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8") as f:
-        return [RequestRecord.from_dict(json.loads(line)) for line in f if line.strip()]
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:

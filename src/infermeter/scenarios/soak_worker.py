@@ -26,12 +26,12 @@ from infermeter.core.clock import clock_for
 from infermeter.core.device import resolve_device
 from infermeter.core.memory import MemoryWindow, nvml_handle, nvml_process_bytes
 from infermeter.core.progress import Silent
-from infermeter.core.records import RequestRecord
+from infermeter.core.records import RECORDS_FILE, RecordSink, RequestRecord
 from infermeter.errors import InfermeterError
 from infermeter.metrics.latency import tpot, values
 from infermeter.optimize import cleanup, inference_session, snapshot
 from infermeter.scenarios.compare_workers import call_metrics
-from infermeter.scenarios.run import RECORDS_FILE, RecordSink, Runner
+from infermeter.scenarios.run import Runner
 from infermeter.workloads.base import WorkItem, load_items
 
 CALLS_FILE = "calls.jsonl"

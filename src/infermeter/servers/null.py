@@ -56,13 +56,15 @@ class NullOptions:
     fault: str = "none"
     fault_every: int = 1
     require_key: str | None = None
+    metrics: bool = True  # serve /metrics (Prometheus text, vLLM's names)
+    kv_slots: int = 64  # requests that fill the pretend KV cache (kv_cache_usage_perc = running / kv_slots)
 
     def validate(self) -> None:
         """Refuse options that make no sense, in one line."""
         if self.fault not in FAULTS:
             raise InfermeterError(f"unknown fault {self.fault!r} (use one of {', '.join(FAULTS)})")
-        if self.tokens < 1 or self.chunk_tokens < 1 or self.fault_every < 1:
-            raise InfermeterError("--tokens, --chunk-tokens and --fault-every must be >= 1")
+        if self.tokens < 1 or self.chunk_tokens < 1 or self.fault_every < 1 or self.kv_slots < 1:
+            raise InfermeterError("--tokens, --chunk-tokens, --fault-every and --kv-slots must be >= 1")
         if self.pace_ms < 0 or self.ttft_ms < 0:
             raise InfermeterError("--pace-ms and --ttft-ms must be >= 0")
 
@@ -96,6 +98,69 @@ def _prompt_tokens(body: dict[str, Any]) -> int:
     return len(re.findall(r"\S+", text))
 
 
+def _prompt_words(body: dict[str, Any]) -> list[str]:
+    if "messages" in body:
+        parts = [m.get("content") for m in body["messages"]]
+        return " ".join(c if isinstance(c, str) else "" for c in parts).split()
+    p = body.get("prompt", "")
+    return [str(x) for x in p] if isinstance(p, list) else str(p).split()
+
+
+class NullStats:
+    """What ``/metrics`` reports, under vLLM's metric names: deterministic functions of the requests.
+
+    ``num_requests_running`` is the streams in progress; the KV cache is "full" at ``kv_slots`` of
+    them; the prefix cache works on blocks of 16 prompt words, as vLLM hashes blocks of tokens: a
+    block whose whole prefix was seen before is a hit.
+    """
+
+    BLOCK = 16
+
+    def __init__(self, kv_slots: int) -> None:
+        self.kv_slots = kv_slots
+        self.running = self.requests = self.prompt_tokens = self.generation_tokens = 0
+        self.queries = self.hits = 0
+        self.seen: set[int] = set()
+
+    def begin(self, words: list[str]) -> None:
+        """A request starts: count it and look its prompt blocks up in the prefix cache."""
+        self.running += 1
+        self.prompt_tokens += len(words)
+        for j in range(len(words) // self.BLOCK):
+            key = hash(tuple(words[: (j + 1) * self.BLOCK]))
+            self.queries += self.BLOCK
+            if key in self.seen:
+                self.hits += self.BLOCK
+            elif len(self.seen) < 1_000_000:
+                self.seen.add(key)
+
+    def end(self, tokens: int) -> None:
+        """A request's stream ended (completed or not)."""
+        self.running -= 1
+        self.requests += 1
+        self.generation_tokens += tokens
+
+    def prometheus(self, model: str) -> str:
+        """The text exposition format, one gauge or counter per line."""
+        name = model.replace("\\", "").replace('"', "")
+        lbl = f'{{model_name="{name}"}}'
+        rows = [
+            ("vllm:num_requests_running", "gauge", self.running),
+            ("vllm:num_requests_waiting", "gauge", 0),
+            ("vllm:kv_cache_usage_perc", "gauge", min(1.0, self.running / self.kv_slots)),
+            ("vllm:num_preemptions_total", "counter", 0),
+            ("vllm:prefix_cache_queries_total", "counter", self.queries),
+            ("vllm:prefix_cache_hits_total", "counter", self.hits),
+            ("vllm:prompt_tokens_total", "counter", self.prompt_tokens),
+            ("vllm:generation_tokens_total", "counter", self.generation_tokens),
+            ("vllm:request_success_total", "counter", self.requests),
+        ]
+        out = []
+        for name, kind, v in rows:
+            out += [f"# TYPE {name} {kind}", f"{name}{lbl} {float(v)}"]
+        return "\n".join(out) + "\n"
+
+
 class NullServer:
     """The aiohttp application and its per-request counter (for ``fault_every``)."""
 
@@ -103,6 +168,7 @@ class NullServer:
         opts.validate()
         self.opts = opts
         self.count = 0
+        self.stats = NullStats(opts.kv_slots)
         # Token chunks are built once: the server's own per-token cost must stay far below a client's.
         self.pieces = {api: [_chunk(api, opts.model, "".join(WORDS[(i + j) % len(WORDS)]
                                                               for j in range(opts.chunk_tokens)))
@@ -113,9 +179,14 @@ class NullServer:
         app = web.Application()
         app.router.add_get("/v1/models", self.models)
         app.router.add_get("/health", self.health)
+        if self.opts.metrics:
+            app.router.add_get("/metrics", self.metrics)
         app.router.add_post("/v1/chat/completions", lambda r: self.complete(r, "chat"))
         app.router.add_post("/v1/completions", lambda r: self.complete(r, "completions"))
         return app
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        return web.Response(text=self.stats.prometheus(self.opts.model), content_type="text/plain")
 
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -153,7 +224,13 @@ class NullServer:
         usage["total_tokens"] = usage["prompt_tokens"] + n
         if not body.get("stream"):
             return web.json_response(self._whole(api, n, usage))
-        return await self._stream(request, api, n, usage, body, fault)
+        if not o.metrics:
+            return await self._stream(request, api, n, usage, body, fault)
+        self.stats.begin(_prompt_words(body))
+        try:
+            return await self._stream(request, api, n, usage, body, fault)
+        finally:
+            self.stats.end(n)
 
     def _whole(self, api: str, n: int, usage: dict[str, int]) -> dict[str, Any]:
         text = "".join(WORDS[i % len(WORDS)] for i in range(n))

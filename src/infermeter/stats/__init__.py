@@ -81,6 +81,7 @@ class Summary:
     max: float
     ci95_low: float
     ci95_high: float
+    p95: float = math.nan  # last so positional construction elsewhere keeps working
 
     @property
     def cv(self) -> float:
@@ -126,6 +127,7 @@ class Summary:
             "mean": _json_float(self.mean),
             "median": _json_float(self.median),
             "p90": _json_float(self.p90),
+            "p95": _json_float(self.p95),
             "p99": _json_float(self.p99),
             "stdev": _json_float(self.stdev),
             "min": _json_float(self.min),
@@ -190,12 +192,13 @@ def summarize(values: Sequence[float]) -> Summary | None:
     mean = float(np.mean(arr))
     stdev = float(np.std(arr, ddof=1)) if n > 1 else 0.0
     low, high = ci_mean(arr)
-    p50, p90, p99 = (float(v) for v in np.percentile(arr, [50.0, 90.0, 99.0]))
+    p50, p90, p95, p99 = (float(v) for v in np.percentile(arr, [50.0, 90.0, 95.0, 99.0]))
     return Summary(
         n=n,
         mean=mean,
         median=p50,
         p90=p90,
+        p95=p95,
         p99=p99,
         stdev=stdev,
         min=float(np.min(arr)),

@@ -132,4 +132,4 @@ def test_load_report_has_a_points_table_and_errors() -> None:
     assert [x.name for x in t] == ["load", "errors"]
     assert t[0].headers == ["metric", "poisson:5"] and t[0].rows[0] == ["target", "5.00 req/s"]
     assert t[1].rows == [["HTTP 429: slow down", "1"]]
-    assert "| TTFT p50 / p99 | 20.0 ms / 30.0 ms |" in to_markdown(report)
+    assert "| TTFT p50 / p95 / p99 | 20.0 ms / - / 30.0 ms |" in to_markdown(report)

@@ -10,8 +10,9 @@ import html
 import re
 from typing import Any
 
+from infermeter.render.figure import to_svg
 from infermeter.render.html import render_html
-from infermeter.render.plots import figures, to_svg
+from infermeter.render.plots import figures
 
 EVIL_TEXT = "</td><script>alert(1)</script>"
 EVIL_VARIANT = "<b>fast</b>"

@@ -160,11 +160,11 @@ def test_csv_of_several_reports_has_one_header_and_a_report_column() -> None:
 
     reports = [run_report(), run_report(), compare_report(), soak_report()]
     text = reports_csv(reports)
-    assert text.count("report,kind,section,name") == 1
+    assert text.count("report_id,kind,section,name") == 1
     table = list(csv.DictReader(io.StringIO(text)))
     names = unique_names(reports)
     assert names[:2] == ["run-1", "run-1-2"] and len(set(names)) == 4
-    assert {r["report"] for r in table} == set(names)  # every kind has rows, each names its report
+    assert {r["report_id"] for r in table} == set(names)  # every kind has rows, each names its report
 
 
 def test_flat_series_are_drawn_against_zero_with_a_note() -> None:

@@ -7,8 +7,9 @@ import pytest
 
 from infermeter.core.records import RequestRecord
 from infermeter.errors import InfermeterError
-from infermeter.scenarios.load import LoadOptions, LoadRunner, Profile, parse_profile, schedule
+from infermeter.scenarios.load import LoadRunner
 from infermeter.scenarios.load_analysis import summarize
+from infermeter.scenarios.load_profiles import LoadOptions, Profile, parse_profile, schedule
 
 
 def test_parse_profiles():
@@ -76,7 +77,8 @@ class _SyntheticOnly:
 def test_load_sends_distinct_synthetic_prompts_unless_repeats_are_asked_for():
     from infermeter.backends.base import fingerprint
     from infermeter.config import build_config
-    from infermeter.scenarios.load import planned_requests, prompts_for
+    from infermeter.scenarios.load import prompts_for
+    from infermeter.scenarios.load_profiles import planned_requests
 
     cfg = build_config({"workload": {"kind": "synthetic", "prompt_len": 8}})  # limit 8 by default
     opts = LoadOptions(profile="sweep", max_requests=40, sweep_points=3)

@@ -10,7 +10,8 @@ import pytest
 
 from infermeter.config import build_config
 from infermeter.core.progress import Silent
-from infermeter.scenarios.run import RECORDS_FILE, RecordSink, Runner, read_records
+from infermeter.core.records import RECORDS_FILE, RecordSink, read_records
+from infermeter.scenarios.run import Runner
 from infermeter.scenarios.soak import SoakOptions
 from infermeter.scenarios.soak_analysis import read_rows
 from infermeter.scenarios.soak_worker import CALLS_FILE, Instance, kv_bytes, make_inputs, soak_one
