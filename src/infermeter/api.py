@@ -104,7 +104,7 @@ def _new_report(kind: str, run_dir: Path, **fields: Any) -> Report:
     """A report in status "running", with this process's environment."""
     from infermeter.core.environment import capture
 
-    env = capture()
+    env = capture(client_only=kind == "load")
     recording.begin(run_dir, kind, fields.get("config") or {"configs": fields.get("configs", {})}, env)
     return Report(
         {
@@ -301,9 +301,13 @@ def load(
     if not cfg.server.base_url:
         raise InfermeterError("load needs a server: --base-url http://HOST:PORT")
     load_items(cfg.workload)  # bad input fails before the server is touched
-    run_dir = _run_dir(cfg, "load-" + opts.profile.replace(":", ""))
+    from infermeter.scenarios.load_options import name_after_served
+
+    name_after_served(cfg)  # the served model names the run (unless a local model was asked for)
+    run_dir = _run_dir(cfg, f"load-{Path(cfg.model.name).name}-{opts.profile.replace(':', '')}")
     report = _new_report("load", run_dir, config=cfg.model_dump())
     data = report.data
+    data["label"], data["metadata"] = opts.label, dict(opts.metadata)
     meta: dict[str, Any] = {}
 
     def finalize() -> None:

@@ -49,14 +49,15 @@ _RUN_FLAGS: list[tuple[str, str, Any, str]] = [
         "--workload",
         "workload.kind",
         str,
-        "gsm8k (default) | gpqa | easy-vqa | okvqa | vqav2 | jsonl | csv | synthetic | shared-prefix | many-requests",
+        "gsm8k (default) | gpqa | easy-vqa | okvqa | vqav2 | jsonl | csv | synthetic | shared-prefix | many-requests"
+        " | sharegpt | multi-turn | hf-json | random | sonnet | trace",
     ),
     (
         "--dataset",
         "workload.path",
         str,
-        "dataset file: .jsonl or .csv (prompt, answer(s), image; implies --workload jsonl / csv), "
-        "the questions .json of --workload okvqa, a folder for --workload easy-vqa",
+        "dataset file: its format names the workload (ShareGPT JSON -> sharegpt, prompt rows .jsonl -> jsonl, "
+        "a timestamped trace -> trace, .csv -> csv); the questions .json of --workload okvqa, a folder for easy-vqa",
     ),
     ("--annotations", "workload.annotations", str, "okvqa/vqav2: the annotations JSON (ten answers per question)"),
     ("--images", "workload.images", str, "okvqa/vqav2: the folder of COCO images"),
@@ -208,14 +209,14 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         v = getattr(args, _dest(flag), None)
         if v is not None:
             out[key] = v
-    if args.dataset is not None and args.workload is None:
-        # The file says what it is. A .json (VQA questions) or a folder (easy-VQA layout) leaves the
-        # kind to --workload or the config file.
-        suffix = os.path.splitext(args.dataset)[1].lower()
-        if suffix == ".csv":
-            out["workload.kind"] = "csv"
-        elif suffix != ".json" and not os.path.isdir(args.dataset):
-            out["workload.kind"] = "jsonl"
+    if args.dataset is not None and args.workload is None and not os.path.isdir(args.dataset):
+        # The file says what it is (ShareGPT, prompt rows, a trace, CSV). VQA questions (.json) and
+        # folders (easy-VQA layout) leave the kind to --workload or the config file.
+        from infermeter.workloads.serving_data import detect_kind
+
+        kind = detect_kind(args.dataset)
+        if kind:
+            out["workload.kind"] = kind
     for name, key in (
         ("random_weights", "model.random_weights"),
         ("do_sample", "generation.do_sample"),

@@ -77,12 +77,14 @@ class WorkloadConfig(_Section):
     """Which prompts the main pass sends."""
 
     kind: Literal[
-        "gsm8k", "gpqa", "easy-vqa", "okvqa", "vqav2", "jsonl", "csv", "synthetic", "shared-prefix", "many-requests"
+        "gsm8k", "gpqa", "easy-vqa", "okvqa", "vqav2", "jsonl", "csv", "synthetic", "shared-prefix", "many-requests",
+        "sharegpt", "multi-turn", "hf-json", "random", "sonnet", "trace",
     ] = Field(
         "gsm8k",
         description="prompt source: datasets gsm8k, gpqa (GPQA-diamond), easy-vqa, okvqa/vqav2 (your files), "
-        "jsonl, csv; synthetic; shared-prefix, many-requests (serving workloads, workloads/serving.py)",
-    )
+        "jsonl, csv; synthetic; shared-prefix, many-requests (serving workloads, workloads/serving.py); "
+        "sharegpt, multi-turn, hf-json, random, sonnet, trace (vLLM's serving datasets, load)",
+    )  # fmt: skip
     path: str | None = Field(
         None,
         description="dataset file: JSONL/CSV (jsonl, csv), the questions JSON (okvqa), a folder in easy-VQA "
@@ -109,6 +111,15 @@ class WorkloadConfig(_Section):
         "JSONL/CSV)",
     )
     chat: bool = Field(True, description="apply the tokenizer's chat template when it has one")
+    lengths: str | None = Field(
+        None,
+        description="random: prompt_tokens=N,output_tokens=N; N fixed, a range 128-512, or a mean with "
+        "_stdev/_min/_max (None: prompt_len and max_new_tokens)",
+    )
+    prefix_len: int = Field(200, ge=0, description="sonnet: tokens of the prefix every prompt shares")
+    columns: dict[str, str] = Field(
+        {}, description="hf-json: column names, e.g. {prompt: question, output_len: n_out, reply: answer}"
+    )
     repeat_ratio: float | None = Field(
         None,
         ge=0,
@@ -151,6 +162,8 @@ class MeasureConfig(_Section):
     @field_validator("response_cache")
     @classmethod
     def _response_cache(cls, v: str) -> str:
+        if v == "none":
+            return v
         from infermeter.optimize.response_cache import parse_cache_spec  # imports torch: only when set
 
         try:

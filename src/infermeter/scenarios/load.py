@@ -34,7 +34,7 @@ from infermeter.config import GenerationParams
 from infermeter.core.records import RequestRecord
 from infermeter.errors import InfermeterError
 
-PROFILE_KINDS = ("synchronous", "throughput", "concurrent", "constant", "poisson")
+PROFILE_KINDS = ("synchronous", "throughput", "concurrent", "constant", "poisson", "ramp", "trace")
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,16 @@ class Profile:
     """One profile point: its kind and its concurrency or rate."""
 
     kind: str
-    value: float | None = None  # concurrency (concurrent, throughput) or requests/s (constant, poisson)
+    value: float | None = None  # concurrency (concurrent, throughput), requests/s (constant, poisson, end of
+    # a ramp) or the replay speed (trace)
+    start: float | None = None  # ramp: the first rate
+    shape: str | None = None  # ramp: linear | exponential
 
     @property
     def label(self) -> str:
         """``poisson:5`` etc."""
+        if self.kind == "ramp":
+            return f"ramp:{self.shape}:{self.start:g}:{self.value:g}"
         return self.kind if self.value is None else f"{self.kind}:{self.value:g}"
 
     @property
@@ -71,6 +76,22 @@ def parse_profile(text: str, max_concurrency: int) -> Profile | None:
         return Profile("synchronous")
     if kind == "throughput" and not arg:
         return Profile("throughput", float(max_concurrency))
+    if kind == "trace":  # trace[:SPEED]: requests at their recorded times (SPEED 2: twice as fast)
+        try:
+            speed = float(arg.rstrip("x")) if arg else 1.0
+        except ValueError:
+            speed = -1.0
+        if speed > 0:
+            return Profile("trace", speed)
+    if kind == "ramp":  # ramp:linear|exponential:A:B, rates in requests/s
+        shape, _, rates = arg.partition(":")
+        a, _, b = rates.partition(":")
+        try:
+            start, end = float(a), float(b)
+        except ValueError:
+            start = end = -1.0
+        if shape in ("linear", "exponential") and start > 0 and end > 0:
+            return Profile("ramp", end, start, shape)
     try:
         value = float(arg)
     except ValueError:
@@ -80,8 +101,8 @@ def parse_profile(text: str, max_concurrency: int) -> Profile | None:
     if kind in ("constant", "poisson") and value > 0:
         return Profile(kind, value)
     raise InfermeterError(
-        f"--profile {text!r}: use synchronous, throughput, concurrent:N (N >= 1), constant:R, poisson:R (R > 0) "
-        "or sweep"
+        f"--profile {text!r}: use synchronous, throughput, concurrent:N (N >= 1), constant:R, poisson:R (R > 0), "
+        "ramp:linear|exponential:A:B, trace[:SPEED] or sweep"
     )
 
 
@@ -116,10 +137,15 @@ class LoadOptions:
     sweep_points: int = 6
     max_concurrency: int = 64
     seed: int = 0
+    concurrency_cap: int | None = None  # --max-concurrency given: requests in flight at most, every profile
+    burstiness: float = 1.0  # gamma-distributed gaps of poisson:R (1 = Poisson)
+    percentiles: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0)
+    label: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
         """One clear line for options that cannot work."""
-        if self.max_requests is None and self.duration_s is None:
+        if self.max_requests is None and self.duration_s is None and not self.profile.startswith("trace"):
             raise InfermeterError("load needs a limit: --max-requests N and/or --duration 30s")
         if self.max_requests is not None and self.max_requests < 1:
             raise InfermeterError("--max-requests must be >= 1")
@@ -129,8 +155,11 @@ class LoadOptions:
             raise InfermeterError("--max-errors must be >= 1")
         if self.sweep_points < 2:
             raise InfermeterError("--sweep-points must be >= 2 (synchronous and throughput)")
-        if self.max_concurrency < 1:
+        if self.max_concurrency < 1 or (self.concurrency_cap is not None and self.concurrency_cap < 1):
             raise InfermeterError("--max-concurrency must be >= 1")
+        from infermeter.scenarios.load_options import check_burstiness
+
+        check_burstiness(self.burstiness)
         parse_profile(self.profile, self.max_concurrency)
         w, wu = parse_span(self.warmup, "warmup")
         c, cu = parse_span(self.cooldown, "cooldown")
@@ -146,11 +175,12 @@ class LoadOptions:
 
 def schedule(profile: Profile, n: int, seed: int) -> np.ndarray:
     """Send offsets (seconds from the start) of the first ``n`` requests of a rate profile."""
+    from infermeter.scenarios.load_options import gaps_for
+
     assert profile.rate is not None
     if profile.kind == "constant":
         return np.arange(n) / profile.rate
-    gaps = np.random.default_rng([seed, 7]).exponential(1.0 / profile.rate, size=n)
-    return np.concatenate([[0.0], np.cumsum(gaps[:-1])])
+    return np.concatenate([[0.0], np.cumsum(gaps_for(profile.kind, profile.rate, n, seed)[:-1])])
 
 
 class ThreadedSink:
@@ -197,6 +227,9 @@ class PointState:
     ttfts: list[float] = field(default_factory=list)
 
 
+# What a dataset item tells its record (trace time, conversation and turn, its own output length).
+_ITEM_KEYS = ("at_s", "conversation", "turn", "max_tokens")
+
 RequestFn = Callable[[Prompt, GenerationParams, bool], Awaitable[Generation]]
 
 
@@ -221,6 +254,9 @@ class LoadRunner:
         self.index = 0  # request ids run on across points
         self.records: list[RequestRecord] = []
         self._stop = asyncio.Event()
+        cap = opts.concurrency_cap
+        self._cap = asyncio.Semaphore(cap) if cap else None  # --max-concurrency under a rate profile
+        self._turns: dict[int, asyncio.Event] = {}  # multi-turn: a turn waits for the one before it
 
     async def send(self, prompt: Prompt) -> Generation:
         """The one path every request takes (wrap this to add a response cache)."""
@@ -231,6 +267,8 @@ class LoadRunner:
         o = self.opts
         w, wu = parse_span(o.warmup, "warmup")
         c, cu = parse_span(o.cooldown, "cooldown")
+        if o.max_requests is None and o.duration_s is None:  # a whole trace: shares are applied at the end
+            return "warmup:load" if wu == "seconds" and t_off < w else "load"
         if o.max_requests is not None and (o.duration_s is None or wu == cu == "fraction"):
             n = o.max_requests
             if (wu == "fraction" and k < int(w * n)) or (wu == "seconds" and t_off < w):
@@ -245,11 +283,28 @@ class LoadRunner:
             return "cooldown:load"
         return "load"
 
+    async def _after_previous_turn(self, k: int, prompt: Prompt) -> asyncio.Event:
+        """A conversation's turn is sent once the turn before it (``after`` items earlier) completed."""
+        done = self._turns[self.index + k] = asyncio.Event()
+        after = prompt.extra.get("after")
+        prev = self._turns.pop(self.index + k - after, None) if after else None
+        if prev is not None:
+            await prev.wait()
+        return done
+
     async def _one(self, point: int, k: int, prompt: Prompt, t_off: float) -> None:
         st = self.state
         assert st is not None
+        turn_done = await self._after_previous_turn(k, prompt) if "turn" in prompt.extra else None
         st.sent += 1
-        g = await self.send(prompt)
+        if self._cap is not None:
+            async with self._cap:
+                g = await self.send(prompt)
+        else:
+            g = await self.send(prompt)
+        if turn_done is not None:
+            turn_done.set()
+        target = prompt.extra.get("max_tokens", self.params.max_new_tokens)
         r = RequestRecord(
             request_id=f"load-{self.index + k}",
             phase=self._phase(k, t_off),
@@ -258,13 +313,15 @@ class LoadRunner:
             prompt_tokens=len(prompt.ids),
             t_send=g.t_send,
             token_times=g.token_times,
-            target_output_tokens=self.params.max_new_tokens if self.force else None,
+            target_output_tokens=target if self.force else None,
             tokens_per_chunk=g.extra.get("tokens_per_chunk"),
             error=g.error,
             extra={
                 "profile": st.profile.label,
                 "point": point,
                 "scheduled_s": t_off,
+                "k": k,
+                **{key: prompt.extra[key] for key in _ITEM_KEYS if key in prompt.extra},
                 "input": fingerprint(prompt),  # for the repeated-input warning, with or without --cache
                 **{k2: v for k2, v in g.extra.items() if k2 != "tokens_per_chunk"},
             },
@@ -296,6 +353,7 @@ class LoadRunner:
         t0 = st.start = self.now()
         if profile.concurrency is not None:
             counter = iter(range(1 << 62))
+            workers = min(profile.concurrency, self.opts.concurrency_cap or profile.concurrency)
 
             async def worker() -> None:
                 while True:
@@ -304,10 +362,11 @@ class LoadRunner:
                         return
                     await self._one(point, k, self.prompts[(self.index + k) % n_prompts], t_off)
 
-            await asyncio.gather(*(worker() for _ in range(profile.concurrency)))
+            await asyncio.gather(*(worker() for _ in range(workers)))
         else:
-            n = self.opts.max_requests or int((self.opts.duration_s or 0) * (profile.rate or 0) * 1.5 + 16)
-            offsets = schedule(profile, n, self.opts.seed + point)
+            from infermeter.scenarios.load_options import offsets as planned_offsets
+
+            offsets = planned_offsets(profile, self.opts, point, self.prompts)
             tasks = []
             for k, off in enumerate(offsets.tolist()):
                 if not self._more(k, off):
@@ -333,7 +392,7 @@ class LoadRunner:
             if profile is None:
                 break
             recs = await self.run_point(len(summaries), profile)
-            summaries.append(summarize(profile, recs, self.opts.slo))
+            summaries.append(summarize(profile, recs, self.opts.slo, self.opts))
         return summaries
 
 
@@ -376,9 +435,13 @@ def prompts_for(backend: Any, cfg: Any, planned: int = 0) -> tuple[list[Prompt],
     does not repeat inputs unless asked to (``--repeat-ratio``): a server's prefix or response cache
     would otherwise make it look faster than real traffic would. Dataset items cycle.
     """
+    from infermeter.scenarios.load_prompts import serving_prompts
     from infermeter.workloads.base import load_items
 
     items = load_items(cfg.workload)
+    served = serving_prompts(backend, cfg, items, planned)  # ShareGPT, random lengths, traces, multi-turn
+    if served is not None:
+        return served
     synthetic = cfg.workload.kind == "synthetic"
     if synthetic:
         n = cfg.workload.prompt_len
