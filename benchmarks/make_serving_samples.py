@@ -1,7 +1,8 @@
 """Build the small serving samples shipped in ``src/infermeter/workloads/samples/`` from packaged GSM8K.
 
-* ``sharegpt_gsm8k.json``: 64 ShareGPT conversations. The first 48 are one question and its worked
-  answer; the last 16 chain three questions (three human turns, three replies) for multi-turn runs.
+* ``sharegpt_gsm8k.json``: 64 ShareGPT conversations. The first 16 chain three questions (three
+  human turns, three replies: multi-turn runs take them first); the other 48 are one question and its
+  worked answer.
 * ``trace_gsm8k.jsonl``: 40 lines in the Mooncake trace layout (timestamp ms, input_length,
   output_length, hash_ids), lengths from the GSM8K question/answer sizes at 4 characters per token,
   arrivals from a seeded Poisson process at 20 requests/s, and a shared first block on every 4th
@@ -25,15 +26,15 @@ OUT = Path(__file__).resolve().parents[1] / "src" / "infermeter" / "workloads" /
 def main() -> None:
     rows = [json.loads(line) for line in gsm8k_path().read_text(encoding="utf-8").splitlines() if line.strip()]
     convs = []
-    for i in range(48):
-        r = rows[i]
-        convs.append({"id": f"gsm8k-{i}", "conversations": [{"from": "human", "value": r["question"]},
-                                                             {"from": "gpt", "value": r["answer"]}]})  # fmt: skip
     for j in range(16):
         turns = []
         for r in rows[100 + 3 * j : 103 + 3 * j]:
             turns += [{"from": "human", "value": r["question"]}, {"from": "gpt", "value": r["answer"]}]
         convs.append({"id": f"gsm8k-chain-{j}", "conversations": turns})
+    for i in range(48):
+        r = rows[i]
+        convs.append({"id": f"gsm8k-{i}", "conversations": [{"from": "human", "value": r["question"]},
+                                                             {"from": "gpt", "value": r["answer"]}]})  # fmt: skip
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "sharegpt_gsm8k.json").write_text(json.dumps(convs, indent=1) + "\n", encoding="utf-8")
 

@@ -212,9 +212,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.dataset is not None and args.workload is None and not os.path.isdir(args.dataset):
         # The file says what it is (ShareGPT, prompt rows, a trace, CSV). VQA questions (.json) and
         # folders (easy-VQA layout) leave the kind to --workload or the config file.
-        from infermeter.workloads.serving_data import detect_kind
+        from infermeter.workloads.serving_data import kind_for_file
 
-        kind = detect_kind(args.dataset)
+        kind = kind_for_file(args.dataset)
         if kind:
             out["workload.kind"] = kind
     for name, key in (

@@ -82,6 +82,26 @@ def detect_kind(path: str | Path) -> str | None:
                           "--dataset-name")  # fmt: skip
 
 
+def kind_for_file(path: str) -> str | None:
+    """``--dataset``'s workload kind: from the content when the file is there, else from its suffix.
+
+    A ``.json`` that is none of ours (VQA questions) leaves the kind to ``--workload``; any other
+    file whose format is not recognised is an error naming the formats.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if not p.is_file():  # the loader says it is missing
+        return None if suffix == ".json" else "jsonl"
+    try:
+        return detect_kind(p)
+    except InfermeterError:
+        if suffix == ".json":
+            return None
+        raise
+
+
 def _first_value(path: Path) -> Any:
     """The first row of a JSON array / object / JSONL file (only the first line of a JSONL is parsed)."""
     try:
