@@ -37,7 +37,9 @@ def vllm_names() -> tuple[set[str], str]:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "result" for t in node.targets):
             if isinstance(node.value, ast.Dict):
                 names |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
-    assert 'result[f"mean_{metric_attribute_name}_ms"]' in src and 'result[f"p{p_word}_{metric_attribute_name}_ms"]' in src
+    assert (
+        'result[f"mean_{metric_attribute_name}_ms"]' in src and 'result[f"p{p_word}_{metric_attribute_name}_ms"]' in src
+    )
     return names, str(found[0])
 
 
