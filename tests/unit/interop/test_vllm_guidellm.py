@@ -34,9 +34,9 @@ def vllm_names() -> tuple[set[str], str]:
     src = found[0].read_text(encoding="utf-8")
     names = set(re.findall(r'result_json\["(\w+)"\]', src))
     for node in ast.walk(ast.parse(src)):  # the keys of every dict literal assigned to `result`
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "result" for t in node.targets):
-            if isinstance(node.value, ast.Dict):
-                names |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
+        is_result = isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "result" for t in node.targets)
+        if is_result and isinstance(node.value, ast.Dict):
+            names |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
     assert (
         'result[f"mean_{metric_attribute_name}_ms"]' in src and 'result[f"p{p_word}_{metric_attribute_name}_ms"]' in src
     )
