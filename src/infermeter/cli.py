@@ -455,6 +455,9 @@ def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+_ENGINE_MODULES = ("torch", "transformers", "accelerate", "gguf")  # the [hf] extra
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     parser = build_parser()
@@ -479,3 +482,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("infermeter: interrupted (records measured so far are on disk)", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as err:  # `pip install infermeter` measures servers; engines are extras
+        if (err.name or "").split(".")[0] not in _ENGINE_MODULES or args.debug:
+            raise
+        name = (err.name or "").split(".")[0]
+        print(f"infermeter: error: this needs {name}: pip install 'infermeter[hf]'", file=sys.stderr)
+        return 2

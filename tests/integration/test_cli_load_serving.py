@@ -4,7 +4,10 @@ random lengths, a trace, multi-turn), their flags, the vLLM export and import, a
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,3 +146,32 @@ def test_bad_input_is_one_line(tmp_path, null_server, args, message):
     proc = run_cli("load", "--base-url", srv.url, "--max-requests", "2", "--output", "results", *args, tmp=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+_NO_ENGINES = """
+import runpy, sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "transformers", "accelerate", "gguf"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Block())
+sys.argv = ["infermeter", *sys.argv[1:]]
+runpy.run_module("infermeter", run_name="__main__")
+"""
+
+
+def test_load_runs_without_torch_or_transformers(tmp_path, null_server):
+    """`pip install infermeter` (no [hf] extra) measures a server; an in-process run names the extra."""
+    srv = null_server("--tokens", "8", "--pace-ms", "0")
+    script = tmp_path / "no_engines.py"
+    script.write_text(_NO_ENGINES)
+    base = [sys.executable, str(script)]
+    env = {**os.environ, "INFERMETER_DB": "off"}
+    args = ["load", "--base-url", srv.url, "--dataset-name", "sharegpt", "--num-prompts", "4", "--json"]
+    proc = subprocess.run(base + args + ["--output", "results"], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path, env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout)["load_run"]["points"][0]["requests"]["ok"] == 4
+    proc = subprocess.run(base + ["run", "--inline", "--limit", "1"], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path, env=env)  # fmt: skip
+    assert proc.returncode == 2 and "pip install 'infermeter[hf]'" in proc.stderr, proc.stderr[-2000:]
