@@ -38,6 +38,7 @@ def add_serving_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lengths", help="random: prompt_tokens=N,output_tokens=N (N, A-B, or _stdev/_min/_max)")
     p.add_argument("--prefix-len", type=int, help="sonnet: tokens every prompt shares (default 200)")
     p.add_argument("--columns", help="hf-json column names: prompt=COL,output_len=COL,reply=COL,system=COL")
+    p.add_argument("--output-len", type=int, help="every request's output length, instead of the dataset's (vLLM)")
     p.add_argument("--trace-speed", help="trace replay speed: 2 or 2x sends twice as fast (default 1)")
     p.add_argument("--export", metavar="vllm[=FILE]", help="also write vLLM's result JSON (default FILE: vllm.json)")
 
@@ -61,6 +62,8 @@ def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
         out["workload.lengths"] = args.lengths
     if args.prefix_len is not None:
         out["workload.prefix_len"] = args.prefix_len
+    if args.output_len is not None:
+        out["workload.output_len"] = args.output_len
     if args.columns:
         out["workload.columns"] = _pairs(args.columns, "--columns")
     if args.num_prompts is not None and args.limit is None:

@@ -117,6 +117,9 @@ class WorkloadConfig(_Section):
         "_stdev/_min/_max (None: prompt_len and max_new_tokens)",
     )
     prefix_len: int = Field(200, ge=0, description="sonnet: tokens of the prefix every prompt shares")
+    output_len: int | None = Field(
+        None, ge=1, description="serving datasets: this output length for every request instead of the dataset's own"
+    )
     columns: dict[str, str] = Field(
         {}, description="hf-json: column names, e.g. {prompt: question, output_len: n_out, reply: answer}"
     )

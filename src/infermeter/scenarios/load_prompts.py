@@ -50,7 +50,9 @@ def serving_prompts(backend: Any, cfg: Any, items: list[Any], planned: int) -> t
         meta = dict(it.meta)
         p = _drawn(backend, meta, cfg.seed, i) if "input_len" in meta else backend.encode(it)
         p.extra.update({k: v for k, v in meta.items() if k not in ("input_len", "hash_ids", "reply")})
-        if it.output_len:
+        if wl.output_len:  # --output-len: one length for all, as vLLM's flag
+            p.extra["max_tokens"] = wl.output_len
+        elif it.output_len:
             p.extra["max_tokens"] = it.output_len
         elif isinstance(meta.get("reply"), str):
             replies.append(meta["reply"])
