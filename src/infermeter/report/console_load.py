@@ -120,6 +120,16 @@ def render_load(report: dict[str, Any], console: Console | None = None) -> None:
         c.add_column("")
         cache_rows(c, {"inputs": lr.get("inputs"), "response_cache": lr.get("response_cache")})
         con.print(c)
+    for p in points:  # multi-turn conversations: TTFT per turn as the history grows
+        if p.get("turns"):
+            from infermeter.scenarios.load_turns import turn_table_rows
+
+            tt = Table(title=f"{p['profile']}: per conversation turn")
+            for col in ("turn", "requests", "prompt tokens", "TTFT mean ms", "p50", "p95"):
+                tt.add_column(col, justify="right")
+            for row in turn_table_rows(p["turns"]):
+                tt.add_row(*row)
+            con.print(tt)
     for reason, n in (lr.get("errors_by_reason") or {}).items():
         con.print(f"[red]errors[/red]: {n} x {reason}")
     for w in report.get("warnings") or []:

@@ -45,3 +45,16 @@ def by_turn(records: Sequence[RequestRecord], pcts: Sequence[float]) -> list[dic
             }
         )
     return rows
+
+
+def turn_table_rows(turns: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """Console rows of :func:`by_turn`: turn, requests, mean prompt tokens, TTFT mean / p50 / p95 (ms)."""
+
+    def ms(v: float | None) -> str:
+        return f"{v * 1000:.1f}" if v is not None else "-"
+
+    return [
+        [str(t["turn"]), str(t["requests"]), f"{t['prompt_tokens_mean']:.0f}", ms(t["ttft_mean_s"]),
+         ms(t["ttft_s"].get("p50")), ms(t["ttft_s"].get("p95"))]
+        for t in turns
+    ]  # fmt: skip
