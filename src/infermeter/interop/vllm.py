@@ -142,6 +142,8 @@ def as_point(obj: dict[str, Any]) -> dict[str, Any]:
     label = f"rate {rate}" + (f", max concurrency {obj['max_concurrency']}" if obj.get("max_concurrency") else "")
     return {
         "profile": label,
+        "target_rate": rate if isinstance(rate, (int, float)) else None,
+        "concurrency": obj.get("max_concurrency"),
         "requests": {"sent": obj.get("completed", 0) + (obj.get("failed") or 0), "ok": obj.get("completed"),
                      "input_tokens": obj.get("total_input_tokens"), "output_tokens": obj.get("total_output_tokens")},
         "request_rate": obj.get("request_throughput"),

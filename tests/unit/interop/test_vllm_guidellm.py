@@ -99,7 +99,9 @@ def test_vllm_result_reads_back_as_a_load_point(tmp_path):
     rep = foreign_report(tmp_path / "vllm.json", json.dumps(out))
     (point,) = rep["load_run"]["points"]
     assert rep["imported_from"] == "vllm bench serve" and rep["kind"] == "load"
-    assert point["requests"] == {"sent": 7, "ok": 6, "input_tokens": 75, "output_tokens": 30}
+    assert point["requests"] == {"sent": 7, "ok": 6, "measured": 7, "errors": 1, "short_outputs": 0,
+                                 "input_tokens": 75, "output_tokens": 30}  # fmt: skip
+    assert point["target_rate"] == 10.0 and point["goodput"] is None  # every key of a load point is there
     assert point["ttft_s"]["mean"] == pytest.approx(0.05) and point["ttft_s"]["p99.9"] == pytest.approx(0.05)
     two = json.dumps(out) + "\n" + json.dumps(out) + "\n"  # --append-result: JSON lines
     assert len(foreign_report(tmp_path / "x.jsonl", two)["load_run"]["points"]) == 2
@@ -121,6 +123,7 @@ def test_guidellm_benchmarks_read_as_load_points(tmp_path):
     rep = foreign_report(tmp_path / "benchmarks.json", json.dumps({"benchmarks": [bench]}))
     (p,) = rep["load_run"]["points"]
     assert rep["imported_from"] == "guidellm" and p["profile"] == "constant:4"
-    assert p["requests"] == {"sent": 42, "ok": 40} and p["request_rate"] == 3.9
+    assert (p["requests"]["sent"], p["requests"]["ok"], p["requests"]["errors"]) == (42, 40, 2)
+    assert p["request_rate"] == 3.9
     assert p["ttft_s"]["mean"] == pytest.approx(0.08) and p["ttft_s"]["p99"] == pytest.approx(0.16)
     assert p["tpot_s"]["median"] == pytest.approx(0.02) and p["e2e_s"]["p90"] == pytest.approx(3.9)
