@@ -121,6 +121,11 @@ def _add_load(sub: Any) -> None:
 def _cmd_load(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    if args.model is None and args.tokenizer in (None, "qwen"):  # the client will count with Qwen's tokenizer
+        from infermeter.models.light_tokenizer import prefetch_qwen
+
+        prefetch_qwen()
+
     from infermeter.api import load
     from infermeter.cli import config_from_args, emit
     from infermeter.cli_load_serving import check_dataset, config_overrides, export_path, profile_from_args

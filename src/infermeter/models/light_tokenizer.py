@@ -9,6 +9,7 @@ special ids, length) and renders chat templates with jinja2, as transformers doe
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +60,30 @@ class LightTokenizer:
         return self.backend_tokenizer.encode(text, add_special_tokens=False).ids if tokenize else text
 
 
+_QWEN: list[LightTokenizer] = []
+_QWEN_LOCK = threading.Lock()
+
+
 def light_qwen() -> LightTokenizer:
-    """Qwen2/Qwen3's tokenizer (the offline build of :mod:`infermeter.models.tokenizer`), without transformers."""
-    from tokenizers import Tokenizer
+    """Qwen2/Qwen3's tokenizer (the offline build of :mod:`infermeter.models.tokenizer`), without transformers.
 
-    from infermeter.models.tokenizer import _ADDED_TOKENS, CHAT_TEMPLATE, _tokenizer_json
+    One shared instance; a build already under way (:func:`prefetch_qwen`) is waited for, not repeated.
+    """
+    with _QWEN_LOCK:
+        if not _QWEN:
+            from tokenizers import Tokenizer
 
-    special = {t for t, is_special in _ADDED_TOKENS if is_special}
-    return LightTokenizer(Tokenizer.from_file(str(_tokenizer_json())), CHAT_TEMPLATE, special)
+            from infermeter.models.tokenizer import _ADDED_TOKENS, CHAT_TEMPLATE, _tokenizer_json
+
+            special = {t for t, is_special in _ADDED_TOKENS if is_special}
+            _QWEN.append(LightTokenizer(Tokenizer.from_file(str(_tokenizer_json())), CHAT_TEMPLATE, special))
+        return _QWEN[0]
+
+
+def prefetch_qwen() -> None:
+    """Start reading the Qwen tokenizer on a thread: its 18 MB JSON parses in Rust without the GIL, while
+    the command imports its modules and asks the server for its models."""
+    threading.Thread(target=light_qwen, name="infermeter-tokenizer", daemon=True).start()
 
 
 def light_folder(path: Path) -> LightTokenizer | None:
