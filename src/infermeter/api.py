@@ -301,7 +301,7 @@ def load(
     if not cfg.server.base_url:
         raise InfermeterError("load needs a server: --base-url http://HOST:PORT")
     load_items(cfg.workload)  # bad input fails before the server is touched
-    from infermeter.scenarios.load_options import name_after_served
+    from infermeter.scenarios.load_options import name_after_served, window_all
 
     name_after_served(cfg)  # the served model names the run (unless a local model was asked for)
     run_dir = _run_dir(cfg, f"load-{Path(cfg.model.name).name}-{opts.profile.replace(':', '')}")
@@ -312,10 +312,11 @@ def load(
 
     def finalize() -> None:
         data["load"] = meta.get("load")
-        data["load_run"] = assemble(read_records(run_dir / RECORDS_FILE), opts, meta)
+        records = window_all(read_records(run_dir / RECORDS_FILE), opts)  # shares of the requests sent
+        data["load_run"] = assemble(records, opts, meta)
         data["load_run"]["records_file"] = str(run_dir / RECORDS_FILE)
         data["warnings"] = load_warnings(data["load_run"]["points"], meta.get("stopped"))
-        _cache_section(data, read_records(run_dir / RECORDS_FILE))  # --cache / --repeat-ratio (issue 8)
+        _cache_section(data, records)  # --cache / --repeat-ratio (issue 8)
         if data["status"] == "complete" and data["load_run"]["errors_total"]:
             data["status"] = "partial"
 

@@ -160,6 +160,18 @@ def window_phases(records: list[RequestRecord], opts: LoadOptions) -> list[Reque
     return out
 
 
+def window_all(records: list[RequestRecord], opts: LoadOptions) -> list[RequestRecord]:
+    """:func:`window_phases` applied to each profile point's records (a run's records, any order kept)."""
+    by_point: dict[int, list[int]] = {}
+    for i, r in enumerate(records):
+        by_point.setdefault(int(r.extra.get("point", 0)), []).append(i)
+    out = list(records)
+    for idx in by_point.values():
+        for i, r in zip(idx, window_phases([records[i] for i in idx], opts), strict=True):
+            out[i] = r
+    return out
+
+
 # -- the served model names the run ----------------------------------------------------------------------
 def name_after_served(cfg: Any) -> None:
     """Name the run (``model.name``) after the served model unless a local model was asked for.

@@ -126,3 +126,13 @@ def test_max_concurrency_caps_rate_profiles():
 
     asyncio.run(main())
     assert peak == 3  # 12 requests due at once, 3 in flight at most
+
+
+def test_window_all_relabels_each_point_by_its_own_count():
+    from infermeter.scenarios.load_options import window_all
+
+    recs = _recs(20, "warmup:load")
+    for r in recs[10:]:
+        r.extra["point"], r.extra["k"] = 1, r.extra["k"] - 10
+    out = window_all(recs, LoadOptions(max_requests=100, warmup="20%"))
+    assert [r.phase for r in out] == (["warmup:load"] * 2 + ["load"] * 8) * 2
