@@ -79,6 +79,7 @@ _LOAD_EPILOG = f"""examples:
   infermeter load --base-url URL --profile sweep --max-requests 100 --dataset prompts.jsonl --api completions
 profiles: synchronous | concurrent:N | throughput (--max-concurrency in flight) | constant:R | poisson:R
   (R requests/s, seeded by --seed) | sweep (synchronous, throughput, then constant rates in between)
+  | ramp:linear|exponential:A:B (the rate moves from A to B) | trace[:SPEED] (a trace's own send times)
 exit codes: 0 every request succeeded; {EXIT_PARTIAL} the run finished or stopped (--max-errors) with failed
   requests: the report is partial (errors by reason in it); 2 bad input or unreachable server; 130 interrupted
 the API key: $OPENAI_API_KEY (or the variable named by --set server.api_key_env=VAR), or --api-key;
