@@ -317,10 +317,6 @@ def load(
         data["load_run"]["records_file"] = str(run_dir / RECORDS_FILE)
         data["warnings"] = load_warnings(data["load_run"]["points"], meta.get("stopped"))
         _cache_section(data, records)  # --cache / --repeat-ratio (issue 8)
-        from infermeter.scenarios.load_turns import tokenizer_warning
-
-        if line := tokenizer_warning(records, (data.get("load") or {}).get("tokenizer")):
-            data["warnings"].append(line)
         if data["status"] == "complete" and data["load_run"]["errors_total"]:
             data["status"] = "partial"
 

@@ -58,26 +58,3 @@ def turn_table_rows(turns: Sequence[dict[str, Any]]) -> list[list[str]]:
          ms(t["ttft_s"].get("p50")), ms(t["ttft_s"].get("p95"))]
         for t in turns
     ]  # fmt: skip
-
-
-def tokenizer_warning(records: Sequence[RequestRecord], tokenizer: str | None) -> str | None:
-    """A line when the server's prompt counts (``usage.prompt_tokens``) disagree with the client's.
-
-    The chat template adds a few tokens on the server; a median gap beyond 15% and 16 tokens means
-    the client tokenizer is another model's, so drawn prompt lengths are not what the server sees.
-    """
-    gaps = sorted(
-        (u["prompt_tokens"] - r.prompt_tokens, r.prompt_tokens)
-        for r in records
-        if r.ok and isinstance(u := r.extra.get("usage"), dict) and isinstance(u.get("prompt_tokens"), int)
-    )
-    if not gaps:
-        return None
-    gap, client = gaps[len(gaps) // 2]
-    if abs(gap) <= max(16, 0.15 * client):
-        return None
-    return (
-        f"the server counts prompts {gap:+d} tokens off the client's ({tokenizer or 'client tokenizer'}; median "
-        f"of {len(gaps)}): prompt lengths are not what the server sees; give --tokenizer the served model's "
-        "tokenizer folder"
-    )

@@ -136,15 +136,3 @@ def test_window_all_relabels_each_point_by_its_own_count():
         r.extra["point"], r.extra["k"] = 1, r.extra["k"] - 10
     out = window_all(recs, LoadOptions(max_requests=100, warmup="20%"))
     assert [r.phase for r in out] == (["warmup:load"] * 2 + ["load"] * 8) * 2
-
-
-def test_tokenizer_warning_when_server_counts_differ():
-    from infermeter.scenarios.load_turns import tokenizer_warning
-
-    def rec(client: int, server: int) -> RequestRecord:
-        return RequestRecord("r", "load", 0, 1, client, 0.0, [0.1], extra={"usage": {"prompt_tokens": server}})
-
-    assert tokenizer_warning([rec(100, 112)] * 5, "qwen") is None  # a chat template's few tokens
-    line = tokenizer_warning([rec(100, 160)] * 5, "qwen")
-    assert line is not None and "+60 tokens" in line and "--tokenizer" in line
-    assert tokenizer_warning([RequestRecord("r", "load", 0, 1, 9, 0.0, [0.1])], "qwen") is None  # no usage
