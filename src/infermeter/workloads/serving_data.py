@@ -92,7 +92,7 @@ def kind_for_file(path: str) -> str | None:
     suffix = p.suffix.lower()
     if suffix == ".csv":
         return "csv"
-    if not p.is_file():  # the loader says it is missing
+    if not p.is_file() or p.stat().st_size < 4096 and not p.read_bytes().strip():  # the loader says what is wrong
         return None if suffix == ".json" else "jsonl"
     try:
         return detect_kind(p)
