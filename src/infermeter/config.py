@@ -151,7 +151,8 @@ class WorkloadConfig(_Section):
     kind: str = Field(
         "gsm8k",
         description="prompt source, any registered workload (`infermeter workloads`): datasets gsm8k, gpqa, "
-        "easy-vqa, okvqa/vqav2 (your files), jsonl, csv; synthetic; shared-prefix, many-requests",
+        "easy-vqa, okvqa/vqav2 (your files), jsonl, csv; synthetic; shared-prefix, many-requests; vLLM's "
+        "serving datasets sharegpt, multi-turn, hf-json, random, sonnet, trace (load)",
     )
     path: str | None = Field(
         None,
@@ -179,6 +180,18 @@ class WorkloadConfig(_Section):
         "JSONL/CSV)",
     )
     chat: bool = Field(True, description="apply the tokenizer's chat template when it has one")
+    lengths: str | None = Field(
+        None,
+        description="random: prompt_tokens=N,output_tokens=N; N fixed, a range 128-512, or a mean with "
+        "_stdev/_min/_max (None: prompt_len and max_new_tokens)",
+    )
+    prefix_len: int = Field(200, ge=0, description="sonnet: tokens of the prefix every prompt shares")
+    output_len: int | None = Field(
+        None, ge=1, description="serving datasets: this output length for every request instead of the dataset's own"
+    )
+    columns: dict[str, str] = Field(
+        {}, description="hf-json: column names, e.g. {prompt: question, output_len: n_out, reply: answer}"
+    )
     repeat_ratio: float | None = Field(
         None,
         ge=0,

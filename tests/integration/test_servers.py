@@ -134,3 +134,80 @@ def test_side_by_side_table(tmp_path: Path, reports: dict[str, Path]) -> None:
     ttft = next(line for line in lines if line.startswith("| TTFT mean"))
     assert ttft.count("|") == 5 and " - " not in ttft  # a number in every column
     assert "gsm8k limit=4" in proc.stdout and "do not compare" not in proc.stdout
+
+
+# -- vLLM's and GuideLLM's datasets against the real servers ---------------------------------------------
+def _load_records(proc: subprocess.CompletedProcess, what: str) -> tuple[dict, list[dict]]:
+    rep = _json(proc, what)
+    lines = (Path(rep["run_dir"]) / "records.jsonl").read_text().splitlines()
+    return rep, [json.loads(line) for line in lines]
+
+
+def _server_tokenizer(server: str) -> tuple[str, ...]:
+    """vLLM serves the converted folder: count with its tokenizer.json; llama.cpp: the default Qwen one."""
+    if server != "vllm_server":
+        return ()
+    from infermeter.models.export import hf_folder
+
+    return ("--tokenizer", str(hf_folder("smollm2-135m")))
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_sharegpt_and_random_lengths_on_real_server(server: str, request: pytest.FixtureRequest, tmp_path: Path):
+    srv = request.getfixturevalue(server)
+    common = (
+        "load",
+        "--json",
+        "--base-url",
+        srv.url,
+        "--output",
+        str(tmp_path / "results"),
+        *_server_tokenizer(server),
+    )
+    args = ("--dataset-name", "sharegpt", "--num-prompts", "4", "--output-len", "12", "--profile", "concurrent:2")
+    rep, recs = _load_records(run_cli(*common, *args, "--export", "vllm", tmp=tmp_path), "sharegpt")
+    assert rep["load_run"]["points"][0]["requests"]["ok"] == 4 and rep["load_run"]["errors_total"] == 0
+    assert all(r["extra"]["max_tokens"] == 12 and 1 <= r["output_tokens"] <= 12 for r in recs)
+    assert json.loads((Path(rep["run_dir"]) / "vllm.json").read_text())["completed"] == 4
+    spec = "prompt_tokens=16-48,output_tokens=6,output_tokens_stdev=2,output_tokens_min=3,output_tokens_max=9"
+    rep, recs = _load_records(run_cli(*common, "--dataset-name", "random", "--lengths", spec, "--num-prompts", "6",
+                                      "--request-rate", "4", "--seed", "3", tmp=tmp_path), "random")  # fmt: skip
+    assert len(recs) == 6 and all(r["error"] is None for r in recs)
+    assert all(16 <= r["prompt_tokens"] <= 48 for r in recs)
+    targets = [r["target_output_tokens"] for r in recs]  # drawn per request, sent as max_tokens + min_tokens
+    assert all(3 <= t <= 9 for t in targets) and len(set(targets)) > 1
+    assert all(1 <= r["output_tokens"] <= r["target_output_tokens"] for r in recs)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_trace_and_multi_turn_on_real_server(server: str, request: pytest.FixtureRequest, tmp_path: Path):
+    srv = request.getfixturevalue(server)
+    common = (
+        "load",
+        "--json",
+        "--base-url",
+        srv.url,
+        "--output",
+        str(tmp_path / "results"),
+        *_server_tokenizer(server),
+    )
+    trace = tmp_path / "trace.jsonl"
+    times = [0, 150, 300, 1200, 1250, 2000]
+    trace.write_text(
+        "".join(json.dumps({"timestamp": t, "input_length": 24, "output_length": 4}) + "\n" for t in times)
+    )
+    rep, recs = _load_records(run_cli(*common, "--dataset", str(trace), tmp=tmp_path), "trace")
+    assert rep["load_run"]["points"][0]["profile"] == "trace:1" and all(r["error"] is None for r in recs)
+    by_k = sorted(recs, key=lambda r: r["extra"]["k"])
+    t0 = by_k[0]["t_send"] - by_k[0]["extra"]["scheduled_s"]
+    for r, t in zip(by_k, times, strict=True):
+        assert r["extra"]["scheduled_s"] == pytest.approx(t / 1000)
+        assert r["t_send"] - t0 >= r["extra"]["scheduled_s"] - 0.002  # never early (lag: benchmarks/gpu_serving.sh)
+    args = ("--dataset-name", "multi-turn", "--limit", "2", "--output-len", "8", "--profile", "concurrent:2")
+    rep, recs = _load_records(run_cli(*common, *args, "--max-requests", "6", tmp=tmp_path), "multi-turn")
+    turns = rep["load_run"]["points"][0]["turns"]
+    assert [t["turn"] for t in turns] == [1, 2, 3] and all(t["requests"] == 2 for t in turns)
+    assert turns[0]["prompt_tokens_mean"] < turns[1]["prompt_tokens_mean"] < turns[2]["prompt_tokens_mean"]
+    for conv in {r["extra"]["conversation"] for r in recs}:
+        rs = sorted((r for r in recs if r["extra"]["conversation"] == conv), key=lambda r: r["extra"]["turn"])
+        assert all(b["t_send"] >= a["token_times"][-1] for a, b in zip(rs, rs[1:], strict=False))

@@ -30,6 +30,7 @@ from infermeter.scenarios import load_analysis, soak_analysis
 from infermeter.scenarios import sweep as sw
 from infermeter.scenarios.compare import CompareOptions, run_compare
 from infermeter.scenarios.load_extras import extra_warnings
+from infermeter.scenarios.load_options import name_after_served, window_all
 from infermeter.scenarios.load_profiles import LoadOptions
 from infermeter.scenarios.load_run import execute
 from infermeter.scenarios.run import measure
@@ -125,7 +126,7 @@ def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = Tr
 def _new_report(kind: str, run_dir: Path, **fields: Any) -> Report:
     """A report in status "running", with this process's environment."""
 
-    env = capture()
+    env = capture(client_only=kind == "load")
     recording.begin(run_dir, kind, fields.get("config") or {"configs": fields.get("configs", {})}, env)
     return Report(
         {
@@ -310,18 +311,22 @@ def load(
     if not cfg.server.base_url:
         raise InfermeterError("load needs a server: --base-url http://HOST:PORT")
     load_items(cfg.workload)  # bad input fails before the server is touched
-    run_dir = _run_dir(cfg, "load-" + opts.profile.replace(":", ""))
+
+    name_after_served(cfg)  # the served model names the run (unless a local model was asked for)
+    run_dir = _run_dir(cfg, f"load-{Path(cfg.model.name).name}-{opts.profile.replace(':', '')}")
     report = _new_report("load", run_dir, config=cfg.model_dump())
     data = report.data
+    data["label"], data["metadata"] = opts.label, dict(opts.metadata)
     meta: dict[str, Any] = {}
 
     def finalize() -> None:
         data["load"] = meta.get("load")
-        data["load_run"] = load_analysis.assemble(read_records(run_dir / RECORDS_FILE), opts, meta)
+        records = window_all(read_records(run_dir / RECORDS_FILE), opts)  # shares of the requests sent
+        data["load_run"] = load_analysis.assemble(records, opts, meta)
         data["load_run"]["records_file"] = str(run_dir / RECORDS_FILE)
         data["warnings"] = load_analysis.load_warnings(data["load_run"]["points"], meta.get("stopped"))
         data["warnings"] += extra_warnings(data["load_run"])
-        _cache_section(data, read_records(run_dir / RECORDS_FILE))  # --cache / --repeat-ratio (issue 8)
+        _cache_section(data, records)  # --cache / --repeat-ratio
         if data["status"] == "complete" and data["load_run"]["errors_total"]:
             data["status"] = "partial"
 

@@ -34,9 +34,9 @@ from infermeter.backends.base import Backend, Generation, LoadInfo, Prompt, regi
 from infermeter.backends.sse import Parsed, parse_stream, token_times
 from infermeter.core.clock import PerfClock
 from infermeter.errors import InfermeterError
+from infermeter.models.light_tokenizer import light_folder, light_qwen
 from infermeter.models.presets import PRESETS
 from infermeter.models.resolve import EMBEDDED, embedded_gguf
-from infermeter.models.tokenizer import qwen_tokenizer
 
 if TYPE_CHECKING:
     import numpy as np
@@ -163,7 +163,7 @@ class OpenAIClient:
             "model": self.model,
             "stream": True,
             "stream_options": {"include_usage": True},
-            "max_tokens": params.max_new_tokens,
+            "max_tokens": prompt.extra.get("max_tokens", params.max_new_tokens),
             "temperature": params.temperature if params.do_sample else 0.0,
         }
         if params.do_sample:
@@ -173,7 +173,7 @@ class OpenAIClient:
         if self.seed is not None:
             b["seed"] = self.seed
         if force and self.server.force_fields:
-            b.update(ignore_eos=True, min_tokens=params.max_new_tokens)
+            b.update(ignore_eos=True, min_tokens=b["max_tokens"])
         if self.chat:
             b["messages"] = prompt.messages or [{"role": "user", "content": prompt.text or ""}]
         else:
@@ -273,24 +273,35 @@ def client_tokenizer(spec: str, model_name: str) -> tuple[Any, str]:
     """The tokenizer that counts prompt and output tokens on the client, and its name.
 
     ``auto`` uses ``model_name``'s own tokenizer when it is local (the embedded default, a preset, a
-    .gguf file, a HF folder) and the offline Qwen tokenizer otherwise.
+    .gguf file, a HF folder) and the offline Qwen tokenizer otherwise. Qwen and HF folders with a
+    ``tokenizer.json`` load through ``tokenizers`` alone (no transformers, no torch: seconds saved
+    before the first request); only a .gguf file needs transformers.
     """
-    from transformers import AutoTokenizer
 
     name = model_name if spec == "auto" else spec
-    if name == "qwen" or name in PRESETS:
-        return qwen_tokenizer(), "qwen (qwen-tokenizer)"
+    if name == "qwen":
+        return light_qwen(), "qwen (qwen-tokenizer)"
+
+    if name in PRESETS:
+        return light_qwen(), "qwen (qwen-tokenizer)"
     path = embedded_gguf() if name == EMBEDDED else Path(os.path.expanduser(name))
     try:
         if path.suffix == ".gguf" and path.is_file():
+            from transformers import AutoTokenizer
+
             return AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name), f"gguf:{path.name}"
         if path.is_dir():
+            light = light_folder(path)
+            if light is not None:
+                return light, str(path)
+            from transformers import AutoTokenizer
+
             return AutoTokenizer.from_pretrained(str(path), local_files_only=True), str(path)
     except (OSError, ValueError) as err:
         raise InfermeterError(f"cannot load the tokenizer of {path}: {_short(err)}") from None
     if spec != "auto":
-        raise InfermeterError(f"server.tokenizer {spec!r} is not qwen, a preset, a .gguf file or a HF folder")
-    return qwen_tokenizer(), "qwen (qwen-tokenizer; model.name is not local)"
+        raise InfermeterError(f"--tokenizer {spec!r} is not qwen, a preset, a .gguf file or a HF tokenizer folder")
+    return light_qwen(), "qwen (qwen-tokenizer; model.name is not local)"
 
 
 def counter(tok: Any) -> Callable[[list[str]], list[int]]:
@@ -387,7 +398,8 @@ class OpenAIBackend(Backend):
             ids = enc["input_ids"] if hasattr(enc, "keys") else enc
         else:
             ids = self.tok(item.prompt, add_special_tokens=False)["input_ids"]
-        return Prompt(ids=list(ids), text=item.prompt, messages=messages, images=images)
+        extra = {**dict(item.meta), **({"max_tokens": item.output_len} if item.output_len else {})}
+        return Prompt(ids=list(ids), text=item.prompt, messages=messages, images=images, extra=extra)
 
     def synthetic_prompt(self, n_tokens: int, rng: np.random.Generator) -> Prompt:
         """Ordinary token ids drawn at random, sent as their decoded text."""

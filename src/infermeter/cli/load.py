@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 from typing import Any
 
 from infermeter.api import load
 from infermeter.cli.flags import SERVER, SERVING, add_config_flags, config_from_args, emit, progress_on
 from infermeter.cli.load_extras import add_extra_flags, extra_options
+from infermeter.cli.load_serving import (
+    SERVING_EPILOG,
+    add_serving_flags,
+    check_dataset,
+    config_overrides,
+    export_path,
+    profile_from_args,
+)
+from infermeter.config import build_config
+from infermeter.core.records import RECORDS_FILE, read_records
 from infermeter.errors import InfermeterError
+from infermeter.interop.vllm import export
 from infermeter.metrics.goodput import parse_slo
+from infermeter.models.light_tokenizer import prefetch_qwen
 from infermeter.render.console_load import render_load
+from infermeter.scenarios.load_options import parse_metadata, parse_percentiles
 from infermeter.scenarios.load_profiles import LoadOptions
 from infermeter.scenarios.soak import parse_duration
 from infermeter.servers.null import NullOptions, serve
@@ -87,6 +101,7 @@ _LOAD_EPILOG = f"""examples:
   infermeter load --base-url URL --profile sweep --max-requests 100 --dataset prompts.jsonl --api completions
 profiles: synchronous | concurrent:N | throughput (--max-concurrency in flight) | constant:R | poisson:R
   (R requests/s, seeded by --seed) | sweep (synchronous, throughput, then constant rates in between)
+  | ramp:linear|exponential:A:B (the rate moves from A to B) | trace[:SPEED] (a trace's own send times)
   | slo-search (with --slo: the highest Poisson rate whose goodput meets it, found by bisection)
 server metrics: the server's Prometheus /metrics is scraped every second (--server-metrics auto|off|URL)
 exit codes: 0 every request succeeded; {EXIT_PARTIAL} the run finished or stopped (--max-errors) with failed
@@ -104,14 +119,15 @@ def _add_load(sub: Any) -> None:
         "every answer; report per profile point the achieved vs target rate, request and output throughput, "
         "TTFT/TPOT/ITL/E2E percentiles and goodput against --slo. Every request's record is written as it "
         "completes. By default: synthetic prompts (--prompt-len) with a forced output length.",
-        epilog=_LOAD_EPILOG,
+        epilog=_LOAD_EPILOG + SERVING_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     groups = add_config_flags(p, SERVING, skip=("--batch-size",))
     groups[SERVER].add_argument(
-        "--model", help="model whose tokenizer counts tokens on the client (default smollm2-135m)"
+        "--model", help="a local model whose tokenizer counts tokens on the client (default: the Qwen tokenizer)"
     )
-    p.add_argument("--profile", default="synchronous", help="rate profile, see below (default synchronous)")
+    add_serving_flags(p)
+    p.add_argument("--profile", help="rate profile, see below (default synchronous)")
     p.add_argument("--max-requests", type=int, help="requests per profile point")
     p.add_argument("--duration", help="time per profile point, e.g. 30s, 5m (with --max-requests: whichever first)")
     p.add_argument(
@@ -126,30 +142,53 @@ def _add_load(sub: Any) -> None:
         dest="cooldown",
         help="left out of the measured window at the end: a share (10%%) or seconds (5s)",
     )
-    p.add_argument("--slo", help="goodput SLOs, e.g. ttft=200ms,tpot=50ms,e2e=2s")
+    p.add_argument("--slo", help="goodput SLOs, e.g. ttft=200ms,tpot=50ms,e2e=2s (a bare number is milliseconds)")
     p.add_argument("--max-errors", type=int, help="stop the run once this many requests have failed")
     p.add_argument("--sweep-points", type=int, default=6, help="points of a sweep, ends included (default 6)")
-    p.add_argument("--max-concurrency", type=int, default=64, help="requests in flight for throughput (default 64)")
+    p.add_argument(
+        "--max-concurrency",
+        type=int,
+        help="requests in flight at most, under every profile (throughput's concurrency; default 64 there)",
+    )
 
     add_extra_flags(p)
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
+    if args.model is None and args.tokenizer in (None, "qwen"):  # the client will count with Qwen's tokenizer
+        prefetch_qwen()  # read on a thread while the rest starts
     cfg = config_from_args(args, {"backend": "openai", "workload": {"kind": "synthetic"}})
+    cfg = build_config(cfg.model_dump(), config_overrides(args))
+    check_dataset(args, cfg)
+    if args.slo and args.goodput:
+        raise InfermeterError("give --slo or --goodput (the same SLOs), not both")
     opts = LoadOptions(
-        profile=args.profile,
-        max_requests=args.max_requests,
+        profile=profile_from_args(args, cfg.workload.kind),
+        max_requests=args.max_requests if args.max_requests is not None else args.num_prompts,
         duration_s=parse_duration(args.duration) if args.duration else None,
         warmup=args.window_warmup,
         cooldown=args.cooldown,
-        slo=parse_slo(args.slo) if args.slo else {},
+        slo=parse_slo(args.slo or args.goodput, "--slo" if args.slo else "--goodput")
+        if args.slo or args.goodput
+        else {},
         max_errors=args.max_errors,
         sweep_points=args.sweep_points,
-        max_concurrency=args.max_concurrency,
+        max_concurrency=args.max_concurrency or 64,
         seed=cfg.seed,
+        concurrency_cap=args.max_concurrency,
+        burstiness=args.burstiness,
+        percentiles=parse_percentiles(args.percentiles),
+        label=args.label,
+        metadata=parse_metadata(args.metadata),
         **extra_options(args),
     )
+    export_path(args.export, Path("."))  # a bad --export fails before the run
     report = load(cfg, opts, progress=progress_on(args))
+    target = export_path(args.export, Path(report.data["run_dir"]))
+    if target is not None:
+        export(report.data, read_records(Path(report.data["run_dir"]) / RECORDS_FILE), target)
+        if not args.json:
+            print(f"vLLM result: {target}")
     emit(args, report, render_load)
     return EXIT_PARTIAL if report.data["status"] == "partial" else 0
 

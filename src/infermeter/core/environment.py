@@ -7,6 +7,7 @@ import importlib.metadata
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -80,12 +81,24 @@ def _cuda_info() -> dict[str, Any]:
     return info
 
 
-def capture() -> dict[str, Any]:
-    """Versions, hardware, git sha and time of this process's environment."""
+def capture(client_only: bool = False) -> dict[str, Any]:
+    """Versions, hardware, git sha and time of this process's environment.
+
+    ``client_only`` (a load test's client, where the server is measured): torch is not imported
+    for this (seconds); its threads and CUDA facts are left out unless torch is already loaded.
+    """
+    __version__ = _version("infermeter")
+
+    if client_only and "torch" not in sys.modules:
+        return {**_basics(__version__), "torch_threads": None, "cuda": {"available": None, "note": "client only"}}
     import torch
 
+    return {**_basics(__version__), "torch_threads": torch.get_num_threads(), "cuda": _cuda_info()}
+
+
+def _basics(version: str) -> dict[str, Any]:
     return {
-        "infermeter": _version("infermeter"),
+        "infermeter": version,
         "git_sha": git_sha(),
         "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
@@ -93,7 +106,5 @@ def capture() -> dict[str, Any]:
         "hostname": platform.node(),
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
         "packages": {p: v for p in _PACKAGES if (v := _version(p))},
-        "cuda": _cuda_info(),
     }

@@ -16,6 +16,7 @@ import importlib.util
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tokenizers import (
     AddedToken,
@@ -27,8 +28,6 @@ from tokenizers import (
     processors,
 )
 from tokenizers.models import BPE
-from transformers import PreTrainedTokenizerFast
-from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 from infermeter.core.cache_dir import cache_root
 
@@ -89,6 +88,8 @@ def _build(ranks_file: bytes) -> Tokenizer:
     ranks = {
         base64.b64decode(token): int(rank) for token, rank in (line.split() for line in ranks_file.splitlines() if line)
     }
+    from transformers.convert_slow_tokenizer import bytes_to_unicode  # only when building: transformers is slow
+
     byte_encoder = bytes_to_unicode()
 
     def as_str(token: bytes) -> str:
@@ -144,11 +145,13 @@ def _tokenizer_json() -> Path:
 
 
 @functools.lru_cache(maxsize=1)
-def qwen_tokenizer() -> PreTrainedTokenizerFast:
+def qwen_tokenizer() -> Any:
     """Qwen2/Qwen3's tokenizer (151,643 BPE tokens + Qwen3's 26 added tokens), left-padding, ChatML.
 
     Callers share one instance: do not mutate it.
     """
+    from transformers import PreTrainedTokenizerFast
+
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_file=str(_tokenizer_json()),  # tokenizer_object would be deep-copied
         eos_token="<|im_end|>",

@@ -9,6 +9,7 @@ from typing import Any
 
 from infermeter.core.records import REPORT_FILE
 from infermeter.errors import InfermeterError
+from infermeter.interop.foreign import foreign_report
 from infermeter.results.models import migrate
 
 
@@ -29,16 +30,24 @@ def find_report_files(path: Path) -> list[Path]:
 
 def load_report(path: Path) -> dict[str, Any]:
     """Read one report file, failing with a one-line error that names the file."""
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except UnicodeDecodeError as err:
         raise InfermeterError(f"{path}: not a text file ({err.reason})") from err
     except json.JSONDecodeError as err:
+        if (imported := foreign_report(path, text)) is not None:  # vLLM's appended results: JSON lines
+            return imported
         raise InfermeterError(f"{path}: not JSON ({err.msg} at line {err.lineno} column {err.colno})") from err
     except OSError as err:
         raise InfermeterError(f"{path}: cannot read ({err.strerror})") from err
     if not isinstance(data, dict) or "schema_version" not in data:
-        raise InfermeterError(f"{path}: not an infermeter report (no schema_version)")
+        if (imported := foreign_report(path, text)) is not None:  # vLLM or GuideLLM results
+            return imported
+        raise InfermeterError(
+            f"{path}: not an infermeter report (no schema_version), nor a vLLM or GuideLLM result file"
+        )
     return migrate(data, str(path))  # older versions are brought up to date; newer ones refused
 
 

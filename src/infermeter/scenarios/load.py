@@ -31,8 +31,10 @@ import numpy as np
 from infermeter.backends.base import Generation, Prompt, fingerprint
 from infermeter.config import GenerationParams
 from infermeter.core.records import RequestRecord
+from infermeter.scenarios.load_options import offsets as planned_offsets
 from infermeter.scenarios.load_points import summarize
-from infermeter.scenarios.load_profiles import MAX_SYNTHETIC, LoadOptions, Profile, parse_span, schedule
+from infermeter.scenarios.load_profiles import MAX_SYNTHETIC, LoadOptions, Profile, parse_span
+from infermeter.scenarios.load_prompts import serving_prompts
 from infermeter.scenarios.run_cache import with_repeats  # --repeat-ratio (issue 8)
 from infermeter.workloads.base import load_items
 
@@ -81,6 +83,9 @@ class PointState:
     ttfts: list[float] = field(default_factory=list)
 
 
+# What a dataset item tells its record (trace time, conversation and turn, its own output length).
+_ITEM_KEYS = ("at_s", "conversation", "turn", "max_tokens")
+
 RequestFn = Callable[[Prompt, GenerationParams, bool], Awaitable[Generation]]
 
 
@@ -105,6 +110,9 @@ class LoadRunner:
         self.index = 0  # request ids run on across points
         self.records: list[RequestRecord] = []
         self._stop = asyncio.Event()
+        cap = opts.concurrency_cap
+        self._cap = asyncio.Semaphore(cap) if cap else None  # --max-concurrency under a rate profile
+        self._turns: dict[int, asyncio.Event] = {}  # multi-turn: a turn waits for the one before it
 
     async def send(self, prompt: Prompt) -> Generation:
         """The one path every request takes (wrap this to add a response cache)."""
@@ -115,6 +123,8 @@ class LoadRunner:
         o = self.opts
         w, wu = parse_span(o.warmup, "warmup")
         c, cu = parse_span(o.cooldown, "cooldown")
+        if o.max_requests is None and o.duration_s is None:  # a whole trace: shares are applied at the end
+            return "warmup:load" if wu == "seconds" and t_off < w else "load"
         if o.max_requests is not None and (o.duration_s is None or wu == cu == "fraction"):
             n = o.max_requests
             if (wu == "fraction" and k < int(w * n)) or (wu == "seconds" and t_off < w):
@@ -129,11 +139,28 @@ class LoadRunner:
             return "cooldown:load"
         return "load"
 
+    async def _after_previous_turn(self, k: int, prompt: Prompt) -> asyncio.Event:
+        """A conversation's turn is sent once the turn before it (``after`` items earlier) completed."""
+        done = self._turns[self.index + k] = asyncio.Event()
+        after = prompt.extra.get("after")
+        prev = self._turns.pop(self.index + k - after, None) if after else None
+        if prev is not None:
+            await prev.wait()
+        return done
+
     async def _one(self, point: int, k: int, prompt: Prompt, t_off: float, due: float) -> None:
         st = self.state
         assert st is not None
+        turn_done = await self._after_previous_turn(k, prompt) if "turn" in prompt.extra else None
         st.sent += 1
-        g = await self.send(prompt)
+        if self._cap is not None:
+            async with self._cap:
+                g = await self.send(prompt)
+        else:
+            g = await self.send(prompt)
+        if turn_done is not None:
+            turn_done.set()
+        target = prompt.extra.get("max_tokens", self.params.max_new_tokens)
         r = RequestRecord(
             request_id=f"load-{self.index + k}",
             phase=self._phase(k, t_off),
@@ -142,7 +169,7 @@ class LoadRunner:
             prompt_tokens=len(prompt.ids),
             t_send=g.t_send,
             token_times=g.token_times,
-            target_output_tokens=self.params.max_new_tokens if self.force else None,
+            target_output_tokens=target if self.force else None,
             tokens_per_chunk=g.extra.get("tokens_per_chunk"),
             error=g.error,
             extra={
@@ -150,6 +177,8 @@ class LoadRunner:
                 "point": point,
                 "scheduled_s": t_off,
                 "send_lag_s": g.t_send - due,  # the client's own delay: due (schedule or free slot) to sent
+                "k": k,
+                **{key: prompt.extra[key] for key in _ITEM_KEYS if key in prompt.extra},
                 "input": fingerprint(prompt),  # for the repeated-input warning, with or without --cache
                 **{k2: v for k2, v in g.extra.items() if k2 != "tokens_per_chunk"},
             },
@@ -188,7 +217,8 @@ class LoadRunner:
         mine, parts = part
         if profile.concurrency is not None:
             counter = iter(range(mine, 1 << 62, parts))
-            workers = profile.concurrency // parts + (mine < profile.concurrency % parts)
+            cap = min(profile.concurrency, self.opts.concurrency_cap or profile.concurrency)
+            workers = cap // parts + (mine < cap % parts)
 
             async def worker() -> None:
                 while True:
@@ -200,8 +230,7 @@ class LoadRunner:
 
             await asyncio.gather(*(worker() for _ in range(workers)))
         else:
-            n = self.opts.max_requests or int((self.opts.duration_s or 0) * (profile.rate or 0) * 1.5 + 16)
-            offsets = schedule(profile, n, self.opts.seed + point)
+            offsets = planned_offsets(profile, self.opts, point, self.prompts)
             tasks = []
             for k, off in enumerate(offsets.tolist()):
                 if not self._more(k, off):
@@ -228,7 +257,7 @@ class LoadRunner:
             if profile is None:
                 break
             recs = await self.run_point(len(summaries), profile)
-            summaries.append(summarize(profile, recs, self.opts.slo))
+            summaries.append(summarize(profile, recs, self.opts.slo, self.opts))
         return summaries
 
 
@@ -241,6 +270,9 @@ def prompts_for(backend: Any, cfg: Any, planned: int = 0) -> tuple[list[Prompt],
     """
 
     items = load_items(cfg.workload)
+    served = serving_prompts(backend, cfg, items, planned)  # ShareGPT, random lengths, traces, multi-turn
+    if served is not None:
+        return served
     synthetic = cfg.workload.kind == "synthetic"
     if synthetic:
         n = cfg.workload.prompt_len

@@ -38,7 +38,7 @@ def assemble(records: list[RequestRecord], opts: LoadOptions, meta: dict[str, An
     for i in sorted(by_point):
         label = by_point[i][0].extra.get("profile", opts.profile)
         profile = parse_profile(label, opts.max_concurrency) or Profile("synchronous")
-        points.append(summarize(profile, by_point[i], opts.slo))
+        points.append(summarize(profile, by_point[i], opts.slo, opts))
     errors = Counter(r.error for r in records if r.error is not None)
     run = {
         "options": opts.to_dict(),

@@ -10,18 +10,24 @@ from infermeter.core.records import RequestRecord
 from infermeter.metrics.goodput import goodput
 from infermeter.metrics.latency import e2e, itl, tpot, ttft, values
 from infermeter.metrics.throughput import output_throughput
+from infermeter.scenarios.load_options import DEFAULT_PERCENTILES, percentiles_of, window_phases
+from infermeter.scenarios.load_turns import by_turn, total_token_throughput
 
 if TYPE_CHECKING:
-    from infermeter.scenarios.load_profiles import Profile
+    from infermeter.scenarios.load_profiles import LoadOptions, Profile
 
 
-def _s(vals: list[float]) -> dict[str, Any] | None:
+def _s(vals: list[float], pcts: tuple[float, ...] = DEFAULT_PERCENTILES) -> dict[str, Any] | None:
     s = stats.summarize(vals)
-    return s.to_dict() if s else None
+    return {**s.to_dict(), **percentiles_of(vals, pcts)} if s else None
 
 
-def summarize(profile: Profile, records: list[RequestRecord], slo: dict[str, float]) -> dict[str, Any]:
+def summarize(
+    profile: Profile, records: list[RequestRecord], slo: dict[str, float], opts: LoadOptions | None = None
+) -> dict[str, Any]:
     """One profile point's numbers, from its records (pure)."""
+    pcts = opts.percentiles if opts else DEFAULT_PERCENTILES
+    records = window_phases(records, opts) if opts else records
     measured = [r for r in records if r.phase == "load"]
     ok = [r for r in measured if r.ok]
     sends = sorted(r.t_send for r in measured)
@@ -46,6 +52,7 @@ def summarize(profile: Profile, records: list[RequestRecord], slo: dict[str, flo
             "errors": sum(errors.values()),
             "short_outputs": sum(r.short for r in ok),
             "output_tokens": sum(r.output_tokens for r in ok),
+            "input_tokens": sum(r.prompt_tokens for r in ok),
         },
         "errors_by_reason": dict(errors.most_common()),
         "window_s": window,
@@ -53,9 +60,11 @@ def summarize(profile: Profile, records: list[RequestRecord], slo: dict[str, flo
         "scheduled_rate": scheduled,
         "request_rate": len(ok) / window if window else None,
         "output_throughput": output_throughput(measured),
-        "ttft_s": _s(values(ttft, measured)),
-        "tpot_s": _s(values(tpot, measured)),
-        "itl_s": _s(itl(ok)),
-        "e2e_s": _s(values(e2e, measured)),
+        "total_token_throughput": total_token_throughput(ok, window),
+        "ttft_s": _s(values(ttft, measured), pcts),
+        "tpot_s": _s(values(tpot, measured), pcts),
+        "itl_s": _s(itl(ok), pcts),
+        "e2e_s": _s(values(e2e, measured), pcts),
+        "turns": by_turn(measured, pcts),
         "goodput": goodput(measured, slo, window) if slo else None,
     }

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from infermeter.errors import InfermeterError
+from infermeter.scenarios.load_options import check_burstiness, gaps_for, parse_span
 
 MAX_SYNTHETIC = 4096  # distinct synthetic prompts at most (requests beyond that cycle through them)
 
@@ -18,11 +19,16 @@ class Profile:
     """One profile point: its kind and its concurrency or rate."""
 
     kind: str
-    value: float | None = None  # concurrency (concurrent, throughput) or requests/s (constant, poisson)
+    value: float | None = None  # concurrency (concurrent, throughput), requests/s (constant, poisson, end of
+    # a ramp) or the replay speed (trace)
+    start: float | None = None  # ramp: the first rate
+    shape: str | None = None  # ramp: linear | exponential
 
     @property
     def label(self) -> str:
         """``poisson:5`` etc."""
+        if self.kind == "ramp":
+            return f"ramp:{self.shape}:{self.start:g}:{self.value:g}"
         return self.kind if self.value is None else f"{self.kind}:{self.value:g}"
 
     @property
@@ -47,6 +53,22 @@ def parse_profile(text: str, max_concurrency: int) -> Profile | None:
         return Profile("synchronous")
     if kind == "throughput" and not arg:
         return Profile("throughput", float(max_concurrency))
+    if kind == "trace":  # trace[:SPEED]: requests at their recorded times (SPEED 2: twice as fast)
+        try:
+            speed = float(arg.rstrip("x")) if arg else 1.0
+        except ValueError:
+            speed = -1.0
+        if speed > 0:
+            return Profile("trace", speed)
+    if kind == "ramp":  # ramp:linear|exponential:A:B, rates in requests/s
+        shape, _, rates = arg.partition(":")
+        a, _, b = rates.partition(":")
+        try:
+            start, end = float(a), float(b)
+        except ValueError:
+            start = end = -1.0
+        if shape in ("linear", "exponential") and start > 0 and end > 0:
+            return Profile("ramp", end, start, shape)
     try:
         value = float(arg)
     except ValueError:
@@ -56,26 +78,9 @@ def parse_profile(text: str, max_concurrency: int) -> Profile | None:
     if kind in ("constant", "poisson") and value > 0:
         return Profile(kind, value)
     raise InfermeterError(
-        f"--profile {text!r}: use synchronous, throughput, concurrent:N (N >= 1), constant:R, poisson:R (R > 0) "
-        "sweep or slo-search"
+        f"--profile {text!r}: use synchronous, throughput, concurrent:N (N >= 1), constant:R, poisson:R (R > 0), "
+        "ramp:linear|exponential:A:B, trace[:SPEED], sweep or slo-search"
     )
-
-
-def parse_span(text: str | None, what: str) -> tuple[float, str]:
-    """``"10%"`` -> (0.1, "fraction"), ``"5s"`` -> (5.0, "seconds"), None/"0" -> (0, "fraction")."""
-    if not text or text.strip() in ("0", "0%", "0s"):
-        return 0.0, "fraction"
-    t = text.strip()
-    try:
-        if t.endswith("%"):
-            v = float(t[:-1]) / 100
-            if 0 <= v < 1:
-                return v, "fraction"
-        elif t.endswith("s") and float(t[:-1]) >= 0:
-            return float(t[:-1]), "seconds"
-    except ValueError:
-        pass
-    raise InfermeterError(f"--{what} {text!r}: use a share of the run (10%) or seconds (5s)")
 
 
 @dataclass
@@ -92,6 +97,11 @@ class LoadOptions:
     sweep_points: int = 6
     max_concurrency: int = 64
     seed: int = 0
+    concurrency_cap: int | None = None  # --max-concurrency given: requests in flight at most, every profile
+    burstiness: float = 1.0  # gamma-distributed gaps of poisson:R (1 = Poisson)
+    percentiles: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0)
+    label: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
     server_metrics: str = "auto"  # scrape the server's Prometheus /metrics: auto, off or a URL
     client_procs: int = 1  # client processes sharing the arrival schedule (scenarios/load_procs.py)
     slo_target: float = 0.9  # slo-search: the share of requests that must meet the SLO
@@ -99,7 +109,7 @@ class LoadOptions:
 
     def validate(self) -> None:
         """One clear line for options that cannot work."""
-        if self.max_requests is None and self.duration_s is None:
+        if self.max_requests is None and self.duration_s is None and not self.profile.startswith("trace"):
             raise InfermeterError("load needs a limit: --max-requests N and/or --duration 30s")
         if self.max_requests is not None and self.max_requests < 1:
             raise InfermeterError("--max-requests must be >= 1")
@@ -109,10 +119,10 @@ class LoadOptions:
             raise InfermeterError("--max-errors must be >= 1")
         if self.sweep_points < 2:
             raise InfermeterError("--sweep-points must be >= 2 (synchronous and throughput)")
-        if self.max_concurrency < 1:
+        if self.max_concurrency < 1 or (self.concurrency_cap is not None and self.concurrency_cap < 1):
             raise InfermeterError("--max-concurrency must be >= 1")
+        check_burstiness(self.burstiness)
         parse_profile(self.profile, self.max_concurrency)
-
         _validate_extras(self)
         w, wu = parse_span(self.warmup, "warmup")
         c, cu = parse_span(self.cooldown, "cooldown")
@@ -131,8 +141,7 @@ def schedule(profile: Profile, n: int, seed: int) -> np.ndarray:
     assert profile.rate is not None
     if profile.kind == "constant":
         return np.arange(n) / profile.rate
-    gaps = np.random.default_rng([seed, 7]).exponential(1.0 / profile.rate, size=n)
-    return np.concatenate([[0.0], np.cumsum(gaps[:-1])])
+    return np.concatenate([[0.0], np.cumsum(gaps_for(profile.kind, profile.rate, n, seed)[:-1])])
 
 
 def sweep_profiles(opts: LoadOptions) -> Callable[[list[dict[str, Any]]], Profile | None]:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats as _sps
 
 __all__ = [
     "UNSTABLE_CV",
@@ -55,6 +54,8 @@ def _as_array(values: Sequence[float]) -> np.ndarray:
 def _t_crit(confidence: float, df: int) -> float:
     # Cached because adaptive repeat loops ask for the same (confidence, df)
     # over and over, and scipy's ppf is comparatively slow.
+    from scipy import stats as _sps  # imported on first use: scipy.stats takes ~1 s to import
+
     return float(_sps.t.ppf((1.0 + confidence) / 2.0, df))
 
 

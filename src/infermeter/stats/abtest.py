@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats as _sps
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,8 @@ def paired_speedup(
     mean = float(logs.mean())
     if len(logs) < 2:
         return math.exp(mean), 0.0, math.inf
+    from scipy import stats as _sps  # on first use: scipy.stats takes ~1 s to import
+
     half = float(_sps.t.ppf((1 + confidence) / 2, len(logs) - 1) * logs.std(ddof=1) / math.sqrt(len(logs)))
     return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
 
@@ -116,6 +117,8 @@ def order_effect(
     )
     pos = float(np.mean([np.log(np.median(by_position[v][1]) / np.median(by_position[v][0])) for v in names]))
     var = float(np.mean([np.log(np.median(by_position[b][p]) / np.median(by_position[a][p])) for p in (0, 1)]))
+    from scipy import stats as _sps
+
     p = float(_sps.ttest_ind(first, second, equal_var=False).pvalue) if len(first) > 1 and len(second) > 1 else 1.0
     if not math.isfinite(p):
         p = 1.0

@@ -29,10 +29,14 @@ class WorkItem:
     scorer: str = "exact"
     system: str | None = None
     images: tuple[str, ...] = ()  # image file paths for vision-language items
+    output_len: int | None = None  # the item's own output length (a ShareGPT reply, a trace), sent as max_tokens
+    history: tuple[tuple[str, str], ...] = ()  # earlier (role, content) turns of a conversation, before `prompt`
+    meta: tuple[tuple[str, Any], ...] = ()  # kept in the request's record: trace time, conversation, turn
 
     def messages(self) -> list[dict[str, str]]:
         """Chat messages for a chat template."""
         msgs = [{"role": "system", "content": self.system}] if self.system else []
+        msgs += [{"role": role, "content": content} for role, content in self.history]
         return msgs + [{"role": "user", "content": self.prompt}]
 
 

@@ -17,7 +17,9 @@ def _r(ttft: float, tpot: float, n: int = 5, error: str | None = None) -> Reques
 def test_parse_slo_units():
     assert parse_slo("ttft=200ms,tpot=50ms") == {"ttft": 0.2, "tpot": 0.05}
     assert parse_slo("e2e=2s, ttft=500us") == {"e2e": 2.0, "ttft": 0.0005}
-    assert parse_slo("ttft=0.25") == {"ttft": 0.25}
+    assert parse_slo("ttft=250") == {"ttft": 0.25}  # bare numbers are milliseconds, as vLLM's --goodput
+    assert parse_slo("ttft:200,tpot:50") == {"ttft": 0.2, "tpot": 0.05}
+    assert parse_slo("e2el:1000 ttft=0.2s") == {"e2e": 1.0, "ttft": 0.2}
     for bad in ("ttft", "latency=1s", "ttft=fast", "ttft=1h"):
         with pytest.raises(InfermeterError, match="--slo"):
             parse_slo(bad)
