@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from infermeter.backends.base import Prompt
-from infermeter.scenarios.load import MAX_SYNTHETIC
+from infermeter.scenarios.load_profiles import MAX_SYNTHETIC
 from infermeter.workloads.serving_synth import TRACE_BLOCK_TOKENS, random_items
 
 SERVING_KINDS = ("random", "trace", "sharegpt", "multi-turn", "hf-json")

@@ -17,11 +17,11 @@ from infermeter.scenarios.server_metrics import Scraper
 T0 = 1000.0
 
 
-def _rec(point: int, k: int, t: float, phase: str, profile: str, ttft: float = 0.05) -> RequestRecord:
+def _rec(point: int, k: int, t: float, phase: str, profile: str, ttft: float = 0.05, i: int = 0) -> RequestRecord:
     times = [t + ttft + 0.01 * i for i in range(8)]
     return RequestRecord(request_id=f"load-{k}", phase=phase, batch_id=k, batch_size=1, prompt_tokens=16, t_send=t,
                          token_times=times, target_output_tokens=8,
-                         extra={"profile": profile, "point": point, "scheduled_s": t - T0, "send_lag_s": 0.002,
+                         extra={"profile": profile, "point": point, "k": i, "scheduled_s": t - T0, "send_lag_s": 0.002,
                                 "t_headers": t + 0.01})  # fmt: skip
 
 
@@ -37,7 +37,7 @@ def load_report(slo_search: bool = True) -> dict:
         start = T0 + 10 * point
         for i in range(n):
             phase = "warmup:load" if i < 2 else "cooldown:load" if i >= n - 2 else "load"
-            recs.append(_rec(point, k, start + gap * i, phase, profile, ttft))
+            recs.append(_rec(point, k, start + gap * i, phase, profile, ttft, i))
             k += 1
     sc = Scraper("http://127.0.0.1:1/metrics", now=lambda: 0.0)
     sc.raw = [(T0 - 0.5 + s, _metrics(s % 5, 0.1 * (s % 5), 100 * s, 30 * s)) for s in range(16)]

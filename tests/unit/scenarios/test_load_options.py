@@ -7,7 +7,6 @@ import pytest
 
 from infermeter.core.records import RequestRecord
 from infermeter.errors import InfermeterError
-from infermeter.scenarios.load import LoadOptions, Profile, parse_profile
 from infermeter.scenarios.load_options import (
     check_burstiness,
     gaps_for,
@@ -20,6 +19,7 @@ from infermeter.scenarios.load_options import (
     request_rate_profile,
     window_phases,
 )
+from infermeter.scenarios.load_profiles import LoadOptions, Profile, parse_profile
 
 
 def test_percentiles_keep_the_defaults_and_reject_out_of_range():

@@ -140,11 +140,9 @@ def test_synthetic_placeholders():
 
 
 def test_unknown_kind():
-    # The config refuses it first...
-    with pytest.raises(InfermeterError, match=r"workload\.kind"):
-        build_config(overrides={"kind": "mmlu"})
-    # ...and the registry names the kinds it knows when handed one anyway.
-    cfg = WorkloadConfig.model_construct(kind="mmlu", limit=8)
+    # The config accepts any name (a workload registered by a plug-in is valid); the registry refuses
+    # an unknown one, naming the kinds it knows, before anything is loaded.
+    cfg = build_config(overrides={"kind": "mmlu"}).workload
     with pytest.raises(InfermeterError) as err:
         load_items(cfg)
     msg = str(err.value)
