@@ -133,6 +133,9 @@ class MeasureConfig(_Section):
         0.05, gt=0, description="stop repeating when the 95%% CI half-width is below this fraction"
     )
     budget_s: float = Field(10.0, gt=0, description="time budget per shape for repeats beyond `repeats` (seconds)")
+    dataset_budget_s: float = Field(
+        60.0, gt=0, description="run: time budget for repeating the dataset pass to reach `repeats` units (seconds)"
+    )
     prompt_lens: list[int] = Field(
         [128, 512], description="context-load curve: TTFT at these prompt lengths ([] to skip)"
     )

@@ -311,6 +311,8 @@ def counter(tok: Any) -> Callable[[list[str]], list[int]]:
 class OpenAIBackend(Backend):
     """A model behind an OpenAI-compatible server; the client runs in this process."""
 
+    independent_requests = True  # each request is sent on its own: each is a unit of analysis
+
     def __init__(self, config: RunConfig, clock: Clock) -> None:
         # The server's device is not ours to synchronize: arrival times are host perf_counter times.
         super().__init__(config, clock if type(clock).__name__ == "FakeClock" else PerfClock())

@@ -22,6 +22,7 @@ from scipy import stats as _sps
 __all__ = [
     "UNSTABLE_CV",
     "Summary",
+    "bootstrap_ci",
     "ci_mean",
     "cluster_ci",
     "enough_samples",
@@ -220,6 +221,39 @@ def cluster_ci(
     se = math.sqrt(g / (g - 1) * float(np.sum(resid**2))) / arr.size
     half = _t_crit(confidence, g - 1) * se
     return mean - half, mean + half, g
+
+
+def bootstrap_ci(
+    values: Sequence[float],
+    units: Sequence[object] | None = None,
+    *,
+    confidence: float = 0.95,
+    resamples: int = 4000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean, resampling whole units (a cluster bootstrap).
+
+    For scores that are neither normal nor 0/1 (e.g. VQA's 0, 1/3, 2/3, 1), where the Wilson
+    interval does not apply. Seeded, so a report recomputes to the same interval. Fewer than two
+    units: ``(nan, nan)``.
+    """
+    arr = _as_array(values)
+    ids = (
+        np.arange(arr.size)
+        if units is None
+        else np.unique(np.asarray(units, dtype=object).astype(str), return_inverse=True)[1]
+    )
+    g = int(ids.max()) + 1 if arr.size else 0
+    if g < 2:
+        return math.nan, math.nan
+    sums = np.bincount(ids, weights=arr, minlength=g)
+    sizes = np.bincount(ids, minlength=g).astype(float)
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, g, size=(resamples, g))
+    means = sums[pick].sum(axis=1) / sizes[pick].sum(axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    return float(low), float(high)
 
 
 def summarize(values: Sequence[float], units: Sequence[object] | None = None) -> Summary | None:

@@ -3,6 +3,11 @@
 This is the one place that decides which records feed which metric: ``dataset`` records feed the
 per-request latency, throughput and accuracy numbers; ``context`` records the context-load curve;
 ``batch`` records the batch-efficiency curve. Warm-up records never feed anything.
+
+Units of analysis (metrics/units.py): latency percentiles are over requests, their means' CIs over
+independent units (generate() calls in-process, requests over HTTP); decode TPS has one value per
+batch; output throughput one value per pass over the dataset; accuracy is over the first pass's
+items (a repeated pass re-asks the same questions).
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ from infermeter.metrics.batching import batch_curve
 from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
 from infermeter.metrics.context import context_curve
 from infermeter.metrics.images import image_inputs
-from infermeter.metrics.latency import e2e, itl, tpot, ttft, values
+from infermeter.metrics.latency import e2e, tpot, ttft
 from infermeter.metrics.throughput import batch_decode_tps, output_throughput, stream_speed
+from infermeter.metrics.units import by_pass, counts, per_gap, per_request, unit_of
 
 
 def _s(vals: list[float]) -> dict[str, Any] | None:
@@ -26,23 +32,33 @@ def _s(vals: list[float]) -> dict[str, Any] | None:
 
 
 def accuracy(records: list[RequestRecord]) -> dict[str, Any] | None:
-    """Mean score over scored items, with the per-item scores kept in the records."""
-    scores = [r.score for r in records if r.score is not None]
-    if not scores:
+    """Mean score over scored items, with the per-item scores kept in the records.
+
+    0/1 scores get the Wilson interval (honest for tiny n and for 0% / 100%, unlike the normal
+    approximation); fractional scores (VQA's 0, 1/3, 2/3, 1) are not Bernoulli, so they get a
+    bootstrap interval over units instead. ``interval`` says which.
+    """
+    scored = [r for r in records if r.score is not None]
+    if not scored:
         return None
+    scores = [float(r.score) for r in scored]  # type: ignore[arg-type]
     n = len(scores)
     mean = sum(scores) / n
-    # Wilson interval: honest for tiny n and for 0% / 100%, unlike the normal approximation.
-    z = 1.959964
-    centre = (mean + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * ((mean * (1 - mean) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
-    return {
-        "n": n,
-        "correct": sum(scores),
-        "mean": mean,
-        "ci95_low": centre - half,
-        "ci95_high": centre + half,
-    }
+    if all(x in (0.0, 1.0) for x in scores):
+        z = 1.959964
+        centre = (mean + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * ((mean * (1 - mean) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+        low, high, how = centre - half, centre + half, "wilson"
+    else:
+        low, high = stats.bootstrap_ci(scores, [unit_of(r) for r in scored])
+        low, high, how = (None, None, "bootstrap") if low != low else (low, high, "bootstrap")  # NaN: < 2 units
+    return {"n": n, "correct": sum(scores), "mean": mean, "ci95_low": low, "ci95_high": high, "interval": how}
+
+
+def throughput_passes(main: list[RequestRecord]) -> dict[str, Any] | None:
+    """Output throughput of each pass over the dataset, summarized (one value per pass)."""
+    vals = [v for rs in by_pass(main).values() if (v := output_throughput(rs)) is not None]
+    return _s(vals)
 
 
 def memory(groups: list[dict[str, Any]], weights_bytes: int) -> dict[str, Any]:
@@ -64,6 +80,8 @@ def compute(records: list[RequestRecord], groups: list[dict[str, Any]], weights_
     """The metrics section of a run report."""
     main = [r for r in records if r.phase == "dataset"]
     ok = [r for r in main if r.ok]
+    first = by_pass(main).get(0, main) if main else []
+    passes = throughput_passes(main)
     return {
         "requests": {
             "total": len(main),
@@ -72,20 +90,24 @@ def compute(records: list[RequestRecord], groups: list[dict[str, Any]], weights_
             "short_outputs": sum(r.short for r in records if not r.phase.startswith("warmup")),
             "prompt_tokens": sum(r.prompt_tokens for r in main),
             "output_tokens": sum(r.output_tokens for r in main),
+            **{k: v for k, v in counts(main).items() if k != "requests"},
+            "passes": len(by_pass(main)),
         },
-        "ttft_s": _s(values(ttft, main)),
-        "tpot_s": _s(values(tpot, main)),
-        "itl_s": _s(itl(ok)),
-        "e2e_s": _s(values(e2e, main)),
+        "ttft_s": per_request(ttft, main),
+        "tpot_s": per_request(tpot, main),
+        "itl_s": per_gap(ok),
+        "e2e_s": per_request(e2e, main),
         "decode_tps": _s(batch_decode_tps(main)),
         "stream_tps": stream_speed(main),
-        "output_throughput": output_throughput(main),
+        # the mean over passes (each pass its own window: bookkeeping between passes is not in it)
+        "output_throughput": passes["mean"] if passes else None,
+        "output_throughput_passes": passes,
         "context_load": context_curve([r for r in records if r.phase == "context"]),
         "batch_efficiency": batch_curve([r for r in records if r.phase == "batch"]),
-        "accuracy": accuracy(main),
+        "accuracy": accuracy(first),
         "image_inputs": image_inputs(main),
         "memory": memory(groups, weights_bytes),
-        "inputs": input_repetition(main),
+        "inputs": input_repetition(first),
         "response_cache": cache_summary(main),
     }
 

@@ -9,14 +9,23 @@ window):
 * ``context``: batch 1 at each of ``measure.prompt_lens`` (context-load curve);
 * ``batch``: each of ``measure.batch_sizes`` with forced output length (batch-efficiency curve).
 
-Every generate() call's records are appended to ``records.jsonl`` as soon as they exist, so a crash
-loses nothing already measured. Warm-up calls are recorded too, under ``warmup:<phase>``.
+Records are buffered while a phase is being measured and written to ``records.jsonl`` (and the
+results database) between phases, with scoring, so no bookkeeping runs inside a timed window; the
+garbage collector is off inside those windows too (core/collector.py). A crash loses only the phase
+in progress. Warm-up calls are recorded too, under ``warmup:<phase>``.
+
+Every record carries its unit of analysis in ``extra["unit"]`` (metrics/units.py): its generate()
+call, or itself when the backend sends requests independently (HTTP). The dataset pass repeats
+(new passes over the same items) until the headline means have ``measure.repeats`` units and meet
+``measure.target_rel_ci``, or ``measure.dataset_budget_s`` is spent.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +35,7 @@ from infermeter.backends.base import Backend, Generation, Prompt, fingerprint, g
 from infermeter.config import GenerationParams, RunConfig
 from infermeter.core import stats
 from infermeter.core.clock import clock_for
+from infermeter.core.collector import collector_off
 from infermeter.core.environment import capture
 from infermeter.core.memory import MemoryWindow
 from infermeter.core.records import RequestRecord
@@ -41,14 +51,40 @@ RECORDS_FILE = "records.jsonl"
 
 
 class RecordSink:
-    """Appends records to a JSONL file, flushed per batch."""
+    """Appends records to a JSONL file: at once, or buffered while :meth:`hold` is on."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._f = path.open("a", encoding="utf-8")
+        self._held: list[RequestRecord] | None = None
+
+    @contextmanager
+    def hold(self) -> Iterator[list[RequestRecord]]:
+        """Buffer records inside the block (a timed window); write them all when it ends."""
+        outer = self._held is None
+        if outer:
+            self._held = []
+        try:
+            yield self._held  # type: ignore[misc]
+        finally:
+            if outer:
+                held, self._held = self._held or [], None
+                if held:
+                    self._persist(held)
+
+    @property
+    def holding(self) -> bool:
+        """True inside :meth:`hold` (records are buffered)."""
+        return self._held is not None
 
     def write(self, records: list[RequestRecord]) -> None:
-        """Persist a batch of records now (file first, then the results database)."""
+        """Persist a batch of records now (file first, then the results database), or buffer them."""
+        if self._held is not None:
+            self._held.extend(records)
+            return
+        self._persist(records)
+
+    def _persist(self, records: list[RequestRecord]) -> None:
         rows = [r.to_dict() for r in records]
         for row in rows:
             self._f.write(json.dumps(row) + "\n")
@@ -82,6 +118,25 @@ class Runner:
         self.device = getattr(backend, "device", "cpu")
         self.tags: dict[str, Any] = {}  # copied into every record's ``extra`` (variant, round, ...)
         self.response_cache: dict[str, Any] | None = None  # the cache's own counters (--cache lru:SIZE)
+        self.process = uuid.uuid4().hex[:8]  # this worker process: the unit of once-per-process values
+        self.per_request = bool(getattr(backend, "independent_requests", False))
+        self._unscored: list[tuple[RequestRecord, WorkItem]] = []
+
+    @contextmanager
+    def window(self) -> Iterator[None]:
+        """A measured window: records buffered and scored after it, no garbage collection inside."""
+        with self.sink.hold():
+            try:
+                with collector_off():
+                    yield
+            finally:
+                self.score_pending()
+
+    def score_pending(self) -> None:
+        """Score the records whose scoring was deferred until the window ended."""
+        pending, self._unscored = self._unscored, []
+        for r, item in pending:
+            r.score = score(item.scorer, r.text, item.reference)
 
     # -- one generate() call -------------------------------------------------------------
     def call(
@@ -131,14 +186,18 @@ class Runner:
                 # server's usage and the retokenized count come in the generation's extra
                 extra={
                     **self.tags,
+                    "process": self.process,
+                    "unit": f"{self.process}/b{bid}" + (f"/r{i}" if self.per_request else ""),
                     "input": fingerprint(p),
                     **{k: v for k, v in g.extra.items() if k != "tokens_per_chunk"},
                     **(extras[i] if extras else {}),
                 },
             )
             if item is not None:
-                r.score = score(item.scorer, g.text, item.reference)
+                self._unscored.append((r, item))
             records.append(r)
+        if not self.sink.holding:  # not inside a measured window: score now
+            self.score_pending()
         self.sink.write(records)
         return records
 
@@ -158,7 +217,7 @@ class Runner:
         values: list[float] = []
         clock = self.backend.clock
         start = clock.now()
-        with MemoryWindow(self.device, m.rss_interval_s) as mem:
+        with self.window(), MemoryWindow(self.device, m.rss_interval_s) as mem:
             rep = 0
             while True:
                 v = metric(self.call(phase, make(rep), params, force, repeat=rep))
@@ -212,7 +271,8 @@ class Runner:
         m = self.cfg.measure
         params = self.probe_params(m.probe_output_len)
         prompts = self.synthetic(1, m.probe_prompt_len, 1)(0)
-        e2es = [e2e(self.call("warmup:first-call", prompts, params, True, repeat=k)[0]) for k in range(3)]
+        with self.window():
+            e2es = [e2e(self.call("warmup:first-call", prompts, params, True, repeat=k)[0]) for k in range(3)]
         steady = float(np.median(e2es[1:]))
         return {
             "first_call_s": e2es[0],
@@ -258,20 +318,35 @@ class Runner:
             # graphs) is sized by max_new_tokens, so only then is the full length needed.
             warm_params = self.probe_params(min(params.max_new_tokens, cfg.measure.probe_output_len))
         self.warm("dataset", lambda rep: prompt_sets[0] if rep == 0 else warm_make(rep), warm_params, force)
+        if synthetic:  # a repeated pass gets new content of the same shapes
+            n_b = len(prompt_sets)
+            prompts_of = lambda k, b: make(k * n_b + b) if k else prompt_sets[b]  # noqa: E731
+        else:
+            prompts_of = lambda k, b: prompt_sets[b]  # noqa: E731
+        passes, done = 0, []
+        start = self.backend.clock.now()
         with MemoryWindow(self.device, cfg.measure.rss_interval_s) as mem:
-            for b, prompts in zip(batches, prompt_sets, strict=True):
-                if cached is not None:
-                    cached.call("dataset", prompts, params, force, items=None if synthetic else b)
-                else:
-                    self.call("dataset", prompts, params, force, repeat=0, items=None if synthetic else b)
-                self.progress.advance(task, len(b))
+            while True:
+                with self.window():
+                    for j, b in enumerate(batches):
+                        prompts = prompts_of(passes, j)[: len(b)]
+                        if cached is not None:
+                            cached.call("dataset", prompts, params, force, items=None if synthetic else b)
+                        else:
+                            its = None if synthetic else b
+                            done += self.call("dataset", prompts, params, force, repeat=passes, items=its)
+                        self.progress.advance(task, len(b))
+                passes += 1
+                if cached is not None or not want_another_pass(done, passes, cfg, self.backend.clock.now() - start):
+                    break
+                self.progress.update(task, total=len(items) * (passes + 1))
         if cached is not None:
             self.response_cache = cached.cache.stats().to_dict()
         self.groups.append(
             {
                 "phase": "dataset",
                 "shape": {"batch_size": bs, "items": len(items)},
-                "repeats": 1,
+                "repeats": passes,
                 "memory": mem.peak.to_dict(),
             }
         )
@@ -307,6 +382,29 @@ class Runner:
                 output_throughput,
             )
             self.progress.advance(task)
+
+
+def want_another_pass(records: list[RequestRecord], passes: int, cfg: RunConfig, elapsed: float) -> bool:
+    """True when another dataset pass is wanted: too few units, or a CI wider than the target.
+
+    Headline means: TTFT and E2E (units: generate() calls, or requests over HTTP), decode TPS
+    (one value per batch) and output throughput (one value per pass). Stops at ``max_repeats``
+    passes or when ``dataset_budget_s`` is spent, whatever the CIs say.
+    """
+    from infermeter.metrics.summary import compute
+
+    m = cfg.measure
+    if passes >= m.max_repeats or elapsed > m.dataset_budget_s:
+        return False
+    met = compute(records, [], 0)
+    for key in ("ttft_s", "e2e_s", "decode_tps", "output_throughput_passes"):
+        d = met.get(key)
+        if d is None:
+            continue  # nothing to improve (e.g. every request failed)
+        rel = d.get("rel_ci_halfwidth")
+        if d.get("units", d["n"]) < m.repeats or rel is None or rel > m.target_rel_ci:
+            return True
+    return False
 
 
 def measure(payload: dict[str, Any]) -> dict[str, Any]:

@@ -89,12 +89,17 @@ def test_request_counts(run):
         "short_outputs": 1,  # the 512-token context probe; the warm-up short outputs are not
         "prompt_tokens": 20 + 20 + 10 + 40,
         "output_tokens": 5 + 3 + 3 + 0,
+        "units": 3,  # batches 1, 2, 3 (a and b share batch 1)
+        "processes": 1,
+        "passes": 1,
     }
 
 
 def test_latency_and_throughput(run):
     m = summary.compute(run, GROUPS, WEIGHTS)
     assert m["ttft_s"]["n"] == 3
+    assert m["ttft_s"]["units"] == 2  # a and b are one generate() call, c another
+    assert m["itl_s"]["units"] == 2
     assert m["ttft_s"]["mean"] == pytest.approx((0.5 + 0.5 + 0.25) / 3)
     assert m["tpot_s"]["mean"] == pytest.approx((0.25 + 0.25 + 0.125) / 3)
     assert m["e2e_s"]["mean"] == pytest.approx((1.5 + 1.0 + 0.5) / 3)
@@ -221,3 +226,37 @@ def test_unstable_curve_points_are_flagged(simulate):
     assert summary.warnings(m) == [
         "TTFT at 128 prompt tokens: stdev is 70.7% of the mean (n=2); numbers may be unreliable"
     ]
+
+
+def test_one_batch_of_siblings_has_no_ci(simulate_batch):
+    recs = simulate_batch(prefill=0.5, step=0.25, lengths=[4] * 8, batch_id=0)
+    m = summary.compute(recs, GROUPS, WEIGHTS)
+    for key in ("ttft_s", "tpot_s", "e2e_s", "itl_s", "decode_tps"):
+        assert m[key]["units"] == 1, key
+        assert m[key]["ci95_low"] is None and m[key]["ci95_high"] is None, key
+    assert m["ttft_s"]["n"] == 8
+    assert m["output_throughput_passes"]["ci95_low"] is None
+
+
+def test_passes_give_throughput_units(simulate_batch):
+    recs = []
+    for p in range(3):
+        batch = simulate_batch(prefill=0.5, step=0.25 + p / 64, lengths=[4] * 2, batch_id=p)
+        for r in batch:
+            r.repeat = p
+        recs += batch
+    m = summary.compute(recs, GROUPS, WEIGHTS)
+    thr = m["output_throughput_passes"]
+    assert thr["n"] == 3 and thr["ci95_low"] is not None
+    assert m["requests"]["passes"] == 3
+    assert m["ttft_s"]["units"] == 3
+
+
+def test_fractional_scores_get_a_bootstrap_interval(simulate_batch):
+    recs = simulate_batch(prefill=0.5, step=0.25, lengths=[2] * 6, batch_id=0)
+    for r, sc in zip(recs, [0.0, 1 / 3, 2 / 3, 1.0, 1.0, 2 / 3], strict=True):
+        r.score = sc
+        r.extra["unit"] = f"req{r.request_id}"  # over HTTP every request is a unit
+    acc = summary.accuracy(recs)
+    assert acc["interval"] == "bootstrap"
+    assert 0.0 <= acc["ci95_low"] < acc["mean"] < acc["ci95_high"] <= 1.0
