@@ -26,6 +26,7 @@ __all__ = [
     "ci_mean",
     "cluster_ci",
     "enough_samples",
+    "holm",
     "knee",
     "percentile",
     "stability_warning",
@@ -254,6 +255,22 @@ def bootstrap_ci(
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(means, [alpha, 1.0 - alpha])
     return float(low), float(high)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values (step-down, controls the family-wise error rate), in input order.
+
+    Testing many metrics at alpha 0.05 each flags about one in twenty unchanged metrics; comparing
+    the adjusted p to alpha keeps the chance of any false flag at alpha.
+    """
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    out = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * float(pvalues[i])))
+        out[i] = running
+    return out
 
 
 def summarize(values: Sequence[float], units: Sequence[object] | None = None) -> Summary | None:

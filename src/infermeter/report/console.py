@@ -16,12 +16,28 @@ def _gb(b: int | None) -> str:
     return "-" if b is None else f"{b / 2**30:.2f} GiB"
 
 
-def _dist(d: dict[str, Any] | None, unit_ms: bool = True) -> str:
+def units_text(d: dict[str, Any], what: str = "requests", unit: str = "batch") -> str:
+    """How many values and independent units stand behind a summary: "n=8 requests in 1 batch"."""
+    n, g = d["n"], d.get("units", d["n"])
+    text = f"n={n} {what}" if g == n else f"n={n} {what} in {g} {unit}{'es' if unit.endswith('ch') and g != 1 else ''}"
+    return text if g >= 2 else f"{text}, no CI: add --repeats"
+
+
+def _dist(d: dict[str, Any] | None, unit_ms: bool = True, what: str = "requests") -> str:
     if not d:
         return "-"
     f = _ms if unit_ms else (lambda v: f"{v:.1f}")
-    ci = f"[{f(d['ci95_low'])}, {f(d['ci95_high'])}]" if d["n"] > 1 else ""
-    return f"mean {f(d['mean'])} {ci}  p50 {f(d['median'])}  p90 {f(d['p90'])}  p99 {f(d['p99'])}  n={d['n']}"
+    ci = f"[{f(d['ci95_low'])}, {f(d['ci95_high'])}]" if d.get("ci95_low") is not None else ""
+    pct = f"p50 {f(d['median'])}  p90 {f(d['p90'])}  p99 {f(d['p99'])}"
+    return f"mean {f(d['mean'])} {ci}  {pct}  {units_text(d, what)}"
+
+
+def _passes(d: dict[str, Any] | None) -> str:
+    if not d:
+        return ""
+    if d.get("ci95_low") is None:
+        return f"; {d['n']} pass, no CI: add --repeats"
+    return f" [{d['ci95_low']:.1f}, {d['ci95_high']:.1f}] over {d['n']} passes"
 
 
 def _memory(m: dict[str, Any]) -> str:
@@ -56,7 +72,10 @@ def _context(c: dict[str, Any] | None) -> str:
 def _accuracy(a: dict[str, Any] | None) -> str:
     if not a:
         return "- (no references)"
-    return f"{a['correct']:g}/{a['n']} = {a['mean']:.1%} (95% CI {a['ci95_low']:.0%}-{a['ci95_high']:.0%})"
+    if a.get("ci95_low") is None:
+        return f"{a['correct']:g}/{a['n']} = {a['mean']:.1%} (no CI: fewer than 2 units)"
+    how = " bootstrap" if a.get("interval") == "bootstrap" else ""
+    return f"{a['correct']:g}/{a['n']} = {a['mean']:.1%} (95%{how} CI {a['ci95_low']:.0%}-{a['ci95_high']:.0%})"
 
 
 def _images(i: dict[str, Any] | None) -> str:
@@ -111,8 +130,10 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     load = data.get("load") or {}
     dec = m["decode_tps"]
     speed = f"{dec['mean']:.1f} tok/s" if dec else "-"
-    if dec and dec["n"] > 1:
+    if dec and dec.get("ci95_low") is not None:
         speed += f" [{dec['ci95_low']:.1f}, {dec['ci95_high']:.1f}] over {dec['n']} batches"
+    elif dec:
+        speed += " (1 batch, no CI: add --repeats)"
     if m["stream_tps"]:
         speed += f"; per stream {m['stream_tps']:.1f} tok/s"
     title = f"infermeter run: {load.get('model', '?')} on {load.get('device', '?')} ({load.get('dtype', '?')})"
@@ -131,13 +152,14 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     if skipped:
         t.add_row("bad items skipped", f"{skipped} (--skip-bad; each reason under 'workload' in report.json)")
     t.add_row("TPOT", _dist(m["tpot_s"]))
-    t.add_row("ITL (pooled gaps)", _dist(m["itl_s"]))
+    t.add_row("ITL (pooled gaps)", _dist(m["itl_s"], what="gaps"))
     t.add_row("E2E latency", _dist(m["e2e_s"]))
     thr = m["output_throughput"]
     req = m["requests"]
     t.add_row(
         "output throughput",
-        "-" if thr is None else f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)",
+        "-" if thr is None else f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)"
+        + _passes(m.get("output_throughput_passes")),
     )
     cache_rows(t, m)
     fc = data.get("first_call")
