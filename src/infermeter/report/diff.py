@@ -97,6 +97,8 @@ def _equal_constants(ma: float, mb: float) -> float:
 def welch(a: dict[str, Any], b: dict[str, Any]) -> tuple[float | None, str | None]:
     """(p, how) of a two-sided Welch t-test between two measurements; (None, None) when untestable."""
     sa, sb = a.get("samples") or [], b.get("samples") or []
+    if (sa or sb) and (len(sa) < 2 or len(sb) < 2):
+        return None, None  # the samples are the independent units: one unit is one measurement
     if len(sa) >= 2 and len(sb) >= 2:
         va, vb = _sps.tvar(sa) if len(set(sa)) > 1 else 0.0, _sps.tvar(sb) if len(set(sb)) > 1 else 0.0
         if va == 0 and vb == 0:
