@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from infermeter.config import RunConfig, build_config
+from infermeter.core.gpu_state import drift_warnings
 from infermeter.core.isolation import run_isolated
 from infermeter.errors import InfermeterError
 from infermeter.metrics.summary import compute, warnings
@@ -44,7 +45,7 @@ def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, 
     metrics = compute(records, result.get("groups", []), weights)
     if metrics.get("response_cache") is not None and result.get("response_cache"):
         metrics["response_cache"]["store"] = result["response_cache"]  # entries, bytes, evictions, limits
-    warn = warnings(metrics)
+    warn = warnings(metrics) + drift_warnings(**(result.get("gpu_state") or {}))
     if cfg.measure.isolation == "inline":
         warn.insert(0, "isolation=inline: measured in the calling process (debugging mode, less trustworthy)")
     if cfg.measure.warmup == "none":

@@ -19,6 +19,7 @@ from infermeter.core.memory import MemoryPeak, merge_peaks
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.batching import batch_curve
 from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
+from infermeter.metrics.checks import summary_warnings
 from infermeter.metrics.context import context_curve
 from infermeter.metrics.images import image_inputs
 from infermeter.metrics.latency import e2e, tpot, ttft
@@ -113,18 +114,20 @@ def compute(records: list[RequestRecord], groups: list[dict[str, Any]], weights_
 
 
 def warnings(metrics: dict[str, Any]) -> list[str]:
-    """Lines saying where a number should not be trusted."""
-    out = []
-
-    def check(name: str, d: dict[str, Any] | None) -> None:
-        if d and d.get("unstable"):
-            out.append(f"{name}: stdev is {100 * d['cv']:.1f}% of the mean (n={d['n']}); numbers may be unreliable")
-
-    check("decode TPS", metrics["decode_tps"])
+    """Lines saying where a number should not be trusted (metrics/checks.py, per metric family)."""
+    named = [
+        ("TTFT", metrics["ttft_s"], True),
+        ("TPOT", metrics["tpot_s"], True),
+        ("ITL", metrics["itl_s"], True),
+        ("E2E", metrics["e2e_s"], True),
+        ("decode TPS", metrics["decode_tps"], False),
+        ("output throughput", metrics.get("output_throughput_passes"), False),
+    ]
     for p in (metrics["context_load"] or {}).get("points", []):
-        check(f"TTFT at {p['prompt_tokens']} prompt tokens", p["ttft"])
+        named.append((f"TTFT at {p['prompt_tokens']} prompt tokens", p["ttft"], True))
     for p in (metrics["batch_efficiency"] or {}).get("points", []):
-        check(f"throughput at batch {p['batch_size']}", p["throughput"])
+        named.append((f"throughput at batch {p['batch_size']}", p["throughput"], False))
+    out = summary_warnings(named)
     repeated = repetition_warning(metrics.get("inputs"))
     if repeated:
         out.append(repeated)

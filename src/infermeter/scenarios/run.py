@@ -33,7 +33,7 @@ import numpy as np
 
 from infermeter.backends.base import Backend, Generation, Prompt, fingerprint, get_backend
 from infermeter.config import GenerationParams, RunConfig
-from infermeter.core import stats
+from infermeter.core import gpu_state
 from infermeter.core.clock import clock_for
 from infermeter.core.collector import collector_off
 from infermeter.core.environment import capture
@@ -414,6 +414,7 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
     items = load_items(cfg.workload)
     backend_cls = get_backend(cfg.backend)
     sink = RecordSink(run_dir / RECORDS_FILE)
+    gpu_start = gpu_state.snapshot()  # clocks, temperature, other processes: compared at the end
     import transformers
 
     transformers.logging.disable_progress_bar()  # our own progress bar covers loading
@@ -435,6 +436,7 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
         sink.close()
     return {
         "environment": capture(),
+        "gpu_state": {"start": gpu_start, "end": gpu_state.snapshot()},
         "load": load.__dict__,
         "first_call": first,
         "groups": runner.groups,

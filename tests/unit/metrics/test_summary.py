@@ -197,23 +197,32 @@ def test_report_is_json_ready(run):
 
 def test_warnings(run):
     m = summary.compute(run, GROUPS, WEIGHTS)
+    w = summary.warnings(m)
+    print(w)
+    assert w[0].startswith("fewer than 3 independent units")
+    # a and b share batch 1, c is batch 2: 2 units behind 3 requests
+    assert "TTFT (2 units, n=3)" in w[0] and "output throughput (1 unit, n=1)" in w[0]
     # decode TPS samples 6 and 8: sample stdev sqrt(2) = 1.414 is 20.2% of the mean 7
-    assert summary.warnings(m) == [
-        "decode TPS: stdev is 20.2% of the mean (n=2); numbers may be unreliable",
-        "1 forced-length outputs came back shorter than asked",
-        "1 requests failed",
-    ]
+    assert any(x.startswith("stdev above 10%") and "decode TPS (20%)" in x for x in w)
+    assert any(x.startswith("p99 from fewer than 100") and "ITL (n=8)" in x for x in w)
+    assert w[-2:] == ["1 forced-length outputs came back shorter than asked", "1 requests failed"]
 
 
-def test_no_warnings_for_a_clean_run(simulate_batch):
-    recs = simulate_batch(prefill=0.5, step=0.25, lengths=[5, 5], batch_id=0)
-    recs += simulate_batch(prefill=0.5, step=0.25, lengths=[5, 5], batch_id=1)
+def test_only_the_p99_warning_for_a_clean_run(simulate_batch):
+    recs = []
+    for p in range(3):  # three passes of one batch: three units everywhere
+        batch = simulate_batch(prefill=0.5, step=0.25, lengths=[5, 5], batch_id=p)
+        for r in batch:
+            r.repeat = p
+        recs += batch
     m = summary.compute(recs, [], 0)
-    assert m["decode_tps"]["mean"] == pytest.approx(8.0)  # 2 * 4 / 1.0, twice: stdev 0
+    assert m["decode_tps"]["mean"] == pytest.approx(8.0)  # 2 * 4 / 1.0, three times: stdev 0
     assert m["context_load"] is None
     assert m["batch_efficiency"] is None
     assert m["accuracy"] is None
-    assert summary.warnings(m) == []
+    assert summary.warnings(m) == [
+        "p99 from fewer than 100 values is about the maximum: TTFT (n=6), TPOT (n=6), ITL (n=24), E2E (n=6)"
+    ]
 
 
 def test_unstable_curve_points_are_flagged(simulate):
@@ -224,7 +233,10 @@ def test_unstable_curve_points_are_flagged(simulate):
     m = summary.compute(recs, [], 0)
     # TTFT 0.25 and 0.75: mean 0.5, sample stdev 0.3536 = 70.7% of the mean
     assert summary.warnings(m) == [
-        "TTFT at 128 prompt tokens: stdev is 70.7% of the mean (n=2); numbers may be unreliable"
+        "fewer than 3 independent units (no CI with 1; a wide one with 2): add --repeats: "
+        "TTFT at 128 prompt tokens (2 units, n=2)",
+        "stdev above 10% of the mean: numbers may be unstable: TTFT at 128 prompt tokens (71%)",
+        "p99 from fewer than 100 values is about the maximum: TTFT at 128 prompt tokens (n=2)",
     ]
 
 
