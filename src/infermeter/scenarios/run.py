@@ -33,7 +33,7 @@ import numpy as np
 
 from infermeter.backends.base import Backend, Generation, Prompt, fingerprint, get_backend
 from infermeter.config import GenerationParams, RunConfig
-from infermeter.core import gpu_state
+from infermeter.core import gpu_state, stats
 from infermeter.core.clock import clock_for
 from infermeter.core.collector import collector_off
 from infermeter.core.environment import capture
