@@ -97,7 +97,7 @@ def test_no_collection_inside_a_measured_window(tmp_path):
         junk = [[i] for i in range(50_000)]  # would trigger generation-0 collections
         del junk
     assert gc.isenabled()
-    assert COLLECTIONS == before
+    assert before == COLLECTIONS
     sink.close()
 
 
