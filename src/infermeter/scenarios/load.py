@@ -325,6 +325,7 @@ class LoadRunner:
 
     async def run(self, profiles: Callable[[list[dict[str, Any]]], Profile | None]) -> list[dict[str, Any]]:
         """Run points until ``profiles(summaries so far)`` says None or the run is stopped."""
+        from infermeter.core.collector import collector_off
         from infermeter.scenarios.load_analysis import summarize
 
         summaries: list[dict[str, Any]] = []
@@ -332,7 +333,8 @@ class LoadRunner:
             profile = profiles(summaries)
             if profile is None:
                 break
-            recs = await self.run_point(len(summaries), profile)
+            with collector_off():  # no collection pause inside a measured point (core/collector.py)
+                recs = await self.run_point(len(summaries), profile)
             summaries.append(summarize(profile, recs, self.opts.slo))
         return summaries
 
