@@ -119,12 +119,18 @@ def _run_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
 
 
 def _variant_samples(metric: str, rounds: list[dict[str, Any]]) -> list[float]:
-    """The values ``compare`` summarized for one variant metric (steady calls: every call but the first)."""
+    """One value per round of one variant metric (steady calls: every call but the first, averaged)."""
     if metric in ("first_call_s", "load_s"):
         return [r[metric] for r in rounds if r.get(metric) is not None]
     if metric == "first_measured_e2e_s":
         return [r["first_measured"]["e2e_s"] for r in rounds if r.get("first_measured")]
-    return [c[metric] for r in rounds for c in r.get("calls", [])[1:] if c.get(metric) is not None]
+    # steady calls: one mean per round (the round's worker process is the independent unit)
+    means = []
+    for r in rounds:
+        vals = [c[metric] for c in r.get("calls", [])[1:] if c.get(metric) is not None]
+        if vals:
+            means.append(sum(vals) / len(vals))
+    return means
 
 
 def _compare_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:

@@ -86,8 +86,9 @@ def _summaries(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-metric statistics of steady-state calls, first calls and load times of one variant."""
     out: dict[str, Any] = {}
     for m in METRICS:
-        vals = [c[m] for r in results for c in r["calls"][1:] if c[m] is not None]
-        s = stats.summarize(vals)
+        # the round (one worker process) is the unit: calls inside one process are not independent
+        pairs = [(c[m], i) for i, r in enumerate(results) for c in r["calls"][1:] if c[m] is not None]
+        s = stats.summarize([v for v, _ in pairs], [i for _, i in pairs])
         out[m] = s.to_dict() if s else None
     for key in ("first_call_s", "load_s"):
         s = stats.summarize([r[key] for r in results if r.get(key) is not None])

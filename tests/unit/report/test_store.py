@@ -519,7 +519,7 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 def test_measurements_of_compare_and_soak_reports() -> None:
     steady = {"decode_tps": 10.0, "e2e_s": 1.0, "ttft_s": 0.1, "output_throughput": 9.0}
     calls = [{**steady, "decode_tps": 5.0}, {**steady, "decode_tps": 10.0}, {**steady, "decode_tps": 12.0}]
-    summary = {"n": 2, "mean": 11.0, "median": 11.0, "stdev": 1.414, "ci95_low": 0, "ci95_high": 23}
+    summary = {"n": 2, "units": 1, "mean": 11.0, "median": 11.0, "stdev": 1.414, "ci95_low": None, "ci95_high": None}
     compare = {
         "kind": "compare",
         "run_dir": "/r/c",
@@ -546,7 +546,8 @@ def test_measurements_of_compare_and_soak_reports() -> None:
         },
     }
     m = {d["name"]: d for d in measurements_from_report(compare)}
-    assert m["variant.eager.decode_tps"]["samples"] == [10.0, 12.0]  # steady: the first call left out
+    # steady calls (the first left out) averaged per round: the round's process is the unit
+    assert m["variant.eager.decode_tps"]["samples"] == [11.0]
     assert m["variant.eager.memory.peak.rss"]["value"] == 100
     assert m["ratio.decode_tps.compiled_vs_eager"]["value"] == 1.5
     rows = [{"call": c, "e2e_s": 1.0 + 0.01 * c} for c in range(1, 11)]
