@@ -66,3 +66,29 @@ def summary_warnings(named: list[tuple[str, dict[str, Any] | None, bool]]) -> li
                 detail += f" (n={d['n']})"
             hits.setdefault(k, []).append(detail)
     return [f"{_TEXT[k]}: {', '.join(v)}" for k, v in hits.items()]
+
+
+def prompt_token_mismatch(records: list[Any]) -> dict[str, Any] | None:
+    """Requests whose server-counted prompt length differs from the client's by more than 1%."""
+    seen, off = 0, []
+    for r in records:
+        client = (r.extra or {}).get("client_prompt_tokens")
+        if not isinstance(client, int) or client <= 0:
+            continue
+        seen += 1
+        if abs(r.prompt_tokens - client) > 0.01 * client:
+            off.append(r.prompt_tokens - client)
+    if not off:
+        return None
+    return {"requests": len(off), "of": seen, "mean_delta": sum(off) / len(off), "max_delta": max(off, key=abs)}
+
+
+def mismatch_warning(m: dict[str, Any] | None) -> str | None:
+    """One line for :func:`prompt_token_mismatch`."""
+    if not m:
+        return None
+    return (
+        f"the server counted other prompt lengths than the client for {m['requests']}/{m['of']} requests "
+        f"(mean {m['mean_delta']:+.1f}, max {m['max_delta']:+d} tokens; text is re-tokenized by the server, and the "
+        "chat API adds its template): prompt_tokens are the server's counts"
+    )

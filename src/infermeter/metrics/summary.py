@@ -19,7 +19,7 @@ from infermeter.core.memory import MemoryPeak, merge_peaks
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.batching import batch_curve
 from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
-from infermeter.metrics.checks import summary_warnings
+from infermeter.metrics.checks import mismatch_warning, prompt_token_mismatch, summary_warnings
 from infermeter.metrics.context import context_curve
 from infermeter.metrics.images import image_inputs
 from infermeter.metrics.latency import e2e, tpot, ttft
@@ -93,6 +93,7 @@ def compute(records: list[RequestRecord], groups: list[dict[str, Any]], weights_
             "output_tokens": sum(r.output_tokens for r in main),
             **{k: v for k, v in counts(main).items() if k != "requests"},
             "passes": len(by_pass(main)),
+            "prompt_token_mismatch": prompt_token_mismatch([r for r in records if not r.phase.startswith("warmup")]),
         },
         "ttft_s": per_request(ttft, main),
         "tpot_s": per_request(tpot, main),
@@ -128,6 +129,9 @@ def warnings(metrics: dict[str, Any]) -> list[str]:
     for p in (metrics["batch_efficiency"] or {}).get("points", []):
         named.append((f"throughput at batch {p['batch_size']}", p["throughput"], False))
     out = summary_warnings(named)
+    mismatch = mismatch_warning(metrics["requests"].get("prompt_token_mismatch"))
+    if mismatch:
+        out.append(mismatch)
     repeated = repetition_warning(metrics.get("inputs"))
     if repeated:
         out.append(repeated)

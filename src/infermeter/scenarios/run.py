@@ -96,6 +96,17 @@ class RecordSink:
         self._f.close()
 
 
+def server_prompt_tokens(g: Generation) -> int | None:
+    """The prompt length the server counted (``usage.prompt_tokens``), when it said.
+
+    Over HTTP a prompt sent as text is re-tokenized by the server and may not have the length the
+    client asked for; the server's count is what it processed, so it is the record's
+    ``prompt_tokens`` (the client's count stays in ``extra["client_prompt_tokens"]``).
+    """
+    n = (g.extra.get("usage") or {}).get("prompt_tokens")
+    return n if isinstance(n, int) and n > 0 else None
+
+
 def read_records(path: Path) -> list[RequestRecord]:
     """Load every record of a run (missing file: none)."""
     if not path.is_file():
@@ -173,7 +184,7 @@ class Runner:
                 phase=phase,
                 batch_id=bid,
                 batch_size=len(prompts),
-                prompt_tokens=len(p.ids),
+                prompt_tokens=server_prompt_tokens(g) or len(p.ids),
                 t_send=g.t_send,
                 token_times=g.token_times,
                 target_output_tokens=params.max_new_tokens if force else None,
@@ -189,6 +200,7 @@ class Runner:
                     "process": self.process,
                     "unit": f"{self.process}/b{bid}" + (f"/r{i}" if self.per_request else ""),
                     "input": fingerprint(p),
+                    "client_prompt_tokens": len(p.ids),
                     **{k: v for k, v in g.extra.items() if k != "tokens_per_chunk"},
                     **(extras[i] if extras else {}),
                 },

@@ -92,6 +92,7 @@ def test_request_counts(run):
         "units": 3,  # batches 1, 2, 3 (a and b share batch 1)
         "processes": 1,
         "passes": 1,
+        "prompt_token_mismatch": None,  # no server counts in these records
     }
 
 

@@ -28,6 +28,7 @@ class Scripted(Backend):
     def __init__(self, cfg, clock, sink_path=None, tokens: int = 4) -> None:
         super().__init__(cfg, clock)
         self.tokens, self.sink_path, self.lines_seen = tokens, sink_path, []
+        self.extra_prompt = 0  # > 0: answer like a server whose usage counts more prompt tokens
 
     def load(self) -> LoadInfo:
         return LoadInfo("m", "a", "cpu", "f32", 0.0, 1, 1, {}, "t")
@@ -48,7 +49,10 @@ class Scripted(Backend):
         for _ in range(self.tokens):
             times.append(c.now())
             c.advance(0.125)
-        return [Generation(t_send, list(times), "The answer is 72") for _ in prompts]
+        usage = [
+            {"usage": {"prompt_tokens": len(p.ids) + self.extra_prompt}} if self.extra_prompt else {} for p in prompts
+        ]
+        return [Generation(t_send, list(times), "The answer is 72", extra=u) for u in usage]
 
 
 def _runner(tmp_path, **overrides) -> tuple[Runner, Scripted, RecordSink]:
@@ -108,3 +112,18 @@ def test_http_backends_make_every_request_a_unit(tmp_path):
     sink.close()
     recs = [r for r in _records(tmp_path) if r["phase"] == "dataset"]
     assert len({r["extra"]["unit"] for r in recs}) == 4
+
+
+def test_the_servers_prompt_count_is_recorded_and_a_mismatch_warned(tmp_path):
+    from infermeter.metrics.summary import compute, warnings
+    from infermeter.scenarios.run import read_records
+
+    runner, backend, sink = _runner(tmp_path, **{"measure.max_repeats": 1})
+    backend.extra_prompt = 7  # e.g. text re-tokenized by the server
+    runner.dataset(load_items(runner.cfg.workload))
+    sink.close()
+    recs = read_records(tmp_path / "records.jsonl")
+    assert all(r.prompt_tokens == r.extra["client_prompt_tokens"] + 7 for r in recs)
+    m = compute(recs, [], 0)
+    assert m["requests"]["prompt_token_mismatch"]["requests"] == 4
+    assert any("the server counted other prompt lengths than the client for 4/4" in w for w in warnings(m))
