@@ -24,7 +24,7 @@ from infermeter.metrics.context import context_curve
 from infermeter.metrics.images import image_inputs
 from infermeter.metrics.latency import e2e, tpot, ttft
 from infermeter.metrics.throughput import batch_decode_tps, output_throughput, stream_speed
-from infermeter.metrics.units import by_pass, counts, per_gap, per_request, unit_of
+from infermeter.metrics.units import by_pass, counts, per_gap, per_request
 
 
 def _s(vals: list[float]) -> dict[str, Any] | None:
@@ -37,7 +37,7 @@ def accuracy(records: list[RequestRecord]) -> dict[str, Any] | None:
 
     0/1 scores get the Wilson interval (honest for tiny n and for 0% / 100%, unlike the normal
     approximation); fractional scores (VQA's 0, 1/3, 2/3, 1) are not Bernoulli, so they get a
-    bootstrap interval over units instead. ``interval`` says which.
+    bootstrap interval over items instead. ``interval`` says which.
     """
     scored = [r for r in records if r.score is not None]
     if not scored:
@@ -51,7 +51,8 @@ def accuracy(records: list[RequestRecord]) -> dict[str, Any] | None:
         half = z * ((mean * (1 - mean) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
         low, high, how = centre - half, centre + half, "wilson"
     else:
-        low, high = stats.bootstrap_ci(scores, [unit_of(r) for r in scored])
+        # the item is the unit: accuracy varies over which questions were asked, not over batches
+        low, high = stats.bootstrap_ci(scores)
         low, high, how = (None, None, "bootstrap") if low != low else (low, high, "bootstrap")  # NaN: < 2 units
     return {"n": n, "correct": sum(scores), "mean": mean, "ci95_low": low, "ci95_high": high, "interval": how}
 

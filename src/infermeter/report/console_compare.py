@@ -24,7 +24,7 @@ def _stat(metric: str, d: dict[str, Any] | None) -> str:
     """``mean [low-high]`` in the column's unit; ``!`` marks stdev > 10% of the mean."""
     if not d:
         return "-"
-    ci = f" [{_num(metric, d['ci95_low'])}-{_num(metric, d['ci95_high'])}]" if d["n"] > 1 else ""
+    ci = f" [{_num(metric, d['ci95_low'])}-{_num(metric, d['ci95_high'])}]" if d.get("ci95_low") is not None else ""
     return f"{_num(metric, d['mean'])}{ci}{'!' if d.get('unstable') else ''}"
 
 
