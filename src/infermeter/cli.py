@@ -76,7 +76,7 @@ _RUN_FLAGS: list[tuple[str, str, Any, str]] = [
         "context-load curve lengths, e.g. 128,512,2048 ('' skips)",
     ),
     ("--batch-sizes", "measure.batch_sizes", "ints", "batch-efficiency curve sizes, e.g. 1,2,4,8 ('' skips)"),
-    ("--repeats", "measure.repeats", int, "minimum repetitions per speed measurement"),
+    ("--repeats", "measure.repeats", int, "minimum independent units per mean (run repeats its dataset pass for them)"),
     ("--warmup", "measure.warmup", str, "none | same-input | different-input"),
     ("--seed", "seed", int, "seed for weights, prompts and sampling"),
     ("--output", "output", str, "directory for reports (default ./results)"),

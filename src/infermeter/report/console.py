@@ -156,11 +156,8 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     t.add_row("E2E latency", _dist(m["e2e_s"]))
     thr = m["output_throughput"]
     req = m["requests"]
-    t.add_row(
-        "output throughput",
-        "-" if thr is None else f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)"
-        + _passes(m.get("output_throughput_passes")),
-    )
+    thr_text = f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)"
+    t.add_row("output throughput", "-" if thr is None else thr_text + _passes(m.get("output_throughput_passes")))
     cache_rows(t, m)
     fc = data.get("first_call")
     if fc:
