@@ -198,6 +198,11 @@ class ServerConfig(_Section):
         True, description="when the output length is forced, also send ignore_eos and min_tokens (vLLM, llama.cpp)"
     )
     extra_body: dict[str, Any] = Field({}, description="extra JSON fields merged into every request body")
+    token_ids: bool = Field(
+        False,
+        description="completions API: send synthetic prompts as token ids, so the server processes exactly "
+        "the asked length (text is re-tokenized); for servers that accept id prompts, such as vLLM",
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -397,6 +397,9 @@ class OpenAIBackend(Backend):
             self._plain_ids = np.array([i for i in range(len(self.tok)) if i not in special])
         ids = rng.choice(self._plain_ids, size=n_tokens).tolist()
         text = self.tok.decode(ids)
+        s = self.config.server
+        if s.token_ids and s.api == "completions":  # no text: the client sends the ids (exact length)
+            return Prompt(ids=ids, text=None, messages=None)
         return Prompt(ids=ids, text=text, messages=[{"role": "user", "content": text}])
 
     def generate(self, prompts: list[Prompt], params: GenerationParams, force_len: bool) -> list[Generation]:

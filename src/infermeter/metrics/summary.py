@@ -85,15 +85,18 @@ def compute(records: list[RequestRecord], groups: list[dict[str, Any]], weights_
     first = by_pass(main).get(0, main) if main else []
     passes = throughput_passes(main)
     return {
+        # total/ok/tokens describe one pass over the items (what was asked); repeated passes add
+        # units, counted in measured_requests; errors and short outputs count in every pass
         "requests": {
-            "total": len(main),
-            "ok": len(ok),
+            "total": len(first),
+            "ok": sum(r.ok for r in first),
             "errors": sum(not r.ok for r in main),  # an error, or no token at all
             "short_outputs": sum(r.short for r in records if not r.phase.startswith("warmup")),
-            "prompt_tokens": sum(r.prompt_tokens for r in main),
-            "output_tokens": sum(r.output_tokens for r in main),
+            "prompt_tokens": sum(r.prompt_tokens for r in first),
+            "output_tokens": sum(r.output_tokens for r in first),
             **{k: v for k, v in counts(main).items() if k != "requests"},
             "passes": len(by_pass(main)),
+            "measured_requests": len(main),
             "prompt_token_mismatch": prompt_token_mismatch([r for r in records if not r.phase.startswith("warmup")]),
         },
         "ttft_s": per_request(ttft, main),

@@ -156,7 +156,8 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     t.add_row("E2E latency", _dist(m["e2e_s"]))
     thr = m["output_throughput"]
     req = m["requests"]
-    thr_text = f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests)"
+    per = " per pass" if req.get("passes", 1) > 1 else ""
+    thr_text = f"{thr:.1f} tok/s ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests{per})"
     t.add_row("output throughput", "-" if thr is None else thr_text + _passes(m.get("output_throughput_passes")))
     cache_rows(t, m)
     fc = data.get("first_call")

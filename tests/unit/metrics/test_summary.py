@@ -92,6 +92,7 @@ def test_request_counts(run):
         "units": 3,  # batches 1, 2, 3 (a and b share batch 1)
         "processes": 1,
         "passes": 1,
+        "measured_requests": 4,
         "prompt_token_mismatch": None,  # no server counts in these records
     }
 
@@ -262,6 +263,7 @@ def test_passes_give_throughput_units(simulate_batch):
     thr = m["output_throughput_passes"]
     assert thr["n"] == 3 and thr["ci95_low"] is not None
     assert m["requests"]["passes"] == 3
+    assert m["requests"]["total"] == 2 and m["requests"]["measured_requests"] == 6
     assert m["ttft_s"]["units"] == 3
 
 
