@@ -111,7 +111,7 @@ def compute(records: list[RequestRecord], groups: list[dict[str, Any]], weights_
         "context_load": context_curve([r for r in records if r.phase == "context"]),
         "batch_efficiency": batch_curve([r for r in records if r.phase == "batch"]),
         "accuracy": accuracy(first),
-        "image_inputs": image_inputs(main),
+        "image_inputs": image_inputs(first),  # what the items are: one pass
         "memory": memory(groups, weights_bytes),
         "inputs": input_repetition(first),
         "response_cache": cache_summary(main),
