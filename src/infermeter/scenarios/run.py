@@ -17,7 +17,8 @@ in progress. Warm-up calls are recorded too, under ``warmup:<phase>``.
 Every record carries its unit of analysis in ``extra["unit"]`` (metrics/units.py): its generate()
 call, or itself when the backend sends requests independently (HTTP). The dataset pass repeats
 (new passes over the same items) until the headline means have ``measure.repeats`` units and meet
-``measure.target_rel_ci``, or ``measure.dataset_budget_s`` is spent.
+``measure.target_rel_ci``, or ``measure.dataset_budget_s`` is spent; dataset items are repeated only
+in-process with HF (no prefix cache to hit), synthetic prompts everywhere (new content each pass).
 """
 
 from __future__ import annotations
@@ -335,6 +336,10 @@ class Runner:
             prompts_of = lambda k, b: make(k * n_b + b) if k else prompt_sets[b]  # noqa: E731
         else:
             prompts_of = lambda k, b: prompt_sets[b]  # noqa: E731
+        # Repeating the same items is only honest where nothing persists between calls: a server's or
+        # vLLM's prefix cache would serve a repeated prompt from cache (synthetic passes get new
+        # content), and a response cache would answer it outright.
+        repeatable = cached is None and (synthetic or cfg.backend == "hf")
         passes, done = 0, []
         start = self.backend.clock.now()
         with MemoryWindow(self.device, cfg.measure.rss_interval_s) as mem:
@@ -349,7 +354,7 @@ class Runner:
                             done += self.call("dataset", prompts, params, force, repeat=passes, items=its)
                         self.progress.advance(task, len(b))
                 passes += 1
-                if cached is not None or not want_another_pass(done, passes, cfg, self.backend.clock.now() - start):
+                if not repeatable or not want_another_pass(done, passes, cfg, self.backend.clock.now() - start):
                     break
                 self.progress.update(task, total=len(items) * (passes + 1))
         if cached is not None:
