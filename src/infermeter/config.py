@@ -216,6 +216,9 @@ class MeasureConfig(_Section):
         0.05, gt=0, description="stop repeating when the 95%% CI half-width is below this fraction"
     )
     budget_s: float = Field(10.0, gt=0, description="time budget per shape for repeats beyond `repeats` (seconds)")
+    dataset_budget_s: float = Field(
+        60.0, gt=0, description="run: time budget for repeating the dataset pass to reach `repeats` units (seconds)"
+    )
     prompt_lens: list[int] = Field(
         [128, 512], description="context-load curve: TTFT at these prompt lengths ([] to skip)"
     )
@@ -276,6 +279,11 @@ class ServerConfig(_Section):
         True, description="when the output length is forced, also send ignore_eos and min_tokens (vLLM, llama.cpp)"
     )
     extra_body: dict[str, Any] = Field({}, description="extra JSON fields merged into every request body")
+    token_ids: bool = Field(
+        False,
+        description="completions API: send synthetic prompts as token ids, so the server processes exactly "
+        "the asked length (text is re-tokenized); for servers that accept id prompts, such as vLLM",
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -32,8 +32,8 @@ def test_synthetic_speed_run_forces_and_verifies_output_length(tmp_path: Path, t
         tmp=tmp_path,
     )
     assert rep["schema_version"] == 1 and rep["status"] == "complete"
-    main = _phase(rep, "dataset")
-    assert len(main) == 4
+    main = [r for r in _phase(rep, "dataset") if r["repeat"] == 0]  # the first pass over the items
+    assert len(main) == 4 and len(_phase(rep, "dataset")) == 4 * rep["metrics"]["requests"]["passes"]
     assert all(r["output_tokens"] == 12 == r["target_output_tokens"] for r in main)
     assert all(r["prompt_tokens"] == 24 for r in main)
     m = rep["metrics"]
@@ -42,9 +42,11 @@ def test_synthetic_speed_run_forces_and_verifies_output_length(tmp_path: Path, t
     for r in main:
         assert r["t_send"] < r["token_times"][0]
         assert r["token_times"] == sorted(r["token_times"])
-    assert m["decode_tps"]["n"] == 2 and m["decode_tps"]["mean"] > 0
-    assert m["ttft_s"]["n"] == 4 and m["tpot_s"]["n"] == 4
-    assert m["itl_s"]["n"] == 4 * 11
+    passes = m["requests"]["passes"]  # the pass repeats for units: 2 batches of 2 per pass
+    assert m["decode_tps"]["n"] == 2 * passes and m["decode_tps"]["mean"] > 0
+    assert m["ttft_s"]["n"] == 4 * passes and m["tpot_s"]["n"] == 4 * passes
+    assert m["ttft_s"]["units"] == 2 * passes  # the generate() call is the unit, not the request
+    assert m["itl_s"]["n"] == 4 * 11 * passes
     assert [p["prompt_tokens"] for p in m["context_load"]["points"]] == [16, 32]
     assert [p["batch_size"] for p in m["batch_efficiency"]["points"]] == [1, 2]
     assert m["batch_efficiency"]["points"][0]["efficiency"] == pytest.approx(1.0)
@@ -111,7 +113,7 @@ def test_jsonl_dataset_scores_accuracy(tmp_path: Path, tiny_args) -> None:
         "",
         tmp=tmp_path,
     )
-    main = _phase(rep, "dataset")
+    main = [r for r in _phase(rep, "dataset") if r["repeat"] == 0]  # the first pass over the items
     assert [r["request_id"] for r in main] == ["line-1", "line-3"]
     assert all(r["score"] in (0.0, 1.0) and r["text"] is not None for r in main)
     assert rep["metrics"]["accuracy"]["n"] == 2

@@ -15,6 +15,7 @@ from typing import Any
 
 from infermeter.config import RunConfig, build_config
 from infermeter.core.environment import capture
+from infermeter.core.gpu_state import drift_warnings
 from infermeter.core.isolation import add_worker_initializer, run_isolated
 from infermeter.core.progress import load_view, phase_progress
 from infermeter.core.records import RECORDS_FILE, REPORT_FILE, read_records
@@ -64,7 +65,7 @@ def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, 
     metrics = compute(records, result.get("groups", []), weights)
     if metrics.get("response_cache") is not None and result.get("response_cache"):
         metrics["response_cache"]["store"] = result["response_cache"]  # entries, bytes, evictions, limits
-    warn = warnings(metrics)
+    warn = warnings(metrics) + drift_warnings(**(result.get("gpu_state") or {}))
     sol, sol_warnings = speed_of_light.sections(result, records)  # roofline (MBU/MFU) and energy
     metrics.update(sol)
     warn += sol_warnings

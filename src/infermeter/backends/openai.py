@@ -325,6 +325,8 @@ def counter(tok: Any) -> Callable[[list[str]], list[int]]:
 class OpenAIBackend(Backend):
     """A model behind an OpenAI-compatible server; the client runs in this process."""
 
+    independent_requests = True  # each request is sent on its own: each is a unit of analysis
+
     def __init__(self, config: RunConfig, clock: Clock) -> None:
         # The server's device is not ours to synchronize: arrival times are host perf_counter times.
         super().__init__(config, clock if type(clock).__name__ == "FakeClock" else PerfClock())
@@ -410,6 +412,9 @@ class OpenAIBackend(Backend):
             self._plain_ids = np.array([i for i in range(len(self.tok)) if i not in special])
         ids = rng.choice(self._plain_ids, size=n_tokens).tolist()
         text = self.tok.decode(ids)
+        s = self.config.server
+        if s.token_ids and s.api == "completions":  # no text: the client sends the ids (exact length)
+            return Prompt(ids=ids, text=None, messages=None)
         return Prompt(ids=ids, text=text, messages=[{"role": "user", "content": text}])
 
     def generate(self, prompts: list[Prompt], params: GenerationParams, force_len: bool) -> list[Generation]:

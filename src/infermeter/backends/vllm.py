@@ -153,10 +153,20 @@ class VLLMBackend(Backend):
         return Prompt(ids=rng.choice(self._plain_ids, size=n_tokens).tolist(), text=None)
 
     def sampling_params(self, params: GenerationParams, force_len: bool) -> Any:
-        """vLLM SamplingParams for our generation knobs."""
-        from vllm import SamplingParams
+        """vLLM SamplingParams for our generation knobs.
 
-        kw: dict[str, Any] = {"max_tokens": params.max_new_tokens, "temperature": 0.0}
+        DELTA output kind: each engine step returns only the new tokens. The default (CUMULATIVE)
+        copies every request's whole output so far at every step, per-step work that grows with the
+        output length and lands inside the measured decode.
+        """
+        from vllm import SamplingParams
+        from vllm.sampling_params import RequestOutputKind
+
+        kw: dict[str, Any] = {
+            "max_tokens": params.max_new_tokens,
+            "temperature": 0.0,
+            "output_kind": RequestOutputKind.DELTA,
+        }
         if params.do_sample:
             kw.update(temperature=params.temperature, top_p=params.top_p, seed=self.config.seed)
             if params.top_k is not None:
@@ -181,6 +191,8 @@ class VLLMBackend(Backend):
         index = {rid: i for i, rid in enumerate(ids)}
         times: list[list[float]] = [[] for _ in prompts]
         chunks: list[list[int]] = [[] for _ in prompts]
+        out_ids: list[list[int]] = [[] for _ in prompts]
+        texts: list[list[str]] = [[] for _ in prompts]
         final: dict[int, Any] = {}
         step, has_more = self.engine.step, self.engine.has_unfinished_requests
         while has_more():
@@ -190,10 +202,13 @@ class VLLMBackend(Backend):
                 i = index.get(out.request_id)
                 if i is None:
                     continue
-                new = len(out.outputs[0].token_ids) - len(times[i])
+                comp = out.outputs[0]  # DELTA: only this step's new tokens and text
+                new = len(comp.token_ids)
                 if new > 0:
                     times[i].extend([t] * new)
                     chunks[i].append(new)
+                    out_ids[i].extend(comp.token_ids)
+                texts[i].append(comp.text)
                 if out.finished:
                     final[i] = out
         gens = []
@@ -204,8 +219,8 @@ class VLLMBackend(Backend):
                 Generation(
                     t_send=sends[i],
                     token_times=times[i],
-                    text=comp.text if comp is not None else "",
-                    output_ids=list(comp.token_ids) if comp is not None else [],
+                    text="".join(texts[i]),
+                    output_ids=out_ids[i],
                     error=None if comp is not None else "the engine did not finish this request",
                     extra={"tokens_per_chunk": chunks[i], "finish_reason": comp.finish_reason if comp else None},
                 )

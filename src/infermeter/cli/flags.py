@@ -93,7 +93,8 @@ FLAGS: tuple[Flag, ...] = (
          MEASUREMENT),
     Flag("--batch-sizes", "measure.batch_sizes", "ints", "batch-efficiency curve sizes, e.g. 1,2,4,8 ('' skips)",
          MEASUREMENT),
-    Flag("--repeats", "measure.repeats", int, "minimum repetitions per speed measurement", MEASUREMENT),
+    Flag("--repeats", "measure.repeats", int,
+         "minimum independent units per mean (run repeats its dataset pass for them)", MEASUREMENT),
     Flag("--warmup", "measure.warmup", str, "warm-up strategy: none | same-input | different-input", MEASUREMENT),
     Flag("--cache", "measure.response_cache", str,
          "response cache in front of the model: lru:ENTRIES | lru:64MB | lru:ENTRIES,BYTES | none (default); "

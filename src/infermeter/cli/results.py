@@ -16,7 +16,16 @@ from infermeter.render.console_sweep import render_sweep
 from infermeter.render.console_tune import render_tune
 from infermeter.render.formats import formats
 from infermeter.render.history_view import render_history
-from infermeter.results.diff import diff_runs, format_table, parse_threshold, regressions
+from infermeter.results.diff import (
+    CORRECTION,
+    UNTESTED,
+    diff_runs,
+    format_table,
+    parse_threshold,
+    regressions,
+    tested_count,
+)
+from infermeter.results.diff_inputs import check_comparable, config_changes, load_side
 from infermeter.results.files import load_reports
 from infermeter.results.store import ResultStore, default_db_path
 
@@ -53,13 +62,15 @@ def add_parsers(sub: Any) -> dict[str, Any]:
     d = sub.add_parser(
         "diff",
         help="compare two recorded runs metric by metric, with significance",
-        description="Compare two runs from the results database metric by metric (Welch t-test on "
-        "the raw samples). With --fail-on-regression, exit 1 when a metric got significantly worse "
-        "by more than the threshold: for CI pipelines.",
+        description="Compare two runs (result folders or results-database ids) metric by metric: Welch "
+        "t-tests on independent units (batches, passes, processes, HTTP requests), never on requests "
+        "that shared one measurement; p-values Holm-adjusted over the tested metrics. With "
+        "--fail-on-regression, exit 1 when a metric got significantly worse by more than the "
+        "threshold: for CI pipelines.",
     )
     _add_db(d)
-    d.add_argument("run_a", metavar="RUN_A", help="baseline run id (a unique prefix is enough)")
-    d.add_argument("run_b", metavar="RUN_B", help="new run id")
+    d.add_argument("run_a", metavar="RUN_A", help="baseline: a result folder, or a run id (a unique prefix is enough)")
+    d.add_argument("run_b", metavar="RUN_B", help="new run: a result folder or a run id")
     d.add_argument("--fail-on-regression", metavar="THRESHOLD", help="e.g. 5%%: exit 1 on a significant regression")
     return {"report": _cmd_report, "history": _cmd_history, "diff": _cmd_diff}
 
@@ -118,11 +129,21 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    store = _store(args)
-    a, b = store.get_run(args.run_a), store.get_run(args.run_b)
-    rows = diff_runs(store.measurements(a["run_id"]), store.measurements(b["run_id"]))
-    print(f"A = {a['run_id']}\nB = {b['run_id']}")
+    a, b = (load_side(x, lambda: _store(args)) for x in (args.run_a, args.run_b))
+    check_comparable(a, b)
+    rows = diff_runs(a.measurements, b.measurements)
+    print(f"A = {a.label}\nB = {b.label}")
+    changed = config_changes(a, b)
+    if changed:
+        print("config differs: " + ", ".join(changed))
     print(format_table(rows))
+    print(f"p_holm: p-values adjusted ({CORRECTION}) over the {tested_count(rows)} tested metrics")
+    single = sum(r.verdict == UNTESTED for r in rows)
+    if single:
+        print(
+            f"{single} metric(s) untestable: one measurement on a side; --repeats gives more passes (units) "
+            "of a run, repeated runs give more processes"
+        )
     if args.fail_on_regression:
         bad = regressions(rows, parse_threshold(args.fail_on_regression))
         if bad:

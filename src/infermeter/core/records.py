@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -95,14 +96,43 @@ def add_record_listener(fn: RecordListener) -> None:
 
 
 class RecordSink:
-    """Appends records to a JSONL file, flushed per batch; listeners hear of every batch."""
+    """Appends records to a JSONL file: at once, or buffered while :meth:`hold` is on (a timed window).
+
+    Listeners (e.g. the results database) hear of every batch written.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._f = path.open("a", encoding="utf-8")
+        self._held: list[RequestRecord] | None = None
+
+    @contextmanager
+    def hold(self) -> Iterator[list[RequestRecord]]:
+        """Buffer records inside the block (a timed window); write them all when it ends."""
+        outer = self._held is None
+        if outer:
+            self._held = []
+        try:
+            yield self._held  # type: ignore[misc]
+        finally:
+            if outer:
+                held, self._held = self._held or [], None
+                if held:
+                    self._persist(held)
+
+    @property
+    def holding(self) -> bool:
+        """True inside :meth:`hold` (records are buffered)."""
+        return self._held is not None
 
     def write(self, records: list[RequestRecord]) -> None:
-        """Persist a batch of records now (the file first, then the listeners)."""
+        """Persist a batch of records now (the file first, then the listeners), or buffer them."""
+        if self._held is not None:
+            self._held.extend(records)
+            return
+        self._persist(records)
+
+    def _persist(self, records: list[RequestRecord]) -> None:
         rows = [r.to_dict() for r in records]
         for row in rows:
             self._f.write(dumps(row) + "\n")

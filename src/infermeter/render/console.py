@@ -31,13 +31,31 @@ def _gb(b: int | None) -> str:
     return "-" if b is None else f"{b / 2**30:.2f} GiB"
 
 
-def _dist(d: dict[str, Any] | None, unit_ms: bool = True) -> str:
+def units_text(d: dict[str, Any], what: str = "requests", unit: str = "batch") -> str:
+    """How many values and independent units stand behind a summary: "n=8 requests in 1 batch"."""
+    n, g = d["n"], d.get("units", d["n"])
+    text = f"n={n} {what}" if g == n else f"n={n} {what} in {g} {unit}{'es' if unit.endswith('ch') and g != 1 else ''}"
+    return text if g >= 2 else f"{text}, no CI: add --repeats"
+
+
+def _dist(d: dict[str, Any] | None, unit_ms: bool = True, what: str = "requests") -> str:
     if not d:
         return "-"
     f = _ms if unit_ms else (lambda v: f"{v:.1f}")
-    lo, hi = log_ci(d) or (d["ci95_low"], d["ci95_high"])  # positive numbers: never below zero
-    ci = f" [{f(lo)}, {f(hi)}]".replace(" ms,", ",") if d["n"] > 1 else ""
-    return f"mean {f(d['mean'])}{ci}  p50 {f(d['median'])}  p90 {f(d['p90'])}  p99 {f(d['p99'])}  n={d['n']}"
+    ci = ""
+    if d.get("ci95_low") is not None:  # no CI without 2 independent units
+        lo, hi = log_ci(d) or (d["ci95_low"], d["ci95_high"])  # positive numbers: never below zero
+        ci = f"[{f(lo)}, {f(hi)}]".replace(" ms,", ",")
+    pct = f"p50 {f(d['median'])}  p90 {f(d['p90'])}  p99 {f(d['p99'])}"
+    return f"mean {f(d['mean'])} {ci}  {pct}  {units_text(d, what)}"
+
+
+def _passes(d: dict[str, Any] | None) -> str:
+    if not d:
+        return ""
+    if d.get("ci95_low") is None:
+        return f"; {d['n']} pass, no CI: add --repeats"
+    return f" [{d['ci95_low']:.1f}, {d['ci95_high']:.1f}] over {d['n']} passes"
 
 
 def _memory(m: dict[str, Any]) -> str:
@@ -72,7 +90,10 @@ def _context(c: dict[str, Any] | None) -> str:
 def _accuracy(a: dict[str, Any] | None, data: dict[str, Any]) -> str:
     if not a:
         return "- (no references)"
-    out = f"{a['correct']:g}/{a['n']} = {a['mean']:.1%}  (95% CI {a['ci95_low']:.0%}-{a['ci95_high']:.0%})"
+    if a.get("ci95_low") is None:
+        return f"{a['correct']:g}/{a['n']} = {a['mean']:.1%} (no CI: fewer than 2 units)" + accuracy_context(a, data)
+    how = " bootstrap" if a.get("interval") == "bootstrap" else ""
+    out = f"{a['correct']:g}/{a['n']} = {a['mean']:.1%}  (95%{how} CI {a['ci95_low']:.0%}-{a['ci95_high']:.0%})"
     return out + accuracy_context(a, data)
 
 
@@ -146,9 +167,11 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     load = data.get("load") or {}
     dec = m["decode_tps"]
     speed = f"{dec['mean']:.1f} tok/s" if dec else "-"
-    if dec and dec["n"] > 1:
+    if dec and dec.get("ci95_low") is not None:
         lo, hi = log_ci(dec) or (dec["ci95_low"], dec["ci95_high"])
         speed += f" [{lo:.1f}, {hi:.1f}] over {dec['n']} batches"
+    elif dec:
+        speed += " (1 batch, no CI: add --repeats)"
     if m["stream_tps"]:
         speed += f"  per request {m['stream_tps']:.1f} tok/s (per-stream)"
     title = f"infermeter run: {load.get('model', '?')} on {load.get('device', '?')} ({load.get('dtype', '?')})"
@@ -165,7 +188,7 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     if skipped:
         t.add_row("bad items skipped", f"{skipped} (--skip-bad; each reason under 'workload' in report.json)")
     t.add_row(label("tpot_s"), _dist(m["tpot_s"]))
-    t.add_row(label("itl_s"), _dist(m["itl_s"]))
+    t.add_row(label("itl_s"), _dist(m["itl_s"], what="gaps"))
     t.add_row(label("e2e_s"), _dist(m["e2e_s"]))
     for extra in registry.extras():  # metrics registered elsewhere: one generic row each
         if m.get(extra.key) is not None:
@@ -176,8 +199,9 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
         label("output_throughput"),
         "-"
         if thr is None
-        else f"{thr:.1f} tok/s  ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests;"
-        " all tokens / wall time)",
+        else f"{thr:.1f} tok/s  ({req['output_tokens']} tokens, {req['ok']}/{req['total']} requests"
+        f"{' per pass' if req.get('passes', 1) > 1 else ''}; all tokens / wall time)"
+        + _passes(m.get("output_throughput_passes")),
     )
     cache_rows(t, m)
     add_rows(t, m)  # roofline and energy

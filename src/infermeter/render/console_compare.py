@@ -29,7 +29,7 @@ def _stat(metric: str, d: dict[str, Any] | None) -> str:
     ``!`` marks stdev > 10% of the mean."""
     if not d:
         return "-"
-    lh = log_ci(d)
+    lh = log_ci(d) if d.get("ci95_low") is not None else None  # no CI with fewer than 2 units
     ci = f" [{_num(metric, lh[0])}-{_num(metric, lh[1])}]" if lh else ""
     return f"{_num(metric, d['mean'])}{ci}{'!' if d.get('unstable') else ''}"
 

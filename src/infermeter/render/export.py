@@ -39,7 +39,7 @@ def _unit_fmt(metric: str) -> Any:
 def _ci(d: dict[str, Any] | None, fmt: Any) -> str:
     """The 95% interval as shown: on the log scale for positive numbers (never below zero)."""
 
-    if not d or d.get("n", 0) < 2:
+    if not d or d.get("ci95_low") is None or d.get("ci95_high") is None:  # no CI with < 2 units
         return "-"
     lo, hi = log_ci(d) or (d["ci95_low"], d["ci95_high"])
     return f"[{fmt(lo)}, {fmt(hi)}]"
@@ -111,7 +111,8 @@ def _six(m: dict[str, Any], load: dict[str, Any]) -> list[list[str]]:
     if peak.get("torch_allocated") is not None:
         mem = f"torch allocated {gib(peak['torch_allocated'])} GiB, " + mem
     ctx_line = "  ".join(f"{p['prompt_tokens']} tok: {ms(p['ttft']['mean'])} ms" for p in ctx) or "-"
-    acc_line = "-" if not acc else f"{acc['mean']:.1%} of {acc['n']} [{acc['ci95_low']:.0%}, {acc['ci95_high']:.0%}]"
+    acc_ci = "" if not acc or acc.get("ci95_low") is None else f" [{acc['ci95_low']:.0%}, {acc['ci95_high']:.0%}]"
+    acc_line = "-" if not acc else f"{acc['mean']:.1%} of {acc['n']}{acc_ci}"
     return [
         ["1 output speed (decode TPS)", _mean_ci(m.get("decode_tps"), num) + " tok/s"],
         ["2 time to first token", _mean_ci(m.get("ttft_s"), ms) + " ms"],

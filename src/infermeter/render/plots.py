@@ -57,8 +57,9 @@ def _err(d: dict[str, Any] | None, scale: float = 1.0) -> tuple[float, float, fl
     if not d:
         return math.nan, 0.0, 0.0
     mean = d["mean"] * scale
-    lo = max(d.get("ci95_low", d["mean"]) * scale, 0.0) if d["n"] > 1 else mean
-    hi = d.get("ci95_high", d["mean"]) * scale if d["n"] > 1 else mean
+    has_ci = d.get("ci95_low") is not None and d.get("ci95_high") is not None  # none with < 2 units
+    lo = max(d["ci95_low"] * scale, 0.0) if has_ci else mean
+    hi = d["ci95_high"] * scale if has_ci else mean
     return mean, max(mean - lo, 0.0), max(hi - mean, 0.0)
 
 

@@ -3,26 +3,31 @@
 Each measurement (see :func:`infermeter.results.store.measurements_from_report`) of run A is matched
 with the same name in run B. The change is relative to A's headline value; whether it is better or
 worse depends on the metric's direction (from the metric registry). Significance is a Welch t-test: on the
-raw samples when both sides kept at least two, else on the summaries (mean, stdev, n). A metric with
-no spread on one side (a single number, e.g. peak memory) cannot be tested: its verdict says so and
-:func:`regressions` ignores it unless asked to judge such metrics on the threshold alone.
+samples when both sides kept at least two, else on the summaries (mean, stdev, n). The samples are one
+value per independent unit (a generate() call, a pass, a process, a request over HTTP: see
+metrics/units.py), never requests that shared one measurement. A metric with one measurement on a side
+(e.g. peak memory of one process) cannot be tested: its verdict says so and :func:`regressions` ignores
+it unless asked to judge such metrics on the threshold alone. The p-values of all tested metrics are
+Holm-adjusted (family-wise error rate at alpha), and verdicts use the adjusted p.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from scipy import stats as _sps
 
 from infermeter.errors import InfermeterError
 from infermeter.metrics.registry import LOWER, NEUTRAL, direction
+from infermeter.stats import holm
 
 ALPHA = 0.05
 
 REGRESSED, IMPROVED, SAME, CHANGED = "regressed", "improved", "no significant change", "changed"
-UNTESTED = "untested"  # a single value on one side: no spread to test against
+UNTESTED = "untestable: one measurement"  # a single unit on one side: no spread to test against
+CORRECTION = "Holm"
 MISSING_A, MISSING_B = "only in B", "only in A"
 
 
@@ -41,6 +46,7 @@ class DiffRow:
     n_a: int | None
     n_b: int | None
     verdict: str
+    p_raw: float | None = None  # the unadjusted p; ``p`` is Holm-adjusted over the tested metrics
 
     @property
     def worse_by(self) -> float:
@@ -66,6 +72,8 @@ def _equal_constants(ma: float, mb: float) -> float:
 def welch(a: dict[str, Any], b: dict[str, Any]) -> tuple[float | None, str | None]:
     """(p, how) of a two-sided Welch t-test between two measurements; (None, None) when untestable."""
     sa, sb = a.get("samples") or [], b.get("samples") or []
+    if (sa or sb) and (len(sa) < 2 or len(sb) < 2):
+        return None, None  # the samples are the independent units: one unit is one measurement
     if len(sa) >= 2 and len(sb) >= 2:
         va, vb = _sps.tvar(sa) if len(set(sa)) > 1 else 0.0, _sps.tvar(sb) if len(set(sb)) > 1 else 0.0
         if va == 0 and vb == 0:
@@ -104,7 +112,7 @@ def diff_one(name: str, a: dict[str, Any], b: dict[str, Any], alpha: float = ALP
 
 def diff_runs(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], alpha: float = ALPHA) -> list[DiffRow]:
     """Every metric of A (in A's order), then those only B has; ``a``/``b`` as ``ResultStore.measurements``."""
-    rows = [diff_one(name, m, b[name], alpha) for name, m in a.items() if name in b]
+    rows = _holm([diff_one(name, m, b[name], 1.0) for name, m in a.items() if name in b], alpha)
     for name, m in a.items():
         if name not in b:
             rows.append(_one_sided(name, m, None, MISSING_B))
@@ -112,6 +120,22 @@ def diff_runs(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], alpha:
         if name not in a:
             rows.append(_one_sided(name, None, m, MISSING_A))
     return rows
+
+
+def _holm(rows: list[DiffRow], alpha: float) -> list[DiffRow]:
+    """Rows with Holm-adjusted p over the tested ones, and verdicts recomputed from the adjusted p."""
+    tested = [i for i, r in enumerate(rows) if r.p is not None]
+    adj = holm([rows[i].p for i in tested])  # type: ignore[misc]
+    out = list(rows)
+    for i, p in zip(tested, adj, strict=True):
+        r = rows[i]
+        out[i] = replace(r, p=p, p_raw=r.p, verdict=_verdict(r.change, r.direction, p, alpha))
+    return out
+
+
+def tested_count(rows: list[DiffRow]) -> int:
+    """How many metrics were tested (the size of the Holm family)."""
+    return sum(r.p is not None for r in rows)
 
 
 def _one_sided(name: str, a: dict[str, Any] | None, b: dict[str, Any] | None, verdict: str) -> DiffRow:
@@ -160,7 +184,7 @@ def _num(x: float | None, unit: str) -> str:
 
 def format_table(rows: list[DiffRow]) -> str:
     """A plain-text table: metric, A, B, change, p, verdict (one line per metric)."""
-    head = ("metric", "A", "B", "change", "p", "verdict")
+    head = ("metric", "A", "B", "change", "p_holm", "verdict")
     body = [
         (
             r.name,

@@ -10,8 +10,9 @@ from typing import Any
 from infermeter import stats
 from infermeter.core.records import RequestRecord
 from infermeter.metrics import registry
-from infermeter.metrics.latency import ttft, values
-from infermeter.metrics.throughput import batch_decode_tps, batch_throughputs
+from infermeter.metrics.latency import e2e, tpot, ttft, values
+from infermeter.metrics.throughput import batch_decode_tps, batch_throughputs, output_throughput
+from infermeter.metrics.units import by_pass, gap_unit_means, unit_means
 from infermeter.results.measurements_sol import sol_measurements
 from infermeter.scenarios.sweep_analysis import METRICS
 
@@ -30,10 +31,12 @@ def _thin(samples: list[float]) -> list[float]:
 def _meas(
     name: str, unit: str, summary: dict[str, Any] | None, samples: list[float] | None = None, value: float | None = None
 ) -> dict[str, Any] | None:
-    """One measurement from a report summary; samples are kept only if they are the ones summarized."""
+    """One measurement from a report summary; samples: one value per independent unit, kept when their
+    count is the summary's unit count (``units``, else ``n``)."""
     if not summary or summary.get("mean") is None:
         return None
-    keep = samples if samples is not None and len(samples) == summary.get("n") else []
+    units = summary.get("units") or summary.get("n")
+    keep = samples if samples is not None and len(samples) == units else []
     out = {"name": name, "unit": unit, **{k: summary.get(k) for k in MEAS_FIELDS[2:]}, "samples": _thin(keep)}
     out["value"] = summary["mean"] if value is None else value
     return out
@@ -61,14 +64,26 @@ MEMORY_VIEWS = ("rss", "torch_allocated", "torch_reserved", "nvml_process")
 
 
 def _run_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
-    # Raw samples are recomputed from the report's records with the same functions that made the
-    # summaries (docs/metrics.md), so a diff can test the samples rather than only their moments.
+    # Samples are recomputed from the report's records, one value per independent unit (the mean
+    # over a generate() call's requests; a request over HTTP), so a diff tests units, not requests
+    # that shared one prefill (docs/metrics.md, "Units of analysis").
     m = report.get("metrics") or {}
     recs = [RequestRecord.from_dict(r) for r in report.get("records") or []]
     main = [r for r in recs if r.phase == "dataset"]
-    raw = {metric.key: metric.samples(main) for metric in registry.computed() if metric.samples is not None}
+    raw = {
+        "decode_tps": batch_decode_tps(main),
+        "ttft_s": unit_means(ttft, main),
+        "tpot_s": unit_means(tpot, main),
+        "itl_s": gap_unit_means(main),
+        "e2e_s": unit_means(e2e, main),
+        # metrics registered elsewhere with a function of records
+        **{x.key: x.samples(main) for x in registry.extras() if x.samples is not None},
+    }
     out = [_meas(k, _unit(k), m.get(k), v) for k, v in raw.items()]
-    out += [_scalar(k, "tok/s", m.get(k)) for k in ("output_throughput", "stream_tps")]
+    passes = [v for rs in by_pass(main).values() if (v := output_throughput(rs)) is not None]
+    thr = m.get("output_throughput_passes")
+    out.append(_meas("output_throughput", "tok/s", thr, passes) if thr else None)
+    out += [_scalar(k, "tok/s", m.get(k)) for k in (() if thr else ("output_throughput",)) + ("stream_tps",)]
     acc = m.get("accuracy")
     if acc:
         scores = [r.score for r in main if r.score is not None]
@@ -106,12 +121,18 @@ def _run_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
 
 
 def _variant_samples(metric: str, rounds: list[dict[str, Any]]) -> list[float]:
-    """The values ``compare`` summarized for one variant metric (steady calls: every call but the first)."""
+    """One value per round of one variant metric (steady calls: every call but the first, averaged)."""
     if metric in ("first_call_s", "load_s"):
         return [r[metric] for r in rounds if r.get(metric) is not None]
     if metric == "first_measured_e2e_s":
         return [r["first_measured"]["e2e_s"] for r in rounds if r.get("first_measured")]
-    return [c[metric] for r in rounds for c in r.get("calls", [])[1:] if c.get(metric) is not None]
+    # steady calls: one mean per round (the round's worker process is the independent unit)
+    means = []
+    for r in rounds:
+        vals = [c[metric] for c in r.get("calls", [])[1:] if c.get(metric) is not None]
+        if vals:
+            means.append(sum(vals) / len(vals))
+    return means
 
 
 def _compare_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:

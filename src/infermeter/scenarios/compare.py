@@ -34,7 +34,7 @@ from infermeter.scenarios.compare_workers import (
     inline_sequence,
     measure_variant,
 )
-from infermeter.stats.abtest import ci_narrow_enough, compare_pair, order_effect
+from infermeter.stats.abtest import ci_narrow_enough, compare_pair, order_effect_across_processes
 
 
 @dataclass
@@ -85,8 +85,9 @@ def _summaries(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-metric statistics of steady-state calls, first calls and load times of one variant."""
     out: dict[str, Any] = {}
     for m in METRICS:
-        vals = [c[m] for r in results for c in r["calls"][1:] if c[m] is not None]
-        s = stats.summarize(vals)
+        # the round (one worker process) is the unit: calls inside one process are not independent
+        pairs = [(c[m], i) for i, r in enumerate(results) for c in r["calls"][1:] if c[m] is not None]
+        s = stats.summarize([v for v, _ in pairs], [i for _, i in pairs])
         out[m] = s.to_dict() if s else None
     for key in ("first_call_s", "load_s"):
         s = stats.summarize([r[key] for r in results if r.get(key) is not None])
@@ -172,27 +173,32 @@ def _inline(
 ) -> dict[str, Any]:
     names = [n for n, _ in variants]
     seqs = {"forward": list(range(len(variants))), "reverse": list(reversed(range(len(variants))))}
-    task = progress.add_task("inline sequences", total=2)
-    out: dict[str, Any] = {}
-    for label, order in seqs.items():
-        payload = {
-            "order": [(variants[i][0], variants[i][1].model_dump()) for i in order],
-            "sequence": label,
-            "run_dir": str(run_dir),
-            "options": _options(opts),
-        }
-        out[label] = run_isolated(inline_sequence, payload, "process")["results"]
-        progress.advance(task)
+    rounds = max(2, opts.rounds // 2)  # the process is the unit of the order test: >= 2 per order
+    task = progress.add_task("inline sequences", total=2 * rounds)
+    runs: dict[str, list[list[dict[str, Any]]]] = {label: [] for label in seqs}
+    for _ in range(rounds):
+        for label, order in seqs.items():
+            payload = {
+                "order": [(variants[i][0], variants[i][1].model_dump()) for i in order],
+                "sequence": label,
+                "run_dir": str(run_dir),
+                "options": _options(opts),
+            }
+            runs[label].append(run_isolated(inline_sequence, payload, "process")["results"])
+            progress.advance(task)
+    out = {label: rs[0] for label, rs in runs.items()}  # the first process of each order, shown in full
     effects = []
     if len(names) == 2:
         for m in opts.metrics:
-            by_pos = {n: {0: [], 1: []} for n in names}
-            for results in out.values():
-                for res in results:
-                    by_pos[res["variant"]][res["position"]] = [c[m] for c in res["calls"][1:] if c[m] is not None]
-            if all(by_pos[n][p] for n in names for p in (0, 1)):
-                effects.append(order_effect(m, by_pos, (names[0], names[1])).to_dict())
-    return {"sequences": out, "order_effects": effects}
+            per_proc = {label: [_positions(res, m) for res in rs] for label, rs in runs.items()}
+            if all(all(p.get(0) and p.get(1) for p in v) for v in per_proc.values()):
+                effects.append(order_effect_across_processes(m, per_proc["forward"], per_proc["reverse"]).to_dict())
+    return {"sequences": out, "sequence_rounds": runs, "order_effects": effects}
+
+
+def _positions(results: list[dict[str, Any]], metric: str) -> dict[int, list[float]]:
+    """Steady samples of ``metric`` by position in one sequence process."""
+    return {res["position"]: [c[metric] for c in res["calls"][1:] if c[metric] is not None] for res in results}
 
 
 def _warmup_table(

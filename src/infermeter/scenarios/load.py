@@ -30,6 +30,7 @@ import numpy as np
 
 from infermeter.backends.base import Generation, Prompt, fingerprint
 from infermeter.config import GenerationParams
+from infermeter.core.collector import collector_off
 from infermeter.core.records import RequestRecord
 from infermeter.scenarios.load_options import offsets as planned_offsets
 from infermeter.scenarios.load_points import summarize
@@ -256,7 +257,8 @@ class LoadRunner:
             profile = profiles(summaries)
             if profile is None:
                 break
-            recs = await self.run_point(len(summaries), profile)
+            with collector_off():  # no collection pause inside a measured point (core/collector.py)
+                recs = await self.run_point(len(summaries), profile)
             summaries.append(summarize(profile, recs, self.opts.slo, self.opts))
         return summaries
 

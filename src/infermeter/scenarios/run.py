@@ -9,13 +9,23 @@ window):
 * ``context``: batch 1 at each of ``measure.prompt_lens`` (context-load curve);
 * ``batch``: each of ``measure.batch_sizes`` with forced output length (batch-efficiency curve).
 
-Every generate() call's records are appended to ``records.jsonl`` as soon as they exist, so a crash
-loses nothing already measured. Warm-up calls are recorded too, under ``warmup:<phase>``.
+Records are buffered while a phase is being measured and written to ``records.jsonl`` (and the
+results database) between phases, with scoring, so no bookkeeping runs inside a timed window; the
+garbage collector is off inside those windows too (core/collector.py). A crash loses only the phase
+in progress. Warm-up calls are recorded too, under ``warmup:<phase>``.
+
+Every record carries its unit of analysis in ``extra["unit"]`` (metrics/units.py): its generate()
+call, or itself when the backend sends requests independently (HTTP). The dataset pass repeats
+(new passes over the same items) until the headline means have ``measure.repeats`` units and meet
+``measure.target_rel_ci``, or ``measure.dataset_budget_s`` is spent; dataset items are repeated only
+in-process with HF (no prefix cache to hit), synthetic prompts everywhere (new content each pass).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +34,33 @@ import numpy as np
 from infermeter import stats
 from infermeter.backends.base import Backend, Generation, Prompt, fingerprint, get_backend
 from infermeter.config import GenerationParams, RunConfig
+from infermeter.core import gpu_state
 from infermeter.core.clock import clock_for
+from infermeter.core.collector import collector_off
 from infermeter.core.energy import EnergyWindow, counter_for
 from infermeter.core.environment import capture
 from infermeter.core.memory import MemoryWindow
 from infermeter.core.progress import phase_progress
 from infermeter.core.records import RECORDS_FILE, RecordSink, RequestRecord
 from infermeter.metrics.accuracy import score
+from infermeter.metrics.compute import compute
 from infermeter.metrics.latency import e2e
 from infermeter.metrics.throughput import output_throughput
 from infermeter.models.vision import with_other_pixels
 from infermeter.optimize.warmup import warmup
 from infermeter.scenarios.run_cache import CachedGenerate, with_repeats
 from infermeter.workloads.base import WorkItem, load_items
+
+
+def server_prompt_tokens(g: Generation) -> int | None:
+    """The prompt length the server counted (``usage.prompt_tokens``), when it said.
+
+    Over HTTP a prompt sent as text is re-tokenized by the server and may not have the length the
+    client asked for; the server's count is what it processed, so it is the record's
+    ``prompt_tokens`` (the client's count stays in ``extra["client_prompt_tokens"]``).
+    """
+    n = (g.extra.get("usage") or {}).get("prompt_tokens")
+    return n if isinstance(n, int) and n > 0 else None
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
@@ -59,6 +83,25 @@ class Runner:
             if cfg.backend != "openai"
             else (None, "not measured: a server spends it elsewhere")
         )
+        self.process = uuid.uuid4().hex[:8]  # this worker process: the unit of once-per-process values
+        self.per_request = bool(getattr(backend, "independent_requests", False))
+        self._unscored: list[tuple[RequestRecord, WorkItem]] = []
+
+    @contextmanager
+    def window(self) -> Iterator[None]:
+        """A measured window: records buffered and scored after it, no garbage collection inside."""
+        with self.sink.hold():
+            try:
+                with collector_off():
+                    yield
+            finally:
+                self.score_pending()
+
+    def score_pending(self) -> None:
+        """Score the records whose scoring was deferred until the window ended."""
+        pending, self._unscored = self._unscored, []
+        for r, item in pending:
+            r.score = score(item.scorer, r.text, item.reference)
 
     # -- one generate() call -------------------------------------------------------------
     def call(
@@ -95,7 +138,7 @@ class Runner:
                 phase=phase,
                 batch_id=bid,
                 batch_size=len(prompts),
-                prompt_tokens=len(p.ids),
+                prompt_tokens=server_prompt_tokens(g) or len(p.ids),
                 t_send=g.t_send,
                 token_times=g.token_times,
                 target_output_tokens=params.max_new_tokens if force else None,
@@ -108,14 +151,19 @@ class Runner:
                 # server's usage and the retokenized count come in the generation's extra
                 extra={
                     **self.tags,
+                    "process": self.process,
+                    "unit": f"{self.process}/b{bid}" + (f"/r{i}" if self.per_request else ""),
                     "input": fingerprint(p),
+                    "client_prompt_tokens": len(p.ids),
                     **{k: v for k, v in g.extra.items() if k != "tokens_per_chunk"},
                     **(extras[i] if extras else {}),
                 },
             )
             if item is not None:
-                r.score = score(item.scorer, g.text, item.reference)
+                self._unscored.append((r, item))
             records.append(r)
+        if not self.sink.holding:  # not inside a measured window: score now
+            self.score_pending()
         self.sink.write(records)
         return records
 
@@ -136,7 +184,8 @@ class Runner:
         clock = self.backend.clock
         start = clock.now()
         first_batch = self.batch_id
-        with MemoryWindow(self.device, m.rss_interval_s) as mem, EnergyWindow(self.energy, clock) as energy:
+        energy = EnergyWindow(self.energy, clock)
+        with self.window(), MemoryWindow(self.device, m.rss_interval_s) as mem, energy:
             rep = 0
             while True:
                 v = metric(self.call(phase, make(rep), params, force, repeat=rep))
@@ -198,7 +247,8 @@ class Runner:
         m = self.cfg.measure
         params = self.probe_params(m.probe_output_len)
         prompts = self.synthetic(1, m.probe_prompt_len, 1)(0)
-        e2es = [e2e(self.call("warmup:first-call", prompts, params, True, repeat=k)[0]) for k in range(3)]
+        with self.window():
+            e2es = [e2e(self.call("warmup:first-call", prompts, params, True, repeat=k)[0]) for k in range(3)]
         steady = float(np.median(e2es[1:]))
         return {
             "first_call_s": e2es[0],
@@ -242,22 +292,41 @@ class Runner:
             # graphs) is sized by max_new_tokens, so only then is the full length needed.
             warm_params = self.probe_params(min(params.max_new_tokens, cfg.measure.probe_output_len))
         self.warm("dataset", lambda rep: prompt_sets[0] if rep == 0 else warm_make(rep), warm_params, force)
+        if synthetic:  # a repeated pass gets new content of the same shapes
+            n_b = len(prompt_sets)
+            prompts_of = lambda k, b: make(k * n_b + b) if k else prompt_sets[b]  # noqa: E731
+        else:
+            prompts_of = lambda k, b: prompt_sets[b]  # noqa: E731
+        # Repeating the same items is only honest where nothing persists between calls: a server's or
+        # vLLM's prefix cache would serve a repeated prompt from cache (synthetic passes get new
+        # content), and a response cache would answer it outright.
+        repeatable = cached is None and (synthetic or cfg.backend == "hf")
+        passes, done = 0, []
+        start = self.backend.clock.now()
         first_batch = self.batch_id
         energy = EnergyWindow(self.energy, self.backend.clock)
         with MemoryWindow(self.device, cfg.measure.rss_interval_s) as mem, energy:
-            for b, prompts in zip(batches, prompt_sets, strict=True):
-                if cached is not None:
-                    cached.call("dataset", prompts, params, force, items=None if synthetic else b)
-                else:
-                    self.call("dataset", prompts, params, force, repeat=0, items=None if synthetic else b)
-                self.progress.advance(task, len(b))
+            while True:
+                with self.window():
+                    for j, b in enumerate(batches):
+                        prompts = prompts_of(passes, j)[: len(b)]
+                        if cached is not None:
+                            cached.call("dataset", prompts, params, force, items=None if synthetic else b)
+                        else:
+                            its = None if synthetic else b
+                            done += self.call("dataset", prompts, params, force, repeat=passes, items=its)
+                        self.progress.advance(task, len(b))
+                passes += 1
+                if not repeatable or not want_another_pass(done, passes, cfg, self.backend.clock.now() - start):
+                    break
+                self.progress.update(task, total=len(items) * (passes + 1))
         if cached is not None:
             self.response_cache = cached.cache.stats().to_dict()
         self.groups.append(
             {
                 "phase": "dataset",
                 "shape": {"batch_size": bs, "items": len(items)},
-                "repeats": 1,
+                "repeats": passes,
                 "memory": mem.peak.to_dict(),
                 "energy": energy.to_dict(),
                 "batch_ids": [first_batch, self.batch_id],
@@ -297,6 +366,28 @@ class Runner:
             self.progress.advance(task)
 
 
+def want_another_pass(records: list[RequestRecord], passes: int, cfg: RunConfig, elapsed: float) -> bool:
+    """True when another dataset pass is wanted: too few units, or a CI wider than the target.
+
+    Headline means: TTFT and E2E (units: generate() calls, or requests over HTTP), decode TPS
+    (one value per batch) and output throughput (one value per pass). Stops at ``max_repeats``
+    passes or when ``dataset_budget_s`` is spent, whatever the CIs say.
+    """
+
+    m = cfg.measure
+    if passes >= m.max_repeats or elapsed > m.dataset_budget_s:
+        return False
+    met = compute(records, [], 0)
+    for key in ("ttft_s", "e2e_s", "decode_tps", "output_throughput_passes"):
+        d = met.get(key)
+        if d is None:
+            continue  # nothing to improve (e.g. every request failed)
+        rel = d.get("rel_ci_halfwidth")
+        if d.get("units", d["n"]) < m.repeats or rel is None or rel > m.target_rel_ci:
+            return True
+    return False
+
+
 def measure(payload: dict[str, Any]) -> dict[str, Any]:
     """Worker entry point: load, run every phase, return what is not in the records file."""
     cfg = RunConfig.model_validate(payload["config"])
@@ -304,6 +395,7 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
     items = load_items(cfg.workload)
     backend_cls = get_backend(cfg.backend)
     sink = RecordSink(run_dir / RECORDS_FILE)
+    gpu_start = gpu_state.snapshot()  # clocks, temperature, other processes: compared at the end
     import transformers
 
     transformers.logging.disable_progress_bar()  # our own progress bar covers loading
@@ -325,6 +417,7 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
         sink.close()
     return {
         "environment": capture(),
+        "gpu_state": {"start": gpu_start, "end": gpu_state.snapshot()},
         "load": load.__dict__,
         "first_call": first,
         "groups": runner.groups,

@@ -21,8 +21,11 @@ import numpy as np
 __all__ = [
     "UNSTABLE_CV",
     "Summary",
+    "bootstrap_ci",
     "ci_mean",
+    "cluster_ci",
     "enough_samples",
+    "holm",
     "knee",
     "percentile",
     "stability_warning",
@@ -67,9 +70,10 @@ def _json_float(x: float) -> float | None:
 class Summary:
     """Descriptive statistics of one series of repeated measurements.
 
-    ``stdev`` is the sample standard deviation (ddof=1) and is 0.0 for a
-    single value; ``ci95_low``/``ci95_high`` bound the 95% Student-t
-    confidence interval of the mean and collapse onto the mean when n == 1.
+    ``stdev`` is the sample standard deviation (ddof=1) of the values and is 0.0 for a
+    single value; ``units`` is the number of independent units behind them (equal to ``n`` when
+    every value is its own unit); ``ci95_low``/``ci95_high`` bound the 95% confidence interval of
+    the mean over those units, and are NaN when there are fewer than two units.
     """
 
     n: int
@@ -82,6 +86,18 @@ class Summary:
     max: float
     ci95_low: float
     ci95_high: float
+    units: int = 0  # 0: not given, read as n (every value its own unit)
+
+    @property
+    def n_units(self) -> int:
+        """Independent units behind the values (``n`` when every value is its own unit)."""
+        return self.units or self.n
+
+    @property
+    def has_ci(self) -> bool:
+        """True when a confidence interval exists (two or more independent units)."""
+        return self.n_units >= 2 and math.isfinite(self.ci95_low)
+
     p95: float = math.nan  # last so positional construction elsewhere keeps working
 
     @property
@@ -110,10 +126,10 @@ class Summary:
     def rel_ci_halfwidth(self) -> float:
         """Half-width of the 95% CI relative to ``|mean|``.
 
-        ``inf`` when n < 2 (no spread estimate, so no precision claim) or when
-        the mean is 0 (relative width undefined).
+        ``inf`` when there is no interval (fewer than two units: no spread estimate, so no
+        precision claim) or when the mean is 0 (relative width undefined).
         """
-        if self.n < 2 or self.mean == 0:
+        if not self.has_ci or self.mean == 0:
             return math.inf
         return (self.ci95_high - self.ci95_low) / 2.0 / abs(self.mean)
 
@@ -125,6 +141,7 @@ class Summary:
         """
         return {
             "n": int(self.n),
+            "units": int(self.n_units),
             "mean": _json_float(self.mean),
             "median": _json_float(self.median),
             "p90": _json_float(self.p90),
@@ -160,11 +177,9 @@ def percentile(values: Sequence[float], q: float) -> float:
 def ci_mean(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
     """Two-sided Student-t confidence interval of the mean of ``values``.
 
-    Returns ``(low, high)``. With a single value there is no spread estimate
-    and the interval degenerates to ``(mean, mean)``; callers that need to
-    know whether the interval means anything should check n (see
-    ``Summary.rel_ci_halfwidth``). Raises ValueError for empty input,
-    non-finite values or ``confidence`` outside (0, 1).
+    Returns ``(low, high)``; every value is taken as an independent unit. With a single value
+    there is no spread estimate and no interval: ``(nan, nan)``, never a zero-width interval.
+    Raises ValueError for empty input, non-finite values or ``confidence`` outside (0, 1).
     """
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
@@ -174,14 +189,99 @@ def ci_mean(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
         raise ValueError("confidence interval of an empty sequence")
     mean = float(np.mean(arr))
     if n == 1:
-        return mean, mean
+        return math.nan, math.nan
     half = _t_crit(confidence, n - 1) * float(np.std(arr, ddof=1)) / math.sqrt(n)
     return mean - half, mean + half
 
 
-def summarize(values: Sequence[float]) -> Summary | None:
+def cluster_ci(
+    values: Sequence[float], units: Sequence[object] | None = None, confidence: float = 0.95
+) -> tuple[float, float, int]:
+    """``(low, high, n_units)``: CI of the mean of ``values`` over their independent units.
+
+    ``units[i]`` names the unit value ``i`` belongs to (a batch id, a process, a request); None
+    means every value is its own unit. The mean is the mean of all values (a ratio estimator
+    when units differ in size) and its standard error is the cluster-robust one,
+    ``sqrt(G/(G-1) * sum_g (S_g - mean*m_g)^2) / M`` over ``G`` units with sums ``S_g`` of ``m_g``
+    values, with Student-t(G-1) critical values. For equal unit sizes this is exactly the
+    t-interval of the unit means. Fewer than two units: ``(nan, nan, G)``.
+    """
+    arr = _as_array(values)
+    if arr.size == 0:
+        raise ValueError("confidence interval of an empty sequence")
+    if units is None:
+        low, high = ci_mean(arr, confidence)
+        return low, high, int(arr.size)
+    if len(units) != arr.size:
+        raise ValueError(f"values and units differ in length ({arr.size} != {len(units)})")
+    index: dict[object, int] = {}
+    ids = np.array([index.setdefault(u, len(index)) for u in units])
+    g = len(index)
+    if g < 2:
+        return math.nan, math.nan, g
+    sums = np.bincount(ids, weights=arr, minlength=g)
+    sizes = np.bincount(ids, minlength=g).astype(float)
+    mean = float(arr.mean())
+    resid = sums - mean * sizes
+    se = math.sqrt(g / (g - 1) * float(np.sum(resid**2))) / arr.size
+    half = _t_crit(confidence, g - 1) * se
+    return mean - half, mean + half, g
+
+
+def bootstrap_ci(
+    values: Sequence[float],
+    units: Sequence[object] | None = None,
+    *,
+    confidence: float = 0.95,
+    resamples: int = 4000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean, resampling whole units (a cluster bootstrap).
+
+    For scores that are neither normal nor 0/1 (e.g. VQA's 0, 1/3, 2/3, 1), where the Wilson
+    interval does not apply. Seeded, so a report recomputes to the same interval. Fewer than two
+    units: ``(nan, nan)``.
+    """
+    arr = _as_array(values)
+    ids = (
+        np.arange(arr.size)
+        if units is None
+        else np.unique(np.asarray(units, dtype=object).astype(str), return_inverse=True)[1]
+    )
+    g = int(ids.max()) + 1 if arr.size else 0
+    if g < 2:
+        return math.nan, math.nan
+    sums = np.bincount(ids, weights=arr, minlength=g)
+    sizes = np.bincount(ids, minlength=g).astype(float)
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, g, size=(resamples, g))
+    means = sums[pick].sum(axis=1) / sizes[pick].sum(axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values (step-down, controls the family-wise error rate), in input order.
+
+    Testing many metrics at alpha 0.05 each flags about one in twenty unchanged metrics; comparing
+    the adjusted p to alpha keeps the chance of any false flag at alpha.
+    """
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    out = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * float(pvalues[i])))
+        out[i] = running
+    return out
+
+
+def summarize(values: Sequence[float], units: Sequence[object] | None = None) -> Summary | None:
     """Summarize a series of measurements.
 
+    ``units`` (same length as ``values``) names the independent unit of each value; the
+    percentiles describe the values, the CI of the mean is over the units (:func:`cluster_ci`).
     Returns None for an empty sequence (nothing was measured, which callers
     must report rather than paper over with zeros). Raises ValueError if any
     value is NaN or infinite.
@@ -192,7 +292,7 @@ def summarize(values: Sequence[float]) -> Summary | None:
         return None
     mean = float(np.mean(arr))
     stdev = float(np.std(arr, ddof=1)) if n > 1 else 0.0
-    low, high = ci_mean(arr)
+    low, high, g = cluster_ci(arr, units)
     p50, p90, p95, p99 = (float(v) for v in np.percentile(arr, [50.0, 90.0, 95.0, 99.0]))
     return Summary(
         n=n,
@@ -206,6 +306,7 @@ def summarize(values: Sequence[float]) -> Summary | None:
         max=float(np.max(arr)),
         ci95_low=low,
         ci95_high=high,
+        units=g,
     )
 
 

@@ -132,3 +132,47 @@ def order_effect(
     else:
         verdict = f"run order does not measurably change {metric} (position {pe:+.1%}, p={p:.2g}; variant {ve:+.1%})"
     return OrderEffect(metric, pe, p, ve, matters, verdict)
+
+
+def order_effect_across_processes(
+    metric: str,
+    forward: Sequence[dict[int, Sequence[float]]],
+    reverse: Sequence[dict[int, Sequence[float]]],
+    alpha: float = 0.01,
+) -> OrderEffect:
+    """Order effect with the process as the unit: each sequence process gives one value.
+
+    ``forward[k]`` / ``reverse[k]``: the samples at position 0 and 1 of the k-th process that ran
+    A then B / B then A. Per process, ``d = log(median at position 1 / median at position 0)``:
+    forward gives ``position + variant``, reverse ``position - variant``, so the position effect is
+    ``(mean d_f + mean d_r) / 2`` and its test is Welch's on ``d_f`` against ``-d_r`` (the calls
+    inside one process are not independent; processes are). Fewer than 2 processes per order: p = 1.
+    """
+
+    def d(proc: dict[int, Sequence[float]]) -> float:
+        return float(np.log(np.median(proc[1]) / np.median(proc[0])))
+
+    df = np.array([d(x) for x in forward])
+    dr = np.array([d(x) for x in reverse])
+    pos = float((df.mean() + dr.mean()) / 2)
+    var = float((df.mean() - dr.mean()) / 2)
+    from scipy import stats as _sps  # on first use: scipy.stats takes ~1 s to import
+
+    p = 1.0
+    if len(df) >= 2 and len(dr) >= 2 and (np.ptp(df) > 0 or np.ptp(dr) > 0):
+        p = float(_sps.ttest_ind(df, -dr, equal_var=False).pvalue)
+    if not math.isfinite(p):
+        p = 1.0
+    matters = p < alpha and abs(pos) > 0.01
+    pe, ve = math.expm1(pos), math.expm1(var)
+    n = f"{len(df)}+{len(dr)} processes"
+    if matters:
+        verdict = (
+            f"run order matters: running second changes {metric} by {pe:+.1%} (p={p:.2g}, {n}), "
+            f"{'more' if abs(pos) > abs(var) else 'less'} than the variant does ({ve:+.1%})"
+        )
+    else:
+        verdict = (
+            f"run order does not measurably change {metric} (position {pe:+.1%}, p={p:.2g}, {n}; variant {ve:+.1%})"
+        )
+    return OrderEffect(metric, pe, p, ve, matters, verdict)

@@ -89,12 +89,19 @@ def test_request_counts(run):
         "short_outputs": 1,  # the 512-token context probe; the warm-up short outputs are not
         "prompt_tokens": 20 + 20 + 10 + 40,
         "output_tokens": 5 + 3 + 3 + 0,
+        "units": 3,  # batches 1, 2, 3 (a and b share batch 1)
+        "processes": 1,
+        "passes": 1,
+        "measured_requests": 4,
+        "prompt_token_mismatch": None,  # no server counts in these records
     }
 
 
 def test_latency_and_throughput(run):
     m = summary.compute(run, GROUPS, WEIGHTS)
     assert m["ttft_s"]["n"] == 3
+    assert m["ttft_s"]["units"] == 2  # a and b are one generate() call, c another
+    assert m["itl_s"]["units"] == 2
     assert m["ttft_s"]["mean"] == pytest.approx((0.5 + 0.5 + 0.25) / 3)
     assert m["tpot_s"]["mean"] == pytest.approx((0.25 + 0.25 + 0.125) / 3)
     assert m["e2e_s"]["mean"] == pytest.approx((1.5 + 1.0 + 0.5) / 3)
@@ -192,23 +199,32 @@ def test_report_is_json_ready(run):
 
 def test_warnings(run):
     m = summary.compute(run, GROUPS, WEIGHTS)
+    w = summary.warnings(m)
+    print(w)
+    assert w[0].startswith("fewer than 3 independent units")
+    # a and b share batch 1, c is batch 2: 2 units behind 3 requests
+    assert "TTFT (2 units, n=3)" in w[0] and "output throughput (1 unit, n=1)" in w[0]
     # decode TPS samples 6 and 8: sample stdev sqrt(2) = 1.414 is 20.2% of the mean 7
-    assert summary.warnings(m) == [
-        "decode TPS: stdev is 20.2% of the mean (n=2); numbers may be unreliable",
-        "1 forced-length outputs came back shorter than asked",
-        "1 requests failed",
-    ]
+    assert any(x.startswith("stdev above 10%") and "decode TPS (20%)" in x for x in w)
+    assert any(x.startswith("p99 from fewer than 100") and "ITL (n=8)" in x for x in w)
+    assert w[-2:] == ["1 forced-length outputs came back shorter than asked", "1 requests failed"]
 
 
-def test_no_warnings_for_a_clean_run(simulate_batch):
-    recs = simulate_batch(prefill=0.5, step=0.25, lengths=[5, 5], batch_id=0)
-    recs += simulate_batch(prefill=0.5, step=0.25, lengths=[5, 5], batch_id=1)
+def test_only_the_p99_warning_for_a_clean_run(simulate_batch):
+    recs = []
+    for p in range(3):  # three passes of one batch: three units everywhere
+        batch = simulate_batch(prefill=0.5, step=0.25, lengths=[5, 5], batch_id=p)
+        for r in batch:
+            r.repeat = p
+        recs += batch
     m = summary.compute(recs, [], 0)
-    assert m["decode_tps"]["mean"] == pytest.approx(8.0)  # 2 * 4 / 1.0, twice: stdev 0
+    assert m["decode_tps"]["mean"] == pytest.approx(8.0)  # 2 * 4 / 1.0, three times: stdev 0
     assert m["context_load"] is None
     assert m["batch_efficiency"] is None
     assert m["accuracy"] is None
-    assert summary.warnings(m) == []
+    assert summary.warnings(m) == [
+        "p99 from fewer than 100 values is about the maximum: TTFT (n=6), TPOT (n=6), ITL (n=24), E2E (n=6)"
+    ]
 
 
 def test_unstable_curve_points_are_flagged(simulate):
@@ -219,5 +235,43 @@ def test_unstable_curve_points_are_flagged(simulate):
     m = summary.compute(recs, [], 0)
     # TTFT 0.25 and 0.75: mean 0.5, sample stdev 0.3536 = 70.7% of the mean
     assert summary.warnings(m) == [
-        "TTFT at 128 prompt tokens: stdev is 70.7% of the mean (n=2); numbers may be unreliable"
+        "fewer than 3 independent units (no CI with 1; a wide one with 2): add --repeats: "
+        "TTFT at 128 prompt tokens (2 units, n=2)",
+        "stdev above 10% of the mean: numbers may be unstable: TTFT at 128 prompt tokens (71%)",
+        "p99 from fewer than 100 values is about the maximum: TTFT at 128 prompt tokens (n=2)",
     ]
+
+
+def test_one_batch_of_siblings_has_no_ci(simulate_batch):
+    recs = simulate_batch(prefill=0.5, step=0.25, lengths=[4] * 8, batch_id=0)
+    m = summary.compute(recs, GROUPS, WEIGHTS)
+    for key in ("ttft_s", "tpot_s", "e2e_s", "itl_s", "decode_tps"):
+        assert m[key]["units"] == 1, key
+        assert m[key]["ci95_low"] is None and m[key]["ci95_high"] is None, key
+    assert m["ttft_s"]["n"] == 8
+    assert m["output_throughput_passes"]["ci95_low"] is None
+
+
+def test_passes_give_throughput_units(simulate_batch):
+    recs = []
+    for p in range(3):
+        batch = simulate_batch(prefill=0.5, step=0.25 + p / 64, lengths=[4] * 2, batch_id=p)
+        for r in batch:
+            r.repeat = p
+        recs += batch
+    m = summary.compute(recs, GROUPS, WEIGHTS)
+    thr = m["output_throughput_passes"]
+    assert thr["n"] == 3 and thr["ci95_low"] is not None
+    assert m["requests"]["passes"] == 3
+    assert m["requests"]["total"] == 2 and m["requests"]["measured_requests"] == 6
+    assert m["ttft_s"]["units"] == 3
+
+
+def test_fractional_scores_get_a_bootstrap_interval(simulate_batch):
+    recs = simulate_batch(prefill=0.5, step=0.25, lengths=[2] * 6, batch_id=0)
+    for r, sc in zip(recs, [0.0, 1 / 3, 2 / 3, 1.0, 1.0, 2 / 3], strict=True):
+        r.score = sc
+        r.extra["unit"] = f"req{r.request_id}"  # over HTTP every request is a unit
+    acc = summary.accuracy(recs)
+    assert acc["interval"] == "bootstrap"
+    assert 0.0 <= acc["ci95_low"] < acc["mean"] < acc["ci95_high"] <= 1.0

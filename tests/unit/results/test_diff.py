@@ -132,7 +132,7 @@ def test_format_table() -> None:
         {"decode_tps": _meas(_noisy(rng, 80, 0.01)), "ttft_s": _meas([0.05, 0.051], "s")},
     )
     lines = format_table(rows).splitlines()
-    assert lines[0].split() == ["metric", "A", "B", "change", "p", "verdict"]
+    assert lines[0].split() == ["metric", "A", "B", "change", "p_holm", "verdict"]
     assert "decode_tps" in lines[2] and "regressed" in lines[2] and "%" in lines[2] and "<0.001" in lines[2]
     assert "ms" in lines[3] and "no significant change" in lines[3]
     assert lines[0].index("verdict") == lines[2].index("regressed") == lines[3].index("no significant")  # aligned

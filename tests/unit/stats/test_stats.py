@@ -86,7 +86,10 @@ def test_summarize_single_value():
     assert s.n == 1
     assert s.mean == s.median == s.p90 == s.p99 == s.min == s.max == 7.5
     assert s.stdev == 0.0
-    assert s.ci95_low == s.ci95_high == 7.5
+    # one value: no interval at all (NaN, None in JSON), never a zero-width one
+    assert math.isnan(s.ci95_low) and math.isnan(s.ci95_high)
+    assert s.to_dict()["ci95_low"] is None and s.to_dict()["ci95_high"] is None
+    assert s.has_ci is False
     assert s.cv == 0.0
     assert s.unstable is False
     assert s.rel_ci_halfwidth == math.inf
@@ -208,8 +211,9 @@ def test_ci_mean_wider_at_higher_confidence():
     assert lo99 < lo90 < 3.0 < hi90 < hi99
 
 
-def test_ci_mean_single_value_degenerates():
-    assert ci_mean([2.5]) == (2.5, 2.5)
+def test_ci_mean_single_value_has_no_interval():
+    lo, hi = ci_mean([2.5])
+    assert math.isnan(lo) and math.isnan(hi)
 
 
 @pytest.mark.parametrize("c", [0.0, 1.0, -0.5, 95])
