@@ -88,16 +88,33 @@ def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = Tr
         cfg = build_config(config.model_dump(), overrides) if overrides else config
     else:
         cfg = build_config(config, overrides)
-    workload = load_items(cfg.workload).summary()  # bad input fails here, before a model is loaded
-    run_dir = _run_dir(cfg)
-    recording.begin(run_dir, "run", cfg.model_dump())
-    payload = {"config": cfg.model_dump(), "run_dir": str(run_dir), "progress": progress}
+    run_dir, payload, workload = start_run(cfg, progress)
     try:
         result = run_isolated(measure, payload, cfg.measure.isolation)
     except InfermeterError as err:  # the worker's records so far still make a (partial) report
         _report(cfg, {"workload": workload}, run_dir, "failed", str(err))
         raise
     return _report(cfg, {**result, "workload": workload}, run_dir, "complete", None)
+
+
+def start_run(cfg: RunConfig, progress: bool = True) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """A run's folder (registered in the results database), its worker payload and workload summary.
+
+    Executors run ``measure(payload)`` wherever they place it, then :func:`finish_run`.
+    """
+    workload = load_items(cfg.workload).summary()  # bad input fails here, before a model is loaded
+    run_dir = _run_dir(cfg)
+    recording.begin(run_dir, "run", cfg.model_dump())
+    return run_dir, {"config": cfg.model_dump(), "run_dir": str(run_dir), "progress": progress}, workload
+
+
+def finish_run(
+    cfg: RunConfig, run_dir: Path, workload: dict[str, Any], result: dict[str, Any] | None, error: str | None
+) -> Report:
+    """Write the report of a run started with :func:`start_run` (failed when ``error``)."""
+    if error is not None:
+        return _report(cfg, {"workload": workload}, run_dir, "failed", error)
+    return _report(cfg, {**(result or {}), "workload": workload}, run_dir, "complete", None)
 
 
 def _new_report(kind: str, run_dir: Path, **fields: Any) -> Report:
@@ -221,6 +238,7 @@ def sweep(
     retry_failed: bool = False,
     progress: bool = True,
     announce: Callable[[Path, int, int], None] | None = None,
+    executor: Any = None,
 ) -> Report:
     """Measure ``config`` at every point of a grid over ``knobs`` (key -> values), each point a full
     :func:`run` in its own worker (see :mod:`infermeter.scenarios.sweep`); writes a sweep report.
@@ -229,6 +247,7 @@ def sweep(
     kept, not measured again; without ``config`` and ``knobs`` its own base config, knobs and design are
     used. ``design``: "full" (every combination, the default) or "one-at-a-time".
     ``announce(folder, points, already_done)`` is called once the folder is known.
+    ``executor``: where the points run (:func:`infermeter.executors.make_executor`; None: here, one by one).
     """
     from infermeter.report.export_sweep import points_csv
     from infermeter.report.progress import phase_progress
@@ -257,6 +276,7 @@ def sweep(
         report = _new_report("sweep", run_dir, config=cfg.model_dump(), sweep={"points": []})
     data = report.data
     data["sweep"].update(design=design, knobs=[k.to_dict() for k in knob_list])
+    data["sweep"]["executor"] = executor.describe() if executor else {"name": "local", "mode": "sequential"}
     entries = sw.attach(points, data["sweep"]["points"])
     if announce:
         announce(run_dir, len(points), sum(e["status"] == "complete" for e in entries))
@@ -272,7 +292,7 @@ def sweep(
         recording.finish(data)
 
     with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
-        sw.run_sweep(points, entries, run_dir, bar, checkpoint, retry_failed)
+        sw.run_sweep(points, entries, run_dir, bar, checkpoint, retry_failed, executor)
     return report
 
 

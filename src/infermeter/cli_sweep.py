@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from infermeter.cli_executor import EXECUTOR_HELP, add_executor_flags, executor_from_args
 from infermeter.errors import InfermeterError
 
 _EPILOG = """grid:
@@ -30,7 +31,10 @@ examples:
                    --set batch_size=1,8,64 --set cache=dynamic,static
   infermeter sweep --resume results/20261121-101500-sweep-smollm2-135m-ab12
   infermeter report results/20261121-101500-sweep-smollm2-135m-ab12 --html sweep.html
-"""
+  infermeter sweep --model qwen3-1.7b --device cuda --devices 0,1 --set batch_size=1,8,64 --set cache=dynamic,static
+  infermeter sweep --executor ray --ray-address auto --model qwen3-8b --set batch_size=1,8,64
+
+""" + EXECUTOR_HELP + "\n"
 
 
 def add_parsers(sub: Any) -> dict[str, Any]:
@@ -56,6 +60,7 @@ def add_parsers(sub: Any) -> dict[str, Any]:
     )
     p.add_argument("--resume", metavar="DIR", help="continue the sweep in DIR (alone: with its own config and knobs)")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: measure failed points again")
+    add_executor_flags(p)
     return {"sweep": _cmd_sweep}
 
 
@@ -94,15 +99,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             print(f"infermeter sweep: {n} points{extra} -> {folder}", file=sys.stderr)
 
     progress = not (args.quiet or args.json)
+    executor = executor_from_args(args)
     try:
         if args.resume and not (args.set or args.config or flags):
             report = sweep(resume=args.resume, design=args.design, retry_failed=args.retry_failed,
-                           progress=progress, announce=announce)  # fmt: skip
+                           progress=progress, announce=announce, executor=executor)  # fmt: skip
         else:
             cfg = build_config(data, {**flags, **fixed}, f" ({args.config})" if args.config else "")
             grid = {k.key: k.values for k in knobs}
             report = sweep(cfg, grid, design=args.design, resume=args.resume, retry_failed=args.retry_failed,
-                           progress=progress, announce=announce)  # fmt: skip
+                           progress=progress, announce=announce, executor=executor)  # fmt: skip
     except KeyboardInterrupt:
         if where:
             print(f"infermeter: resume with: infermeter sweep --resume {where[0]}", file=sys.stderr)

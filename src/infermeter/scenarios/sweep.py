@@ -304,18 +304,39 @@ def measure_point(point: Point, entry: dict[str, Any], sweep_dir: Path, checkpoi
 
 
 def run_sweep(
-    points: list[Point], entries: list[dict[str, Any]], sweep_dir: Path, bar: Any, checkpoint: Any, retry_failed: bool
+    points: list[Point],
+    entries: list[dict[str, Any]],
+    sweep_dir: Path,
+    bar: Any,
+    checkpoint: Any,
+    retry_failed: bool,
+    executor: Any = None,
 ) -> None:
-    """Measure every planned point not measured yet; ``checkpoint()`` after each one."""
+    """Measure every planned point not measured yet; ``checkpoint()`` after each one.
+
+    ``executor`` (see :mod:`infermeter.executors`): the points go to it all at once, each recorded
+    as it returns; None measures them here one after the other.
+    """
     task = bar.add_task("sweep points", total=len(points))
+    if executor is not None:
+        from infermeter.executors.points import measure_points
+
+        todo = [(p, e) for p, e in zip(points, entries, strict=True) if not _done(e, retry_failed)]
+        bar.update(task, completed=len(points) - len(todo))
+        measure_points(todo, sweep_dir, executor, checkpoint, lambda: bar.advance(task), POINTS_DIR)
+        return
     for p, e in zip(points, entries, strict=True):
-        done = e["status"] == "complete" or (e["status"] == "failed" and not retry_failed)
-        if not done:
+        if not _done(e, retry_failed):
             bar.update(task, description=f"{e['id']} {p.label}"[:28])
             measure_point(p, e, sweep_dir, checkpoint)
             checkpoint()
         bar.advance(task)
     bar.update(task, description="sweep points")
+
+
+def _done(entry: dict[str, Any], retry_failed: bool) -> bool:
+    """Measured already: complete, or failed (unless retrying); lost and interrupted points are not."""
+    return entry["status"] == "complete" or (entry["status"] == "failed" and not retry_failed)
 
 
 _SAMPLING = ("generation.temperature", "generation.top_k", "generation.top_p")
@@ -331,10 +352,11 @@ def warnings(base: RunConfig, knobs: list[dict[str, Any]], entries: list[dict[st
     if sampling and not any(e["valid"] and e["config"]["generation"]["do_sample"] for e in planned):
         verb = "has" if len(sampling) == 1 else "have"
         out.append(f"{', '.join(sampling)} {verb} no effect: no point samples (add --do-sample)")
-    for status in ("failed", "interrupted", "running", "pending"):
+    for status in ("failed", "lost", "interrupted", "running", "pending"):
         ids = [e["id"] for e in planned if e["status"] == status]
         if ids:
             verb = "not measured yet" if status in ("pending", "running") else status
+            verb += " (worker or node lost; --resume measures them)" if status == "lost" else ""
             out.append(f"{len(ids)} of {len(planned)} points {verb}: {', '.join(ids)}")
     noisy = [e["id"] for e in planned if e.get("warnings")]
     if noisy:
