@@ -160,8 +160,12 @@ def compare(
     options: CompareOptions | None = None,
     *,
     progress: bool = True,
+    executor: Any = None,
 ) -> Report:
-    """Compare named configurations (see :mod:`infermeter.scenarios.compare`); writes a report."""
+    """Compare named configurations (see :mod:`infermeter.scenarios.compare`); writes a report.
+
+    ``executor``: where each round's variants run (:func:`infermeter.executors.make_executor`).
+    """
     from infermeter.report.progress import phase_progress
 
     opts = options or CompareOptions()
@@ -184,7 +188,7 @@ def compare(
         data["records_file"] = str(run_dir / RECORDS_FILE)
 
     with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
-        data["compare"] = run_compare(cfgs, opts, run_dir, bar, checkpoint)
+        data["compare"] = run_compare(cfgs, opts, run_dir, bar, checkpoint, executor)
     return report
 
 
@@ -194,10 +198,12 @@ def soak(
     options: SoakOptions | None = None,
     *,
     progress: bool = True,
+    executor: Any = None,
 ) -> Report:
     """Repeat calls per cleanup strategy, each in a fresh worker, and judge the trends (see
     :mod:`infermeter.scenarios.soak`); writes a report. Per-call rows are in ``calls.jsonl`` as they
     happen; if a worker fails, the report keeps every call measured so far before the error propagates.
+    ``executor``: where the strategies run (:func:`infermeter.executors.make_executor`; None: one by one here).
     """
     from infermeter.report.progress import phase_progress
     from infermeter.scenarios.soak import plan, run_soak
@@ -224,7 +230,7 @@ def soak(
         data["calls_file"] = str(run_dir / CALLS_FILE)
 
     with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
-        run_soak(configs, opts, run_dir, bar, metas)
+        run_soak(configs, opts, run_dir, bar, metas, executor)
     return report
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from infermeter import __version__
+from infermeter.cli_executor import add_executor_flags, executor_from_args
 from infermeter.errors import InfermeterError, WorkerError
 
 # flag -> (config key, type, help). Every flag is also settable as --set KEY=VALUE.
@@ -200,6 +201,7 @@ def _add_compare(sub: Any) -> None:
     p.add_argument(
         "--warmup-compare", action="store_true", help="also measure every warm-up strategy (seed 000's table)"
     )
+    add_executor_flags(p)  # rounds over several GPUs / a Ray cluster
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -326,7 +328,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         warmup_compare=args.warmup_compare,
         seed=int(base.get("seed", 0)),
     )
-    emit(args, compare(variants, opts, progress=not (args.quiet or args.json)), render_compare)
+    report = compare(variants, opts, progress=not (args.quiet or args.json), executor=executor_from_args(args))
+    emit(args, report, render_compare)
     return 0
 
 
@@ -383,6 +386,7 @@ def _add_soak(sub: Any) -> None:
     )
     p.add_argument("--leak", action="store_true", help="calibration: keep every output and KV cache (a known leak)")
     p.add_argument("--inline", action="store_true", help="run in this process (debugging; less trustworthy)")
+    add_executor_flags(p)  # strategies at once over several GPUs / a Ray cluster
 
 
 def _cmd_soak(args: argparse.Namespace) -> int:
@@ -407,7 +411,7 @@ def _cmd_soak(args: argparse.Namespace) -> int:
         min_step=args.min_step,
         leak=args.leak,
     )
-    emit(args, soak(cfg, opts, progress=not (args.quiet or args.json)), render_soak)
+    emit(args, soak(cfg, opts, progress=not (args.quiet or args.json), executor=executor_from_args(args)), render_soak)
     return 0
 
 

@@ -34,7 +34,7 @@ examples:
   infermeter sweep --model qwen3-1.7b --device cuda --devices 0,1 --set batch_size=1,8,64 --set cache=dynamic,static
   infermeter sweep --executor ray --ray-address auto --model qwen3-8b --set batch_size=1,8,64
 
-""" + EXECUTOR_HELP + "\n"
+"""
 
 
 def add_parsers(sub: Any) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def add_parsers(sub: Any) -> dict[str, Any]:
         "temperature, top_k, top_p, batch_size, prompt_len, cache, compile, ...), each point a full "
         "`run` in a fresh worker. Prints every point's metrics, each knob's effect on each metric, and "
         "the Pareto fronts accuracy vs decode speed and peak memory vs throughput.",
-        epilog=_EPILOG,
+        epilog=_EPILOG + EXECUTOR_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_config_flags(p)

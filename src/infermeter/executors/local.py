@@ -61,6 +61,14 @@ class LocalExecutor:
                 raise InfermeterError("--devices: give at least one GPU id")
             check_devices(devices, gpu_count())
 
+    def gpu_models(self) -> list[str]:
+        """The model name of each of ``devices`` (empty without devices or without CUDA)."""
+        if not self.devices or not gpu_count():
+            return []
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in self.devices]
+
     def describe(self) -> dict[str, Any]:
         """JSON-ready description for the report."""
         mode = "sequential" if self.devices is None else "concurrent"

@@ -68,6 +68,15 @@ class RayExecutor:
         self.cluster: dict[str, Any] = {}
         self.owned = False  # True while connected by this executor (disconnect when done)
 
+    def gpu_models(self) -> list[str]:
+        """The GPU models of the cluster's nodes, as Ray detected them (``accelerator_type:...``)."""
+        self.check([])
+        models = []
+        for n in self.ray.nodes():
+            if n.get("Alive"):
+                models += [k.split(":", 1)[1] for k in n["Resources"] if k.startswith("accelerator_type:")]
+        return models
+
     def describe(self) -> dict[str, Any]:
         """JSON-ready description for the report."""
         return {"name": self.name, "address": self.address or "local", "retries": self.retries, **self.cluster}

@@ -70,3 +70,20 @@ def entry(fn: Callable[[dict[str, Any]], dict[str, Any]], args: dict[str, Any], 
         conn.send(execute(fn, **args))
     finally:
         conn.close()
+
+
+def probe(payload: dict[str, Any]) -> dict[str, Any]:
+    """A task that measures nothing: where it ran and which GPUs it saw, after ``sleep_s`` seconds.
+
+    It appends that line to ``probe.jsonl`` in its run folder, so a probe shows placement and the
+    way files come back from workers (``payload["run_dir"]``), in seconds and without a model.
+    """
+    import json
+    import time
+
+    time.sleep(float(payload.get("sleep_s", 0)))
+    seen = {**where(), "key": payload.get("key")}
+    if payload.get("run_dir"):
+        with (Path(payload["run_dir"]) / "probe.jsonl").open("a", encoding="utf-8") as f:
+            f.write(json.dumps(seen) + "\n")
+    return seen

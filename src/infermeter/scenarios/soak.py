@@ -175,10 +175,27 @@ def _live_line(name: str, row: dict[str, Any]) -> str:
 
 
 def run_soak(
-    configs: list[tuple[str, str, RunConfig]], opts: SoakOptions, run_dir: Path, progress: Any, metas: dict
+    configs: list[tuple[str, str, RunConfig]],
+    opts: SoakOptions,
+    run_dir: Path,
+    progress: Any,
+    metas: dict,
+    executor: Any = None,
 ) -> None:
-    """Run every configuration in its own worker, in order; worker facts go into ``metas`` as they come."""
+    """Run every configuration in its own worker, in order; worker facts go into ``metas`` as they come.
+
+    ``executor`` (:mod:`infermeter.executors`): every strategy is a task, all submitted at once.
+    """
     options = asdict(opts)
+    if executor is not None:
+        from infermeter.executors.rounds import run_all
+
+        jobs = [(name, {"config": cfg.model_dump(), "run_dir": str(run_dir), "name": name, "strategy": strategy,
+                        "options": options}) for name, strategy, cfg in configs]  # fmt: skip
+        task = progress.add_task("soak strategies", total=len(jobs))
+        metas.update(run_all(executor, soak_one, jobs, run_dir))
+        progress.update(task, completed=len(jobs))
+        return
     for name, strategy, cfg in configs:
         task = progress.add_task(name, total=None if opts.duration_s else opts.calls)
 
