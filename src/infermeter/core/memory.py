@@ -63,8 +63,11 @@ class MemoryPeak:
     per_device: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return asdict(self)
+        """JSON-ready dict (``per_device`` only for a model over several GPUs)."""
+        out = asdict(self)
+        if out["per_device"] is None:
+            del out["per_device"]
+        return out
 
 
 def nvml_handle(device_index: int) -> Any:
