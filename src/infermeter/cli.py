@@ -28,7 +28,7 @@ _RUN_FLAGS: list[tuple[str, str, Any, str]] = [
         str,
         "smollm2-135m (default, embedded), preset, HF folder, .gguf, cached hub id",
     ),
-    ("--device", "model.device", str, "auto | cpu | cuda | cuda:N"),
+    ("--device", "model.device", str, "auto | cpu | cuda | cuda:N | cuda:0,cuda:1 (one model over several GPUs)"),
     ("--dtype", "model.dtype", str, "auto | float32 | bfloat16 | float16"),
     ("--attn", "model.attn_implementation", str, "attention implementation: sdpa | eager | ..."),
     ("--kv-cache", "model.cache", str, "KV cache: dynamic | static | off"),
@@ -140,6 +140,12 @@ def _add_run(sub: Any) -> None:
     )
     _add_config_flags(p)
     p.add_argument("--inline", action="store_true", help="measure in this process (debugging; less trustworthy)")
+    p.add_argument(
+        "--devices",
+        metavar="LIST",
+        help="one model over several GPUs, e.g. cuda:0,cuda:1 (layers balanced over them; placement verified "
+        "and peak memory reported per GPU)",
+    )
 
 
 _COMPARE_EPILOG = """examples:
@@ -276,6 +282,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from infermeter.report.console import render
 
     cfg = config_from_args(args)
+    if args.devices:  # a model over several GPUs: the same as --device cuda:0,cuda:1
+        from infermeter.executors.local import devices_config
+
+        cfg = devices_config(cfg, args.devices, args.device)
     emit(args, run(cfg, progress=not (args.quiet or args.json)), render)
     return 0
 

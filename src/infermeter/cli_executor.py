@@ -43,4 +43,7 @@ def executor_from_args(args: argparse.Namespace) -> Any:
         if args.ray_address:
             raise InfermeterError("--ray-address goes with --executor ray")
         return None
-    return make_executor(name, args.devices, args.ray_address, args.task_retries)
+    executor = make_executor(name, args.devices, args.ray_address, args.task_retries)
+    if name == "ray":
+        executor.check([])  # join the cluster now: an unreachable address fails before any folder is made
+    return executor

@@ -40,6 +40,18 @@ def check_devices(ids: list[int], count: int) -> None:
         )
 
 
+def devices_config(cfg: Any, devices: str, device: str | None) -> Any:
+    """``run --devices LIST``: the config with its model over those GPUs (checked against this host)."""
+    from infermeter.config import build_config
+    from infermeter.executors.base import parse_devices
+
+    if device not in (None, "auto"):
+        raise InfermeterError("give --device or --devices, not both")
+    ids = parse_devices(devices)
+    check_devices(ids, gpu_count())
+    return build_config(cfg.model_dump(), {"model.device": ",".join(f"cuda:{i}" for i in ids)})
+
+
 class _Running:
     """One started worker: its process, the end of its pipe, its GPUs, when it started."""
 
