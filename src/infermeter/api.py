@@ -245,6 +245,7 @@ def sweep(
     progress: bool = True,
     announce: Callable[[Path, int, int], None] | None = None,
     executor: Any = None,
+    check_interference: bool = False,
 ) -> Report:
     """Measure ``config`` at every point of a grid over ``knobs`` (key -> values), each point a full
     :func:`run` in its own worker (see :mod:`infermeter.scenarios.sweep`); writes a sweep report.
@@ -254,12 +255,16 @@ def sweep(
     used. ``design``: "full" (every combination, the default) or "one-at-a-time".
     ``announce(folder, points, already_done)`` is called once the folder is known.
     ``executor``: where the points run (:func:`infermeter.executors.make_executor`; None: here, one by one).
+    ``check_interference``: with an executor, measure the first pending point alone first and report how
+    the concurrent tasks changed it (see :mod:`infermeter.executors.interference`).
     """
     from infermeter.report.export_sweep import points_csv
     from infermeter.report.progress import phase_progress
     from infermeter.scenarios import sweep as sw
     from infermeter.scenarios.sweep_analysis import analyze
 
+    if check_interference and executor is None:
+        raise InfermeterError("--check-interference goes with --executor ray or --devices (tasks at once)")
     prev = sw.read_sweep(Path(resume)) if resume is not None else None
     if prev is not None and config is None and knobs is None:
         cfg = build_config(prev["config"], source=f" ({resume})")
@@ -298,7 +303,8 @@ def sweep(
         recording.finish(data)
 
     with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
-        sw.run_sweep(points, entries, run_dir, bar, checkpoint, retry_failed, executor)
+        inter = data["sweep"].setdefault("interference", {}) if check_interference else None
+        sw.run_sweep(points, entries, run_dir, bar, checkpoint, retry_failed, executor, inter)
     return report
 
 

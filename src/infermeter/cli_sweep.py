@@ -61,6 +61,12 @@ def add_parsers(sub: Any) -> dict[str, Any]:
     p.add_argument("--resume", metavar="DIR", help="continue the sweep in DIR (alone: with its own config and knobs)")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: measure failed points again")
     add_executor_flags(p)
+    p.add_argument(
+        "--check-interference",
+        action="store_true",
+        help="with tasks at once: measure the first point alone first, then alongside the others; report the "
+        "difference with a CI",
+    )
     return {"sweep": _cmd_sweep}
 
 
@@ -103,12 +109,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     try:
         if args.resume and not (args.set or args.config or flags):
             report = sweep(resume=args.resume, design=args.design, retry_failed=args.retry_failed,
-                           progress=progress, announce=announce, executor=executor)  # fmt: skip
+                           progress=progress, announce=announce, executor=executor,
+                           check_interference=args.check_interference)  # fmt: skip
         else:
             cfg = build_config(data, {**flags, **fixed}, f" ({args.config})" if args.config else "")
             grid = {k.key: k.values for k in knobs}
             report = sweep(cfg, grid, design=args.design, resume=args.resume, retry_failed=args.retry_failed,
-                           progress=progress, announce=announce, executor=executor)  # fmt: skip
+                           progress=progress, announce=announce, executor=executor,
+                           check_interference=args.check_interference)  # fmt: skip
     except KeyboardInterrupt:
         if where:
             print(f"infermeter: resume with: infermeter sweep --resume {where[0]}", file=sys.stderr)

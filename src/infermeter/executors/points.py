@@ -59,9 +59,17 @@ def measure_points(
     checkpoint: Callable[[], None],
     advance: Callable[[], None],
     points_dir: str = "points",
+    interference: dict[str, Any] | None = None,
 ) -> None:
-    """Measure every (point, entry) pair on ``executor``; ``checkpoint()`` after each returns."""
+    """Measure every (point, entry) pair on ``executor``; ``checkpoint()`` after each returns.
+
+    ``interference``: fill this dict with the interference check (the first point alone first, see
+    :mod:`infermeter.executors.interference`).
+    """
     executor.check([gpus_for(p.config.model_dump()) for p, _ in pairs if p.config is not None])  # before any run starts
+    if interference is not None:
+        _alone_first(pairs, sweep_dir / points_dir, executor, interference)
+        checkpoint()
     tasks, runs = [], {}
     for point, entry in pairs:
         started = _start(point, entry, sweep_dir / points_dir / entry["id"])
@@ -77,7 +85,42 @@ def measure_points(
                 _record(out, *runs.pop(out.key))
                 checkpoint()
                 advance()
+        if interference is not None:
+            _assess(pairs, interference)
     except BaseException:  # interrupted or refused: the points not back yet are not lost, --resume runs them
         for entry, *_ in runs.values():
             entry.update(status="interrupted", error="interrupted before this point returned")
         raise
+
+
+def _alone_first(
+    pairs: list[tuple[Any, dict[str, Any]]], folder: Path, executor: Executor, out: dict[str, Any]
+) -> None:
+    """Measure the first valid point alone, nothing else running, as ``<id>-alone``."""
+    first = next(((p, e) for p, e in pairs if p.config is not None), None)
+    if first is None or len(pairs) < 2:
+        out["lines"] = ["interference check skipped: it needs at least two points to measure"]
+        return
+    point, entry = first
+    alone: dict[str, Any] = {"id": f"{entry['id']}-alone", "of": entry["id"], "status": "pending"}
+    started = _start(point, alone, folder / alone["id"])
+    if started is not None:
+        with closing(executor.run([started[0]])) as outcomes:
+            for o in outcomes:
+                _record(o, alone, *started[1])
+    out.update(alone=alone, point=entry["id"])
+
+
+def _assess(pairs: list[tuple[Any, dict[str, Any]]], out: dict[str, Any]) -> None:
+    """Compare the point measured alone with the same point measured alongside the others."""
+    import json
+
+    from infermeter.executors.interference import assess
+
+    alone = out.get("alone") or {}
+    along = next((e for _, e in pairs if e["id"] == out.get("point")), None)
+    if alone.get("status") != "complete" or along is None or along["status"] != "complete":
+        out["lines"] = ["interference check incomplete: the point did not complete both alone and alongside"]
+        return
+    read = lambda e: json.loads((Path(e["run_dir"]) / "report.json").read_text(encoding="utf-8"))  # noqa: E731
+    out.update(assess(read(alone), read(along), along["id"]))

@@ -34,6 +34,10 @@ def render_sweep(data: dict[str, Any], console: Console | None = None) -> None:
         for row in t.rows:
             rt.add_row(*(escape(str(c)) for c in row))
         console.print(rt)
+    from infermeter.executors.view import sweep_lines
+
+    for line in sweep_lines(sweep):  # executor, each task's node and GPUs, interference check
+        console.print(escape(line))
     for w in data.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     if data.get("run_dir"):

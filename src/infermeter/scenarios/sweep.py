@@ -311,11 +311,13 @@ def run_sweep(
     checkpoint: Any,
     retry_failed: bool,
     executor: Any = None,
+    interference: dict[str, Any] | None = None,
 ) -> None:
     """Measure every planned point not measured yet; ``checkpoint()`` after each one.
 
     ``executor`` (see :mod:`infermeter.executors`): the points go to it all at once, each recorded
-    as it returns; None measures them here one after the other.
+    as it returns; None measures them here one after the other. ``interference``: a dict the
+    executor's interference check fills (the first pending point measured alone first).
     """
     task = bar.add_task("sweep points", total=len(points))
     if executor is not None:
@@ -323,7 +325,7 @@ def run_sweep(
 
         todo = [(p, e) for p, e in zip(points, entries, strict=True) if not _done(e, retry_failed)]
         bar.update(task, completed=len(points) - len(todo))
-        measure_points(todo, sweep_dir, executor, checkpoint, lambda: bar.advance(task), POINTS_DIR)
+        measure_points(todo, sweep_dir, executor, checkpoint, lambda: bar.advance(task), POINTS_DIR, interference)
         return
     for p, e in zip(points, entries, strict=True):
         if not _done(e, retry_failed):
