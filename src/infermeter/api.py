@@ -293,6 +293,8 @@ def sweep(
         announce(run_dir, len(points), sum(e["status"] == "complete" for e in entries))
 
     def finalize() -> None:  # after every point, and whatever ends the sweep
+        if executor is not None:
+            data["sweep"]["executor"] = executor.describe()  # a Ray cluster's size is known once joined
         analyze(data["sweep"])
         data["warnings"] = sw.warnings(cfg, data["sweep"]["knobs"], data["sweep"]["points"])
         (run_dir / sw.POINTS_CSV).write_text(points_csv(data), encoding="utf-8")
