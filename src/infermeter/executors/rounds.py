@@ -44,6 +44,11 @@ def check_same_model(executor: Executor) -> dict[str, Any]:
     return {**executor.describe(), "gpu_models": models, "note": note}
 
 
+def visiting_gpu(variant: int, round_index: int, devices: list[int]) -> int:
+    """The GPU variant ``variant`` uses in round ``round_index``: every GPU once per ``len(devices)`` rounds."""
+    return devices[(variant + round_index) % len(devices)]
+
+
 def run_round(
     executor: Executor | None,
     fn: Callable[[dict[str, Any]], dict[str, Any]],
@@ -62,7 +67,7 @@ def run_round(
     devices = getattr(executor, "devices", None)
     tasks = []
     for i, name, payload in jobs:
-        pin = [devices[(i + round_index) % len(devices)]] if devices else None
+        pin = [visiting_gpu(i, round_index, devices)] if devices else None
         need = gpus_for(payload["config"])
         tasks.append(Task(name, fn, payload, need, pin if need in (None, 1) else None))
     got: dict[str, dict[str, Any]] = {}

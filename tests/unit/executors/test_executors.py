@@ -92,3 +92,22 @@ def test_a_task_that_raises_is_reported_with_its_reason_and_the_others_complete(
     assert got["bad"].status == "failed" and "no_such_key" in got["bad"].error and got["bad"].traceback
     with pytest.raises(Exception, match="no_such_key"):
         got["bad"].unwrap()
+
+
+def test_each_compare_variant_visits_every_gpu_and_no_two_share_one_in_a_round() -> None:
+    from infermeter.executors.rounds import visiting_gpu
+
+    devices = [2, 3]
+    seen = {v: [visiting_gpu(v, r, devices) for r in range(4)] for v in range(2)}
+    assert seen == {0: [2, 3, 2, 3], 1: [3, 2, 3, 2]}
+    for r in range(4):
+        assert visiting_gpu(0, r, devices) != visiting_gpu(1, r, devices)
+
+
+def test_a_pinned_task_waits_for_its_own_gpu() -> None:
+    ex = LocalExecutor(devices=[0, 1])
+    t = Task("a", probe, {}, gpus=1, pin=[1])
+    assert ex._take(t, free=[0, 1], n_running=0, n_slots=2) == [1]
+    assert ex._take(t, free=[0], n_running=1, n_slots=2) is None
+    assert ex._take(Task("b", probe, {}, gpus=2), free=[0, 1], n_running=0, n_slots=2) == [0, 1]
+    assert ex._take(Task("c", probe, {}, gpus=2), free=[1], n_running=1, n_slots=2) is None
