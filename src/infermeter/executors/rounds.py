@@ -40,7 +40,11 @@ def check_same_model(executor: Executor) -> dict[str, Any]:
             "(choose --devices of one model, or leave the executor out)"
         )
     devices = getattr(executor, "devices", None) or []
-    note = BALANCE_NOTE.format(model=models[0] if models else "unknown", n=len(devices)) if devices else None
+    note = None
+    if devices and models:
+        note = BALANCE_NOTE.format(model=models[0], n=len(devices))
+    elif devices:
+        note = "variants of a round ran at the same time in CPU task slots (no GPU on this host)"
     return {**executor.describe(), "gpu_models": models, "note": note}
 
 

@@ -115,4 +115,8 @@ def render_compare(data: dict[str, Any], console: Console | None = None) -> None
         _inline(c, list(c["options"]["metrics"]), console)
     if c.get("warmup_table"):
         _warmups(c["warmup_table"], console)
+    if c.get("executor"):  # rounds over several GPUs: how they were placed
+        from infermeter.executors.view import executor_line
+
+        console.print(executor_line(c["executor"]) + (f"; {c['executor']['note']}" if c["executor"].get("note") else ""))
     console.print(f"report: {data['run_dir']}/report.json")
