@@ -118,5 +118,6 @@ def render_compare(data: dict[str, Any], console: Console | None = None) -> None
     if c.get("executor"):  # rounds over several GPUs: how they were placed
         from infermeter.executors.view import executor_line
 
-        console.print(executor_line(c["executor"]) + (f"; {c['executor']['note']}" if c["executor"].get("note") else ""))
+        note = c["executor"].get("note")
+        console.print(executor_line(c["executor"]) + (f"; {note}" if note else ""))
     console.print(f"report: {data['run_dir']}/report.json")
