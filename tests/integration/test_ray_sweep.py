@@ -130,3 +130,26 @@ def test_a_ray_sweep_equals_the_sequential_one_and_a_killed_worker_loses_only_it
         lines = (Path(entry["run_dir"]) / "records.jsonl").read_text().splitlines()
         assert store.get_run(run_id)["status"] == "complete"
         assert len(store.records(run_id)) == len(lines)
+
+
+def test_compare_rounds_on_ray_come_back_whole(tmp_path: Path, cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    from infermeter import api
+    from infermeter.executors.ray_exec import RayExecutor
+    from infermeter.scenarios.compare import CompareOptions
+
+    monkeypatch.setenv("INFERMETER_DB", str(tmp_path / "results.db"))
+    base = {"model": {"name": "tiny-qwen3"}, "workload": {"kind": "synthetic", "batch_size": 1, "prompt_len": 8}}
+    variants = [
+        (n, {**base, "output": str(tmp_path), "generation": {"max_new_tokens": k}}) for n, k in (("a", 3), ("b", 5))
+    ]
+    opts = CompareOptions(rounds=2, max_rounds=2, calls=2)
+    report = api.compare(variants, opts, progress=False, executor=RayExecutor(address=cluster.address))
+    c = report.data["compare"]
+    assert c["executor"]["name"] == "ray" and c["executor"]["nodes"] == 2
+    for name in ("a", "b"):
+        rounds = c["variants"][name]["rounds"]
+        assert [r["round"] for r in rounds] == [0, 1]
+        assert all(r["placement"]["executor"] == "ray" for r in rounds)
+    rows = [json.loads(x) for x in Path(report.data["records_file"]).read_text().splitlines()]
+    got = {(r["extra"]["variant"], r["extra"]["round"]) for r in rows}
+    assert got == {("a", 0), ("a", 1), ("b", 0), ("b", 1)}  # every worker's records, appended by the driver

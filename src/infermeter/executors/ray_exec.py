@@ -66,7 +66,7 @@ class RayExecutor:
         self.address, self.retries = address, retries
         self.init_kwargs = init_kwargs or {}
         self.cluster: dict[str, Any] = {}
-        self.owned = False  # True while connected by this executor (disconnect when done)
+        self.owned = False  # True while connected by this executor: it stays connected for later runs
 
     def gpu_models(self) -> list[str]:
         """The GPU models of the cluster's nodes, as Ray detected them (``accelerator_type:...``)."""
@@ -163,9 +163,12 @@ class RayExecutor:
         finally:
             for ref in locals().get("pending", {}):  # interrupted: stop what still runs
                 ray.cancel(ref, force=True)
-            if self.owned:
-                ray.shutdown()
-                self.owned = False
+
+    def close(self) -> None:
+        """Disconnect from Ray if this executor connected (also done when the process exits)."""
+        if self.owned:
+            self.ray.shutdown()
+            self.owned = False
 
     def _where(self, attempt: int, lost: list[str] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"executor": self.name, "attempts": attempt}
