@@ -95,6 +95,20 @@ def gpus_for(config: dict[str, Any]) -> int | None:
     return max(len(device.split(",")), parallel)
 
 
+def relative_devices(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with its config's GPUs renumbered from 0: under an executor a worker sees only the
+    GPUs it was given (``CUDA_VISIBLE_DEVICES``), so ``cuda:3`` means "one GPU" and ``cuda:2,cuda:3`` "two"."""
+    config = payload.get("config")
+    if not isinstance(config, dict):
+        return payload
+    device = str((config.get("model") or {}).get("device", ""))
+    if not device.startswith("cuda:"):
+        return payload
+    parts = device.split(",")
+    renumbered = ",".join(f"cuda:{i}" for i in range(len(parts)))
+    return {**payload, "config": {**config, "model": {**config["model"], "device": renumbered}}}
+
+
 def make_executor(
     name: str = "local", devices: str | list[int] | None = None, address: str | None = None, retries: int = 1
 ) -> Executor:

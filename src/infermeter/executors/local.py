@@ -17,7 +17,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from infermeter.errors import InfermeterError
-from infermeter.executors.base import Outcome, Task, visible_gpus
+from infermeter.executors.base import Outcome, Task, relative_devices, visible_gpus
 from infermeter.executors.work import entry
 
 
@@ -144,7 +144,8 @@ class LocalExecutor:
     def _start(self, ctx: Any, task: Task, gpus: list[int]) -> _Running:
         parent, child = ctx.Pipe(duplex=False)
         env = {"CUDA_VISIBLE_DEVICES": ",".join(visible_gpus(gpus))} if self.scratch else {}
-        args = {"payload": task.payload, "env": env, "scratch": self.scratch}
+        payload = relative_devices(task.payload) if self.scratch else task.payload
+        args = {"payload": payload, "env": env, "scratch": self.scratch}
         proc = ctx.Process(target=entry, args=(task.fn, args, child), daemon=False)
         proc.start()
         child.close()

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from infermeter.errors import InfermeterError
-from infermeter.executors.base import Outcome, Task
+from infermeter.executors.base import Outcome, Task, relative_devices
 
 INSTALL_HINT = "--executor ray needs Ray, which is not installed: pip install 'infermeter[ray]'"
 
@@ -127,7 +127,7 @@ class RayExecutor:
             pending: dict[Any, tuple[Task, int, float]] = {}
 
             def submit(t: Task, attempt: int) -> None:
-                ref = remote.options(num_gpus=t.gpus, num_cpus=1).remote(t.fn, t.payload)
+                ref = remote.options(num_gpus=t.gpus, num_cpus=1).remote(t.fn, relative_devices(t.payload))
                 pending[ref] = (t, attempt, time.monotonic())
 
             for t in tasks:

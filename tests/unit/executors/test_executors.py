@@ -111,3 +111,15 @@ def test_a_pinned_task_waits_for_its_own_gpu() -> None:
     assert ex._take(t, free=[0], n_running=1, n_slots=2) is None
     assert ex._take(Task("b", probe, {}, gpus=2), free=[0, 1], n_running=0, n_slots=2) == [0, 1]
     assert ex._take(Task("c", probe, {}, gpus=2), free=[1], n_running=1, n_slots=2) is None
+
+
+def test_a_workers_gpus_are_renumbered_from_zero() -> None:
+    from infermeter.executors.base import relative_devices
+
+    def dev(payload: dict) -> str:
+        return relative_devices(payload)["config"]["model"]["device"]
+
+    assert dev({"config": {"model": {"device": "cuda:3"}}}) == "cuda:0"
+    assert dev({"config": {"model": {"device": "cuda:2,cuda:3"}}}) == "cuda:0,cuda:1"
+    assert dev({"config": {"model": {"device": "cuda"}}}) == "cuda"
+    assert relative_devices({"key": "x"}) == {"key": "x"}
