@@ -88,8 +88,11 @@ def measure_points(
         if interference is not None:
             _assess(pairs, interference)
     except BaseException:  # interrupted or refused: the points not back yet are not lost, --resume runs them
-        for entry, *_ in runs.values():
+        from infermeter.api import finish_run
+
+        for entry, cfg, run_dir, workload in runs.values():
             entry.update(status="interrupted", error="interrupted before this point returned")
+            finish_run(cfg, run_dir, workload, None, entry["error"])  # its run is closed, not left "running"
         raise
 
 
