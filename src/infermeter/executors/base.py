@@ -55,6 +55,10 @@ class Executor(Protocol):
     name: str
     scratch: bool  # True: workers write to a scratch folder and the driver writes the files
 
+    def check(self, needs: list[int | None]) -> list[int]:
+        """Resolve GPU needs (None: device auto); one clear line for a need no node or host can meet."""
+        ...
+
     def run(self, tasks: list[Task]) -> Iterator[Outcome]:
         """Run every task; yield each outcome as it arrives (never drops one)."""
         ...
