@@ -50,6 +50,7 @@ def cluster():  # noqa: ANN201 - yields a ray.cluster_utils.Cluster
     c.add_node(num_cpus=1, object_store_memory=STORE)
     c.wait_for_nodes()
     yield c
+    ray.shutdown()  # the executors stay connected for later runs: disconnect before the nodes go
     c.shutdown()
 
 
