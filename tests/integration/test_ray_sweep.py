@@ -154,3 +154,11 @@ def test_compare_rounds_on_ray_come_back_whole(tmp_path: Path, cluster, monkeypa
     rows = [json.loads(x) for x in Path(report.data["records_file"]).read_text().splitlines()]
     got = {(r["extra"]["variant"], r["extra"]["round"]) for r in rows}
     assert got == {("a", 0), ("a", 1), ("b", 0), ("b", 1)}  # every worker's records, appended by the driver
+
+
+def test_a_task_needing_more_gpus_than_any_node_has_is_one_line(cluster) -> None:
+    from infermeter.errors import InfermeterError
+    from infermeter.executors.ray_exec import RayExecutor
+
+    with pytest.raises(InfermeterError, match=r"needs 2 GPU\(s\), the largest node of the Ray cluster has 0"):
+        RayExecutor(address=cluster.address).check([2])
