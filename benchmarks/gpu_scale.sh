@@ -7,12 +7,12 @@
 #   DEVICE=cpu MODEL=tiny-qwen3 bash benchmarks/gpu_scale.sh /tmp/x
 set -uo pipefail
 OUT=${1:-/tmp/gpu-scale}; mkdir -p "$OUT"
-DEVICE=${DEVICE:-cuda}; MODEL=${MODEL:-qwen3-1.7b}; BIG=${BIG:-qwen3-8b}
+DEVICE=${DEVICE:-cuda}; MODEL=${MODEL:-qwen3-1.7b}; BIG=${BIG:-qwen3-8b}; LIMIT_S=${LIMIT_S:-300}  # per sweep
 export PYTHONPATH=$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 INFERMETER_CACHE=/tmp/imcache
 export INFERMETER_DB=$OUT/results.db
 if [ "$DEVICE" = cpu ]; then
-  # CPU: 4 small points; ids are task slots
-  KNOBS=(--set batch_size=1,2 --set max_new_tokens=4,6); SIZE=(--limit 4 --prompt-len 16)
+  # CPU: 2 small points; ids are task slots
+  KNOBS=(--set max_new_tokens=4,6); SIZE=(--limit 4 --prompt-len 16)
 else
   nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
   KNOBS=(--set batch_size=1,2,4,8 --set max_new_tokens=32,48); SIZE=(--limit 16 --prompt-len 128)
@@ -25,7 +25,7 @@ common=(--model "$MODEL" --device "$DEVICE" --workload synthetic "${SIZE[@]}" --
 sweep() {  # name devices [more flags]: one sweep, its wall time in OUT/NAME.wall
   local name=$1 devs=$2; shift 2
   local t0; t0=$(date +%s.%N)
-  timeout 300 python3 -m infermeter sweep "${common[@]}" "${KNOBS[@]}" --output "$OUT/$name" --devices "$devs" "$@" \
+  timeout "$LIMIT_S" python3 -m infermeter sweep "${common[@]}" "${KNOBS[@]}" --output "$OUT/$name" --devices "$devs" "$@" \
     > "$OUT/$name.json" 2> "$OUT/$name.err" || echo "sweep $name failed: $(tail -1 "$OUT/$name.err")"
   python3 -c "import sys,time; print(time.time() - float(sys.argv[1]))" "$t0" > "$OUT/$name.wall"
 }
