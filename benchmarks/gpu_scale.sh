@@ -12,7 +12,7 @@ export PYTHONPATH=$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 IN
 export INFERMETER_DB=$OUT/results.db
 if [ "$DEVICE" = cpu ]; then
   # CPU: 2 small points; ids are task slots
-  KNOBS=(--set max_new_tokens=4,6); SIZE=(--limit 4 --prompt-len 16)
+  KNOBS=(--set max_new_tokens=4,6); SIZE=(--limit 4 --batch-size 1 --prompt-len 16)
 else
   nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
   KNOBS=(--set batch_size=1,2,4,8 --set max_new_tokens=32,48); SIZE=(--limit 16 --prompt-len 128)

@@ -38,14 +38,15 @@ def sweeps(out: Path) -> None:
         if not a or not b:
             print(f"{p['label']:<32} {p['status']}")
             continue
-        lo, hi = a.get("ci95_low"), a.get("ci95_high")
+        lo, hi = (a.get("ci95_low"), a.get("ci95_high")) if (a.get("n") or 0) >= 2 else (None, None)
         ok = lo is not None and hi is not None and lo <= b["mean"] <= hi
         inside += ok
         d = welch(a, b)
         diff = f"{100 * d['relative']:+.1f}% [{100 * d['ci95_low']:+.1f}, {100 * d['ci95_high']:+.1f}]" if d else "-"
         ci = f"{a['mean']:.1f} [{lo:.1f}, {hi:.1f}]" if lo is not None else f"{a['mean']:.1f} [n={a.get('n')}]"
         gpu = ",".join(map(str, (p.get("placement") or {}).get("gpu_ids") or []))
-        print(f"{p['label']:<32} {ci:>26} {b['mean']:>13.1f} {gpu:>4} {'yes' if ok else 'no':>6} {diff:>22}")
+        verdict = "-" if lo is None else "yes" if ok else "no"
+        print(f"{p['label']:<32} {ci:>26} {b['mean']:>13.1f} {gpu:>4} {verdict:>6} {diff:>22}")
     print(f"points whose 2-GPU decode tok/s lies inside the 1-GPU CI: {inside} of {len(two['sweep']['points'])}")
 
 
