@@ -30,7 +30,7 @@ sweep() {  # name devices [more flags]: one sweep, its wall time in OUT/NAME.wal
   python3 -c "import sys,time; print(time.time() - float(sys.argv[1]))" "$t0" > "$OUT/$name.wall"
 }
 sweep one_gpu 0
-sweep two_gpus 0,1
+sweep two_gpus 0,1 --check-interference  # its first point also runs alone first (subtracted from the wall time)
 
 if [ "$DEVICE" = cpu ]; then
   echo "split over 2 GPUs: skipped on CPU" | tee "$OUT/split.txt"

@@ -29,7 +29,14 @@ def sweeps(out: Path) -> None:
         print("sweeps: missing (see one_gpu.err / two_gpus.err)")
         return
     w1, w2 = (float((out / f"{n}.wall").read_text()) for n in ("one_gpu", "two_gpus"))
-    print(f"sweep wall time: 1 GPU {w1:.1f} s, 2 GPUs {w2:.1f} s, ratio {w2 / w1:.3f} (target <= 0.55)")
+    inter = two["sweep"].get("interference") or {}
+    alone_s = (inter.get("alone") or {}).get("wall_s") or 0.0  # the interference check's solo run
+    print(
+        f"sweep wall time: 1 GPU {w1:.1f} s, 2 GPUs {w2 - alone_s:.1f} s (+{alone_s:.1f} s for the point run alone), "
+        f"ratio {(w2 - alone_s) / w1:.3f} (target <= 0.55)"
+    )
+    for line in inter.get("lines") or []:
+        print(f"interference check ({inter.get('point')}): {line}")
     ref = {p["label"]: p for p in one["sweep"]["points"]}
     print(f"{'point':<32} {'1 GPU tok/s [95% CI]':>26} {'2 GPUs tok/s':>13} {'GPU':>4} {'in CI':>6} {'diff [CI]':>22}")
     inside = 0
