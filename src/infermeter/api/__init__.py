@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from infermeter.api.points import measure_points
 from infermeter.config import RunConfig, build_config
 from infermeter.core.environment import capture
 from infermeter.core.gpu_state import drift_warnings
@@ -112,16 +113,33 @@ def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = Tr
         cfg = build_config(config.model_dump(), overrides) if overrides else config
     else:
         cfg = build_config(config, overrides)
-    workload = load_items(cfg.workload).summary()  # bad input fails here, before a model is loaded
-    run_dir = _run_dir(cfg)
-    recording.begin(run_dir, "run", cfg.model_dump())
-    payload = {"config": cfg.model_dump(), "run_dir": str(run_dir), "progress": progress}
+    run_dir, payload, workload = start_run(cfg, progress)
     try:
         result = run_isolated(measure, payload, cfg.measure.isolation)
     except InfermeterError as err:  # the worker's records so far still make a (partial) report
         _report(cfg, {"workload": workload}, run_dir, "failed", str(err))
         raise
     return _report(cfg, {**result, "workload": workload}, run_dir, "complete", None)
+
+
+def start_run(cfg: RunConfig, progress: bool = True) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """A run's folder (registered in the results database), its worker payload and workload summary.
+
+    Executors run ``measure(payload)`` wherever they place it, then :func:`finish_run`.
+    """
+    workload = load_items(cfg.workload).summary()  # bad input fails here, before a model is loaded
+    run_dir = _run_dir(cfg)
+    recording.begin(run_dir, "run", cfg.model_dump())
+    return run_dir, {"config": cfg.model_dump(), "run_dir": str(run_dir), "progress": progress}, workload
+
+
+def finish_run(
+    cfg: RunConfig, run_dir: Path, workload: dict[str, Any], result: dict[str, Any] | None, error: str | None
+) -> Report:
+    """Write the report of a run started with :func:`start_run` (failed when ``error``)."""
+    if error is not None:
+        return _report(cfg, {"workload": workload}, run_dir, "failed", error)
+    return _report(cfg, {**(result or {}), "workload": workload}, run_dir, "complete", None)
 
 
 def _new_report(kind: str, run_dir: Path, **fields: Any) -> Report:
@@ -166,8 +184,12 @@ def compare(
     options: CompareOptions | None = None,
     *,
     progress: bool = True,
+    executor: Any = None,
 ) -> Report:
-    """Compare named configurations (see :mod:`infermeter.scenarios.compare`); writes a report."""
+    """Compare named configurations (see :mod:`infermeter.scenarios.compare`); writes a report.
+
+    ``executor``: where each round's variants run (:func:`infermeter.executors.make_executor`).
+    """
 
     opts = options or CompareOptions()
     cfgs = [(n, c if isinstance(c, RunConfig) else build_config(c, source=f" (variant {n})")) for n, c in variants]
@@ -189,7 +211,7 @@ def compare(
         data["records_file"] = str(run_dir / RECORDS_FILE)
 
     with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
-        data["compare"] = run_compare(cfgs, opts, run_dir, bar, checkpoint)
+        data["compare"] = run_compare(cfgs, opts, run_dir, bar, checkpoint, executor)
     return report
 
 
@@ -199,10 +221,12 @@ def soak(
     options: SoakOptions | None = None,
     *,
     progress: bool = True,
+    executor: Any = None,
 ) -> Report:
     """Repeat calls per cleanup strategy, each in a fresh worker, and judge the trends (see
     :mod:`infermeter.scenarios.soak`); writes a report. Per-call rows are in ``calls.jsonl`` as they
     happen; if a worker fails, the report keeps every call measured so far before the error propagates.
+    ``executor``: where the strategies run (:func:`infermeter.executors.make_executor`; None: one by one here).
     """
 
     opts = options or SoakOptions()
@@ -225,7 +249,7 @@ def soak(
         data["calls_file"] = str(run_dir / CALLS_FILE)
 
     with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
-        run_soak(configs, opts, run_dir, bar, metas)
+        run_soak(configs, opts, run_dir, bar, metas, executor)
     return report
 
 
@@ -239,6 +263,8 @@ def sweep(
     retry_failed: bool = False,
     progress: bool = True,
     announce: Callable[[Path, int, int], None] | None = None,
+    executor: Any = None,
+    check_interference: bool = False,
 ) -> Report:
     """Measure ``config`` at every point of a grid over ``knobs`` (key -> values), each point a full
     :func:`run` in its own worker (see :mod:`infermeter.scenarios.sweep`); writes a sweep report.
@@ -247,8 +273,13 @@ def sweep(
     kept, not measured again; without ``config`` and ``knobs`` its own base config, knobs and design are
     used. ``design``: "full" (every combination, the default) or "one-at-a-time".
     ``announce(folder, points, already_done)`` is called once the folder is known.
+    ``executor``: where the points run (:func:`infermeter.executors.make_executor`; None: here, one by one).
+    ``check_interference``: with an executor, measure the first pending point alone first and report how
+    the concurrent tasks changed it (see :mod:`infermeter.executors.interference`).
     """
 
+    if check_interference and executor is None:
+        raise InfermeterError("--check-interference goes with --executor ray or --devices (tasks at once)")
     prev = _read_sweep(Path(resume)) if resume is not None else None
     if prev is not None and config is None and knobs is None:
         cfg = build_config(prev["config"], source=f" ({resume})")
@@ -271,11 +302,14 @@ def sweep(
         report = _new_report("sweep", run_dir, config=cfg.model_dump(), sweep={"points": []})
     data = report.data
     data["sweep"].update(design=design, knobs=[k.to_dict() for k in knob_list])
+    data["sweep"]["executor"] = executor.describe() if executor else {"name": "local", "mode": "sequential"}
     entries = sw.attach(points, data["sweep"]["points"])
     if announce:
         announce(run_dir, len(points), sum(e["status"] == "complete" for e in entries))
 
     def finalize() -> None:  # after every point, and whatever ends the sweep
+        if executor is not None:
+            data["sweep"]["executor"] = executor.describe()  # a Ray cluster's size is known once joined
         analyze(data["sweep"])
         data["warnings"] = sw.warnings(cfg, data["sweep"]["knobs"], data["sweep"]["points"])
         (run_dir / sw.POINTS_CSV).write_text(points_csv(data), encoding="utf-8")
@@ -286,7 +320,8 @@ def sweep(
         recording.finish(data)
 
     with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
-        sw.run_sweep(points, entries, run_dir, bar, checkpoint, retry_failed, run)
+        inter = data["sweep"].setdefault("interference", {}) if check_interference else None
+        sw.run_sweep(points, entries, run_dir, bar, checkpoint, retry_failed, run, executor, inter, measure_points)
     return report
 
 

@@ -12,7 +12,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from infermeter.backends.base import Backend, Generation, LoadInfo, Prompt, register
-from infermeter.core.device import resolve_device
+from infermeter.backends.hf_multi import per_device, spread
+from infermeter.core.device import device_list, resolve_device
+from infermeter.core.memory import track_devices
 from infermeter.errors import InfermeterError
 from infermeter.metrics.roofline import geometry_from_model
 from infermeter.models import vision
@@ -46,13 +48,16 @@ def placement(model: Any) -> dict[str, int]:
     return counts
 
 
-def check_placement(counts: dict[str, int], device: str, allow_offload: bool) -> None:
-    """Refuse a model that is partly elsewhere than the requested device (seed 000's trap)."""
-    want = device if ":" in device or device == "cpu" else f"{device}:0"
-    stray = {d: n for d, n in counts.items() if d != want and not (d == "cuda" and want == "cuda:0")}
+def check_placement(counts: dict[str, int], device: str | list[str], allow_offload: bool) -> None:
+    """Refuse a model that is partly elsewhere than the requested device(s) (seed 000's trap)."""
+    wanted = [device] if isinstance(device, str) else device
+    want = {d if ":" in d or d == "cpu" else f"{d}:0" for d in wanted}
+    stray = {d: n for d, n in counts.items() if d not in want and not (d == "cuda" and "cuda:0" in want)}
     if stray and not allow_offload:
         where = ", ".join(f"{n} tensors on {d}" for d, n in stray.items())
-        raise InfermeterError(f"model is not entirely on {want}: {where} (set allow_offload=true to accept offloading)")
+        raise InfermeterError(
+            f"model is not entirely on {','.join(sorted(want))}: {where} (set allow_offload=true to accept offloading)"
+        )
 
 
 class _StepMarks:
@@ -87,7 +92,8 @@ class HFBackend(Backend):
         import torch
 
         mc = self.config.model
-        self.device = resolve_device(mc.device)
+        self.device = resolve_device(mc.device)  # the first device of a list: inputs and clocks live there
+        devices = device_list(mc.device) if "," in mc.device else [self.device]
         dtype = resolve_dtype(mc.dtype, self.device)
         t0 = time.perf_counter()
         loaded = load_model(
@@ -99,13 +105,18 @@ class HFBackend(Backend):
             seed=self.config.seed,
         )
         model = loaded.model
-        if not mc.allow_offload:
+        spread_map = None
+        if len(devices) > 1 or mc.device_map:  # one model over several GPUs (pipeline placement)
+            spread_map = spread(model, devices, mc.device_map, mc.allow_offload)
+            track_devices(devices)  # peak memory per GPU in every window
+        elif not mc.allow_offload:
             model.to(self.device)
         model.eval()
         counts = placement(model)
-        check_placement(counts, self.device, mc.allow_offload)
+        check_placement(counts, devices, mc.allow_offload)
         if self.device.startswith("cuda"):
-            torch.cuda.synchronize()
+            for d in devices:
+                torch.cuda.synchronize(d)
         load_s = time.perf_counter() - t0
         self.model, self.tok, self.fold = model, loaded.tokenizer, loaded.fold_vocab
         self.processor = loaded.processor  # vision-language models: images + text -> inputs
@@ -125,7 +136,7 @@ class HFBackend(Backend):
         return LoadInfo(
             model=mc.name,
             architecture=type(model).__name__,
-            device=self.device,
+            device=",".join(devices),
             dtype=str(dtype).removeprefix("torch."),
             load_s=load_s,
             parameters=params,
@@ -136,9 +147,16 @@ class HFBackend(Backend):
             extra={
                 "attn_implementation": getattr(model.config, "_attn_implementation", None),
                 "geometry": _geometry(model),  # shapes and weight bytes for the roofline
+                **(self._spread_facts(model, devices, spread_map) if spread_map is not None else {}),
                 **({"image_processor": type(loaded.processor.image_processor).__name__} if loaded.processor else {}),
             },
         )
+
+    @staticmethod
+    def _spread_facts(model: Any, devices: list[str], spread_map: dict[str, str]) -> dict[str, Any]:
+        """What a model over several GPUs reports: declared map, verified tensors and bytes per device."""
+
+        return {"devices": devices, "device_map": spread_map, "per_device": per_device(model)}
 
     def _eos_ids(self) -> set[int]:
         ids = self.model.generation_config.eos_token_id

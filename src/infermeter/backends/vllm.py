@@ -53,7 +53,8 @@ def _engine_kwargs(cfg: Any, folder: Path) -> dict[str, Any]:
     for key in ("enable_prefix_caching", "max_num_seqs", "enable_chunked_prefill", "max_num_batched_tokens"):
         if getattr(e, key) is not None:
             kw[key] = getattr(e, key)
-    for key in ("max_model_len", "enforce_eager", "gpu_memory_utilization"):
+    for key in ("max_model_len", "enforce_eager", "gpu_memory_utilization", "tensor_parallel_size",
+                "pipeline_parallel_size"):  # fmt: skip
         if getattr(e, key) is not None:
             kw[key] = getattr(e, key)
     if e.kv_cache_space_gb is not None:  # also on CPU, where VLLM_CPU_KVCACHE_SPACE is the legacy spelling

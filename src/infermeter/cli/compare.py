@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from infermeter.api import compare
+from infermeter.cli.executor import add_executor_flags, executor_from_args
 from infermeter.cli.flags import IN_PROCESS, add_config_flags, deep_merge, emit, overrides, progress_on, split_pairs
 from infermeter.config import apply_overrides, load_yaml
 from infermeter.errors import InfermeterError
@@ -74,6 +75,7 @@ def add_parsers(sub: Any) -> dict[str, Any]:
         "--warmup-compare", action="store_true", help="also measure every warm-up strategy (a table of them)"
     )
     del groups
+    add_executor_flags(p)  # over several GPUs / a Ray cluster
     return {"compare": _cmd_compare}
 
 
@@ -105,5 +107,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         warmup_compare=args.warmup_compare,
         seed=int(base.get("seed", 0)),
     )
-    emit(args, compare(variants, opts, progress=progress_on(args)), render_compare)
+    report = compare(variants, opts, progress=progress_on(args), executor=executor_from_args(args))
+    emit(args, report, render_compare)
     return 0

@@ -8,6 +8,7 @@ from typing import Any
 from infermeter.api import run
 from infermeter.cli.explain import config_keys_epilog
 from infermeter.cli.flags import IN_PROCESS, add_config_flags, config_from_args, emit, progress_on
+from infermeter.executors.local import devices_config
 from infermeter.render.console import render
 
 _EPILOG = """examples:
@@ -35,10 +36,18 @@ def add_parsers(sub: Any) -> dict[str, Any]:
     groups["measurement"].add_argument(
         "--inline", action="store_true", help="measure in this process (debugging; less trustworthy)"
     )
+    groups["model"].add_argument(
+        "--devices",
+        metavar="LIST",
+        help="one model over several GPUs, e.g. cuda:0,cuda:1 (layers balanced over them; placement verified "
+        "and peak memory reported per GPU)",
+    )
     return {"run": _cmd_run}
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
+    if args.devices:  # a model over several GPUs: the same as --device cuda:0,cuda:1
+        cfg = devices_config(cfg, args.devices, args.device)
     emit(args, run(cfg, progress=progress_on(args)), render)
     return 0

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from infermeter.api import soak
+from infermeter.cli.executor import add_executor_flags, executor_from_args
 from infermeter.cli.flags import IN_PROCESS, add_config_flags, config_from_args, emit, ints, progress_on
 from infermeter.errors import InfermeterError
 from infermeter.render.console_soak import render_soak
@@ -58,6 +59,7 @@ def add_parsers(sub: Any) -> dict[str, Any]:
     )
     p.add_argument("--leak", action="store_true", help="calibration: keep every output and KV cache (a known leak)")
     p.add_argument("--inline", action="store_true", help="run in this process (debugging; less trustworthy)")
+    add_executor_flags(p)  # over several GPUs / a Ray cluster
     return {"soak": _cmd_soak}
 
 
@@ -79,5 +81,5 @@ def _cmd_soak(args: argparse.Namespace) -> int:
         min_step=args.min_step,
         leak=args.leak,
     )
-    emit(args, soak(cfg, opts, progress=progress_on(args)), render_soak)
+    emit(args, soak(cfg, opts, progress=progress_on(args), executor=executor_from_args(args)), render_soak)
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from infermeter.api import sweep
+from infermeter.cli.executor import EXECUTOR_HELP, add_executor_flags, executor_from_args
 from infermeter.cli.flags import IN_PROCESS, add_config_flags, emit, overrides
 from infermeter.config import build_config, load_yaml, resolve_key
 from infermeter.errors import InfermeterError
@@ -35,6 +36,9 @@ examples:
                    --set batch_size=1,8,64 --set kv_cache=dynamic,static
   infermeter sweep --resume results/20261121-101500-sweep-smollm2-135m-ab12
   infermeter report results/20261121-101500-sweep-smollm2-135m-ab12 --html sweep.html
+  infermeter sweep --model qwen3-1.7b --device cuda --devices 0,1 --set batch_size=1,8,64 --set kv_cache=dynamic,static
+  infermeter sweep --executor ray --ray-address auto --model qwen3-8b --set batch_size=1,8,64
+
 """
 
 
@@ -47,7 +51,7 @@ def add_parsers(sub: Any) -> dict[str, Any]:
         "temperature, top_k, top_p, batch_size, prompt_len, cache, compile, ...), each point a full "
         "`run` in a fresh worker. Prints every point's metrics, each knob's effect on each metric, and "
         "the Pareto fronts accuracy vs decode speed and peak memory vs throughput.",
-        epilog=_EPILOG,
+        epilog=_EPILOG + EXECUTOR_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_flags(p, IN_PROCESS)
@@ -59,6 +63,13 @@ def add_parsers(sub: Any) -> dict[str, Any]:
     )
     p.add_argument("--resume", metavar="DIR", help="continue the sweep in DIR (alone: with its own config and knobs)")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: measure failed points again")
+    add_executor_flags(p)
+    p.add_argument(
+        "--check-interference",
+        action="store_true",
+        help="with tasks at once: measure the first point alone first, then alongside the others; report the "
+        "difference with a CI",
+    )
     return {"sweep": _cmd_sweep}
 
 
@@ -90,15 +101,18 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             print(f"infermeter sweep: {n} points{extra} -> {folder}", file=sys.stderr)
 
     progress = not (args.quiet or args.json)
+    executor = executor_from_args(args)
     try:
         if args.resume and not (args.set or args.config or flags):
             report = sweep(resume=args.resume, design=args.design, retry_failed=args.retry_failed,
-                           progress=progress, announce=announce)  # fmt: skip
+                           progress=progress, announce=announce, executor=executor,
+                           check_interference=args.check_interference)  # fmt: skip
         else:
             cfg = build_config(data, {**flags, **fixed}, f" ({args.config})" if args.config else "")
             grid = {k.key: k.values for k in knobs}
             report = sweep(cfg, grid, design=args.design, resume=args.resume, retry_failed=args.retry_failed,
-                           progress=progress, announce=announce)  # fmt: skip
+                           progress=progress, announce=announce, executor=executor,
+                           check_interference=args.check_interference)  # fmt: skip
     except KeyboardInterrupt:
         if where:
             print(f"infermeter: resume with: infermeter sweep --resume {where[0]}", file=sys.stderr)

@@ -42,6 +42,14 @@ def _reset_hwm() -> bool:
     return _read_hwm() is not None
 
 
+_TRACKED: list[int] = []  # GPU indices of a model spread over several GPUs (this worker process only)
+
+
+def track_devices(devices: list[str]) -> None:
+    """Report peak memory per GPU for these devices (``cuda:N``) in every later window of this process."""
+    _TRACKED[:] = [int(d.split(":")[1]) for d in devices if d.startswith("cuda:")]
+
+
 @dataclass
 class MemoryPeak:
     """Peak bytes over one window; ``None`` where a view is not available on this device."""
@@ -51,10 +59,15 @@ class MemoryPeak:
     torch_allocated: int | None = None
     torch_reserved: int | None = None
     nvml_process: int | None = None
+    # A model over several GPUs: torch's peak allocated bytes per GPU (torch_allocated is then their sum)
+    per_device: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return asdict(self)
+        """JSON-ready dict (``per_device`` only for a model over several GPUs)."""
+        out = asdict(self)
+        if out["per_device"] is None:
+            del out["per_device"]
+        return out
 
 
 def nvml_handle(device_index: int) -> Any:
@@ -117,6 +130,9 @@ class MemoryWindow:
 
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
+            for i in _TRACKED:
+                torch.cuda.synchronize(i)
+                torch.cuda.reset_peak_memory_stats(i)
             index = torch.device(self.device).index or 0
             self._nvml = nvml_handle(index)
         self._exact_rss = _reset_hwm()
@@ -127,12 +143,20 @@ class MemoryWindow:
 
     def __exit__(self, *exc: object) -> None:
         alloc = reserved = None
+        per: dict[str, int] | None = None
         if self.cuda:
             import torch
 
             torch.cuda.synchronize()
             alloc = torch.cuda.max_memory_allocated()
             reserved = torch.cuda.max_memory_reserved()
+            if len(_TRACKED) > 1:
+                per = {}
+                for i in _TRACKED:
+                    torch.cuda.synchronize(i)
+                    per[f"cuda:{i}"] = torch.cuda.max_memory_allocated(i)
+                alloc = sum(per.values())
+                reserved = sum(torch.cuda.max_memory_reserved(i) for i in _TRACKED)
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -144,7 +168,7 @@ class MemoryWindow:
             rss, method = _read_hwm() or 0, "vmhwm"
         else:
             rss, method = max(self._rss_peak, psutil.Process().memory_info().rss), "sampled"
-        self.peak = MemoryPeak(rss, method, alloc, reserved, self._nvml_peak)
+        self.peak = MemoryPeak(rss, method, alloc, reserved, self._nvml_peak, per)
 
 
 def merge_peaks(peaks: list[MemoryPeak]) -> MemoryPeak | None:
@@ -163,4 +187,14 @@ def merge_peaks(peaks: list[MemoryPeak]) -> MemoryPeak | None:
         torch_allocated=top("torch_allocated"),
         torch_reserved=top("torch_reserved"),
         nvml_process=top("nvml_process"),
+        per_device=_top_per_device(peaks),
     )
+
+
+def _top_per_device(peaks: list[MemoryPeak]) -> dict[str, int] | None:
+    """The largest per-GPU peak over several windows (None when no window had one)."""
+    out: dict[str, int] = {}
+    for p in peaks:
+        for dev, b in (p.per_device or {}).items():
+            out[dev] = max(out.get(dev, 0), b)
+    return out or None

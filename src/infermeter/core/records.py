@@ -95,6 +95,12 @@ def add_record_listener(fn: RecordListener) -> None:
         _LISTENERS.append(fn)
 
 
+def notify(run_dir: Path, rows: list[dict[str, Any]]) -> None:
+    """Tell the listeners of records written elsewhere (a remote task's records delivered here)."""
+    for listener in _LISTENERS:
+        listener(run_dir, rows)
+
+
 class RecordSink:
     """Appends records to a JSONL file: at once, or buffered while :meth:`hold` is on (a timed window).
 

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from infermeter.executors.view import executor_line
 from infermeter.render.ab_view import log_ci, verdict_line
 from infermeter.render.layout import glossary_footer, table_or_stack
 
@@ -120,4 +121,7 @@ def render_compare(data: dict[str, Any], console: Console | None = None) -> None
         _inline(c, list(c["options"]["metrics"]), console)
     if c.get("warmup_table"):
         _warmups(c["warmup_table"], console)
+    if c.get("executor"):  # rounds over several GPUs: how they were placed
+        note = c["executor"].get("note")
+        console.print(executor_line(c["executor"]) + (f"; {note}" if note else ""))
     console.print(f"report: {data['run_dir']}/report.json")

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from infermeter.executors.view import sweep_lines
 from infermeter.render.export_sweep import sweep_tables
 from infermeter.render.layout import glossary_footer, table_or_stack
 
@@ -31,6 +32,8 @@ def render_sweep(data: dict[str, Any], console: Console | None = None) -> None:
         rows = [[Text(str(c)) for c in row] for row in t.rows]
         table_or_stack(console, t.title, t.headers, rows, numeric=t.numeric, footer=t.note or None)
     console.print(glossary_footer(), style="dim")
+    for line in sweep_lines(data.get("sweep") or {}):  # executor, each task's node and GPUs, interference check
+        console.print(escape(line))
     for w in data.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     if data.get("run_dir"):

@@ -26,6 +26,7 @@ from infermeter import stats
 from infermeter.config import RunConfig
 from infermeter.core.isolation import run_isolated
 from infermeter.errors import InfermeterError
+from infermeter.executors.rounds import check_same_model, run_round
 from infermeter.optimize.cleanup import LEVELS
 from infermeter.optimize.warmup import STRATEGIES as WARMUPS
 from infermeter.scenarios.compare_workers import (
@@ -136,7 +137,9 @@ def _process_rounds(
     run_dir: Path,
     progress: Any,
     checkpoint: Callable[[dict[str, Any]], None],
+    executor: Any = None,
 ) -> dict[str, Any]:
+
     names = [n for n, _ in variants]
     per_round: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
     orders = balanced_orders(len(variants), opts.max_rounds, opts.seed)
@@ -144,6 +147,7 @@ def _process_rounds(
     start, done_orders = time.monotonic(), []
     result: dict[str, Any] = {}
     for r, order in enumerate(orders):
+        jobs = []
         for i in order:
             name, cfg = variants[i]
             payload = {
@@ -153,7 +157,9 @@ def _process_rounds(
                 "round": r,
                 "options": _options(opts),
             }
-            per_round[name].append(run_isolated(measure_variant, payload, "process"))
+            jobs.append((i, name, payload))
+        for name, result in run_round(executor, measure_variant, jobs, r, run_dir):
+            per_round[name].append(result)
             progress.advance(task)
         done_orders.append([names[i] for i in order])
         result = _round_results(names, per_round, done_orders, opts.metrics)
@@ -243,13 +249,20 @@ def run_compare(
     run_dir: Path,
     progress: Any,
     checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    executor: Any = None,
 ) -> dict[str, Any]:
-    """Everything ``compare`` measures, as the ``compare`` section of its report."""
+    """Everything ``compare`` measures, as the ``compare`` section of its report.
+
+    ``executor`` (:mod:`infermeter.executors`): where each round's variants run; None: one by one here.
+    """
     opts.validate(len(variants))
     data: dict[str, Any] = {"options": _options(opts), "names": [n for n, _ in variants]}
+    if executor is not None:
+        data["executor"] = check_same_model(executor)
     save = checkpoint or (lambda partial: None)
     if opts.isolation == "process" and opts.rounds > 0:
-        data.update(_process_rounds(variants, opts, run_dir, progress, lambda part: save({**data, **part})))
+        rounds = _process_rounds(variants, opts, run_dir, progress, lambda part: save({**data, **part}), executor)
+        data.update(rounds)
     if opts.isolation == "inline":
         data["inline"] = _inline(variants, opts, run_dir, progress)
         save(data)

@@ -37,6 +37,7 @@ from typing import Any
 from infermeter.config import RunConfig, build_config
 from infermeter.core.isolation import run_isolated
 from infermeter.errors import InfermeterError
+from infermeter.executors.rounds import run_all
 from infermeter.scenarios.soak_worker import CALLS_FILE, STRATEGIES, soak_one
 
 INPUTS = ("fixed", "varied")
@@ -175,10 +176,25 @@ def _live_line(name: str, row: dict[str, Any]) -> str:
 
 
 def run_soak(
-    configs: list[tuple[str, str, RunConfig]], opts: SoakOptions, run_dir: Path, progress: Any, metas: dict
+    configs: list[tuple[str, str, RunConfig]],
+    opts: SoakOptions,
+    run_dir: Path,
+    progress: Any,
+    metas: dict,
+    executor: Any = None,
 ) -> None:
-    """Run every configuration in its own worker, in order; worker facts go into ``metas`` as they come."""
+    """Run every configuration in its own worker, in order; worker facts go into ``metas`` as they come.
+
+    ``executor`` (:mod:`infermeter.executors`): every strategy is a task, all submitted at once.
+    """
     options = asdict(opts)
+    if executor is not None:
+        jobs = [(name, {"config": cfg.model_dump(), "run_dir": str(run_dir), "name": name, "strategy": strategy,
+                        "options": options}) for name, strategy, cfg in configs]  # fmt: skip
+        task = progress.add_task("soak strategies", total=len(jobs))
+        metas.update(run_all(executor, soak_one, jobs, run_dir))
+        progress.update(task, completed=len(jobs))
+        return
     for name, strategy, cfg in configs:
         task = progress.add_task(name, total=None if opts.duration_s else opts.calls)
 

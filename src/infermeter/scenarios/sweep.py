@@ -314,17 +314,34 @@ def run_sweep(
     checkpoint: Any,
     retry_failed: bool,
     run: RunPoint,
+    executor: Any = None,
+    interference: dict[str, Any] | None = None,
+    dispatch: Callable[..., None] | None = None,
 ) -> None:
-    """Measure every planned point not measured yet; ``checkpoint()`` after each one."""
+    """Measure every planned point not measured yet; ``checkpoint()`` after each one.
+
+    ``executor`` (see :mod:`infermeter.executors`): the points go to it all at once, each recorded
+    as it returns; None measures them here one after the other. ``interference``: a dict the
+    executor's interference check fills (the first pending point measured alone first).
+    """
     task = bar.add_task("sweep points", total=len(points))
+    if executor is not None and dispatch is not None:  # dispatch: the API's measure_points
+        todo = [(p, e) for p, e in zip(points, entries, strict=True) if not _done(e, retry_failed)]
+        bar.update(task, completed=len(points) - len(todo))
+        dispatch(todo, sweep_dir, executor, checkpoint, lambda: bar.advance(task), POINTS_DIR, interference)
+        return
     for p, e in zip(points, entries, strict=True):
-        done = e["status"] == "complete" or (e["status"] == "failed" and not retry_failed)
-        if not done:
+        if not _done(e, retry_failed):
             bar.update(task, description=f"{e['id']} {p.label}"[:28])
             measure_point(p, e, sweep_dir, checkpoint, run)
             checkpoint()
         bar.advance(task)
     bar.update(task, description="sweep points")
+
+
+def _done(entry: dict[str, Any], retry_failed: bool) -> bool:
+    """Measured already: complete, or failed (unless retrying); lost and interrupted points are not."""
+    return entry["status"] == "complete" or (entry["status"] == "failed" and not retry_failed)
 
 
 _SAMPLING = ("generation.temperature", "generation.top_k", "generation.top_p")
@@ -340,10 +357,11 @@ def warnings(base: RunConfig, knobs: list[dict[str, Any]], entries: list[dict[st
     if sampling and not any(e["valid"] and e["config"]["generation"]["do_sample"] for e in planned):
         verb = "has" if len(sampling) == 1 else "have"
         out.append(f"{', '.join(sampling)} {verb} no effect: no point samples (add --do-sample)")
-    for status in ("failed", "interrupted", "running", "pending"):
+    for status in ("failed", "lost", "interrupted", "running", "pending"):
         ids = [e["id"] for e in planned if e["status"] == status]
         if ids:
             verb = "not measured yet" if status in ("pending", "running") else status
+            verb += " (worker or node lost; --resume measures them)" if status == "lost" else ""
             out.append(f"{len(ids)} of {len(planned)} points {verb}: {', '.join(ids)}")
     noisy = [e["id"] for e in planned if e.get("warnings")]
     if noisy:
