@@ -66,7 +66,8 @@ def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, 
     metrics = compute(records, result.get("groups", []), weights)
     if metrics.get("response_cache") is not None and result.get("response_cache"):
         metrics["response_cache"]["store"] = result["response_cache"]  # entries, bytes, evictions, limits
-    warn = warnings(metrics) + drift_warnings(**(result.get("gpu_state") or {}))
+    gpu = result.get("gpu_state") or {}  # snapshots at start and end (absent where none was taken)
+    warn = warnings(metrics) + drift_warnings(gpu.get("start"), gpu.get("end"))
     sol, sol_warnings = speed_of_light.sections(result, records)  # roofline (MBU/MFU) and energy
     metrics.update(sol)
     warn += sol_warnings
