@@ -1,6 +1,6 @@
-"""Seed 001 redone both ways: a response cache measured on 100 identical inputs vs realistic repeat ratios.
+"""A response cache measured two ways: on 100 identical inputs, and at realistic repeat ratios.
 
-Seed 001 sent one input 100 times and reported 85 ms -> 42 ms (cache) -> 28 ms (preload). With one input,
+A classic cache benchmark sent one input 100 times: 85 ms -> 42 ms (cache) -> 28 ms (preload). With one input,
 99 of 100 calls are cache hits: the number measures a dictionary lookup. Here the same model answers
 streams of N requests (greedy, so cacheable) at several repeat ratios, without and with an LRU response
 cache, and the table shows mean latency, hit rate and speed-up per row.
@@ -58,7 +58,7 @@ def main() -> None:
     params = cfg.generation.model_copy(update={"max_new_tokens": a.new_tokens})
     n = a.requests
     prompts = [backend.synthetic_prompt(a.prompt_len, np.random.default_rng([cfg.seed, 11, i])) for i in range(n)]
-    rows = [(f"seed 001: one input x{n}", [0] * n)]
+    rows = [(f"one input x{n}", [0] * n)]
     rows += [(f"repeat ratio {r}", repeat_stream(n, float(r), cfg.seed)) for r in a.ratios.split(",")]
     print(
         f"{'workload':28s} {'no cache ms':>12s} {'cache ms':>9s} {'hit rate':>9s} {'hit ms':>8s} {'miss ms':>8s}",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `infermeter compare` on a GPU, one call: qwen3-1.7b eager (dynamic cache) vs compiled (static cache):
 # the speedup with CI (process isolation), the inline run-order diagnosis in both orders (a full
-# cleanup, and a deliberately broken one), and seed 000's warm-up-strategy table.
+# cleanup, and a deliberately broken one), and warm-up-strategy table.
 # Usage on the GPU machine, from the repo root: bash benchmarks/gpu_compare.sh OUTDIR
 set -uo pipefail
 OUT=${1:-/tmp/gpu-compare}; mkdir -p "$OUT"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `infermeter soak` on a GPU, one call: the calibration leak (qwen3-1.7b keeps every call's output
-# with its KV cache: torch allocated must grow by exactly the KV size per call) and seed 002's table
+# with its KV cache: torch allocated must grow by exactly the KV size per call) and the cleanup table
 # (latency at calls 1/5/10, peak memory, stable yes/no) for every cleanup strategy.
 # Usage on the GPU machine, from the repo root: bash benchmarks/gpu_soak.sh OUTDIR
 set -uo pipefail

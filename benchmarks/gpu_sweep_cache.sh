@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One GPU call for two checks: `infermeter sweep` over seed 003's knobs with the VLM preset on
+# One GPU call for two checks: `infermeter sweep` over knobs with the VLM preset on
 # easy-VQA (one-at-a-time design, every point its own worker), and the response-cache benchmark
-# (seed 001 redone) on qwen3-0.6b. Usage on the GPU machine from the repo root: bash THIS OUTDIR
+# (the one-input cache benchmark redone) on qwen3-0.6b. Usage on the GPU machine from the repo root: bash THIS OUTDIR
 set -uo pipefail
 OUT=${1:-/tmp/gpu-sweep-cache}
 mkdir -p "$OUT"

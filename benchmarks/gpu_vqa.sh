@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed 003's table on a GPU: Qwen2.5-VL-3B (published architecture, seeded random weights, bf16) on
+# The deployment table on a GPU: Qwen2.5-VL-3B (published architecture, seeded random weights, bf16) on
 # easy-VQA items, one `infermeter run` per knob setting (each in its own worker process): per-sample
 # time, total tokens, time per token, TPS, peak memory, plus preprocessing time, TTFT and image
 # tokens. Output lengths are forced to max_new_tokens (random weights: speed, not answers).

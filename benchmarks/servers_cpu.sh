@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed 003 on CPU: the same seeded workload in-process (HF) and over HTTP (llama.cpp, vLLM) in one
+# HF vs llama.cpp vs vLLM on CPU: the same seeded workload in-process (HF) and over HTTP (llama.cpp, vLLM) in one
 # table, prefix caching on vs off (vLLM), and static batching (HF) vs continuous batching (vLLM).
 # Needs `make servers` (.venv with llama-cpp-python[server], .venv-vllm). Writes benchmarks/results/.
 # Usage: bash benchmarks/servers_cpu.sh [OUTDIR]   (about 10 minutes on 2 cores)

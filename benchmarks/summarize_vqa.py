@@ -1,6 +1,6 @@
-"""Seed 003's table from `infermeter run --json` reports of a vision-language model on a VQA set.
+"""The deployment table from `infermeter run --json` reports of a vision-language model on a VQA set.
 
-Seed 003 (Qwen2.5-VL on OK-VQA, HF generate) reported per-sample time "image processing +
+A deployment report (Qwen2.5-VL on OK-VQA, HF generate) gave per-sample time "image processing +
 inference + generation", total tokens, time per token (= total time / total tokens), TPS
 (= total tokens / total time) and peak GPU memory. The same quantities here, from the records of
 the ``dataset`` phase:

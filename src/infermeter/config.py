@@ -212,7 +212,7 @@ class WorkloadConfig(_Section):
 
 
 class MeasureConfig(_Section):
-    """How measurements are taken (DESIGN.md section 3)."""
+    """How measurements are taken (docs/metrics.md)."""
 
     isolation: Literal["process", "inline"] = Field(
         "process", description="process: fresh worker per configuration; inline: debugging only"

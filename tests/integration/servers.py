@@ -1,7 +1,7 @@
 """Real OpenAI-compatible servers on 127.0.0.1 for the integration tests, as session fixtures.
 
 * ``llama_server``: ``llama-cpp-python[server]`` (in ``.venv``) serving the embedded SmolLM2 GGUF.
-* ``vllm_server``: vLLM on CPU (``.venv-vllm``, DESIGN.md §4) serving the same model converted to
+* ``vllm_server``: vLLM on CPU (``.venv-vllm``, docs/metrics.md) serving the same model converted to
   safetensors (``infermeter.models.export``; cached, never downloaded).
 
 Each starts on a free port, is polled on ``/v1/models`` until it answers (or the timeout / its exit,

@@ -216,7 +216,7 @@ def compare(
     return report
 
 
-# -- soak (issue #4) -------------------------------------------------------------------------------
+# -- soak -------------------------------------------------------------------------------
 def soak(
     config: RunConfig | dict[str, Any] | None = None,
     options: SoakOptions | None = None,
@@ -254,7 +254,7 @@ def soak(
     return report
 
 
-# -- sweep (issue #6) ------------------------------------------------------------------------------
+# -- sweep ------------------------------------------------------------------------------
 def sweep(
     config: RunConfig | dict[str, Any] | None = None,
     knobs: dict[str, list[Any]] | None = None,
@@ -326,7 +326,7 @@ def sweep(
     return report
 
 
-# -- load (issue #5) -------------------------------------------------------------------------------
+# -- load -------------------------------------------------------------------------------
 def load(
     config: RunConfig | dict[str, Any] | None = None,
     options: Any = None,
@@ -369,7 +369,7 @@ def load(
 
     view = load_view(progress, opts.max_requests, opts.duration_s)
     with _tracked(report, run_dir / REPORT_FILE, finalize), view as live:
-        if wrap is None and cfg.measure.response_cache != "none":  # --cache lru:SIZE (issue 8)
+        if wrap is None and cfg.measure.response_cache != "none":  # --cache lru:SIZE
             wrap = lambda request: cached_request(cfg, request)  # noqa: E731
         execute(cfg, opts, run_dir, live, meta, wrap)
     return report

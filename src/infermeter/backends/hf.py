@@ -49,7 +49,7 @@ def placement(model: Any) -> dict[str, int]:
 
 
 def check_placement(counts: dict[str, int], device: str | list[str], allow_offload: bool) -> None:
-    """Refuse a model that is partly elsewhere than the requested device(s) (seed 000's trap)."""
+    """Refuse a model that is partly elsewhere than the requested device(s) (the partly-offloaded-model trap)."""
     wanted = [device] if isinstance(device, str) else device
     want = {d if ":" in d or d == "cpu" else f"{d}:0" for d in wanted}
     stray = {d: n for d, n in counts.items() if d not in want and not (d == "cuda" and "cuda:0" in want)}

@@ -1,4 +1,4 @@
-"""Accuracy scorers (seed 003 metric 6): functions of (output text, reference) -> score in [0, 1].
+"""Accuracy scorers: functions of (output text, reference) -> score in [0, 1].
 
 * ``numeric``: GSM8K style; the last number in the output equals the reference number.
 * ``exact``: normalized output equals a reference; ``contains``: a normalized reference occurs in

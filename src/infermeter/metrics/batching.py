@@ -1,4 +1,4 @@
-"""Batch efficiency (seed 003 metric 5): how throughput scales with batch size.
+"""Batch efficiency: how throughput scales with batch size.
 
 efficiency(b) = throughput(b) / (b * throughput(1)); 1.0 is perfect scaling. Throughput here is
 per-batch output throughput (prefill included), summarized over repeats; the curve's knee is where

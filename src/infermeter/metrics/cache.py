@@ -1,6 +1,6 @@
 """Repeated inputs and response-cache hits, as pure functions of records.
 
-Seed 001 reported a cache taking latency from 85 ms to 42 ms by sending one input 100 times: 99 of
+A cache was once reported taking latency from 85 ms to 42 ms by sending one input 100 times: 99 of
 its 100 requests were repeats, so it measured a dictionary lookup. Two things keep that from happening
 unnoticed:
 

@@ -1,4 +1,4 @@
-"""Context load time (seed 003 metric 3): TTFT as a function of prompt length, as a curve."""
+"""Context load time: TTFT as a function of prompt length, as a curve."""
 
 from __future__ import annotations
 

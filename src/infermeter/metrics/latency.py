@@ -1,4 +1,4 @@
-"""Per-request latency metrics (DESIGN.md section 2), pure functions of records.
+"""Per-request latency metrics (docs/metrics.md), pure functions of records.
 
 TTFT = t_1 - t_send; TPOT = (t_n - t_1) / (n - 1) for n >= 2 (vLLM's TPOT, GuideLLM's ITL);
 ITL = every gap t_{i+1} - t_i pooled over requests (vLLM's ITL); E2E = t_n - t_send.

@@ -1,9 +1,9 @@
 """Throughput metrics, pure functions of records.
 
 * decode TPS of one batch: sum(n_r - 1) / (max_r t_{n_r} - min_r t_1): tokens produced after the
-  first one, over the time the batch spent decoding. For batch 1 this is DESIGN.md's
+  first one, over the time the batch spent decoding. For batch 1 this is the design's
   ``(n - 1) / (t_n - t_1)``; for a batch it is the aggregate rate (what bare-script tables quote).
-* per-stream output speed: sum(n - 1) / sum(t_n - t_1), the speed one user sees (seed 003's
+* per-stream output speed: sum(n - 1) / sum(t_n - t_1), the speed one user sees (the
   "output speed"; 1 / TPOT for equal lengths).
 * output throughput: all output tokens / wall time of the measured window (first send to last
   token), prefill included: the serving number.

@@ -6,7 +6,7 @@ and counted as ``uncacheable``, never served from the cache. The key is a hash o
 (messages / prompt / token ids, model) and every generation parameter, so two requests that differ in
 any knob (temperature, max tokens, stop strings, ...) never share an entry.
 
-Seed 001 measured such a cache by sending one input 100 times, i.e. 99 hits: ``stats()`` keeps hits and
+Such a cache is easily mismeasured by sending one input 100 times, i.e. 99 hits: ``stats()`` keeps hits and
 misses apart (counts and latencies) so the hit rate is always visible beside the speed-up.
 """
 

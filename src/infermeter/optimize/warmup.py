@@ -1,4 +1,4 @@
-"""Warm-up strategies (seed 000): what runs before the first call that counts.
+"""Warm-up strategies: what runs before the first call that counts.
 
 One implementation for the library, ``run`` and ``compare``:
 

@@ -87,7 +87,7 @@ def _inline(c: dict[str, Any], metrics: list[str], console: Console) -> None:
 
 
 def _warmups(rows: list[dict[str, Any]], console: Console) -> None:
-    t = Table(title="warm-up strategies (seed 000): what each would make you conclude")
+    t = Table(title="warm-up strategies: what each would make you conclude")
     for col in (
         "warm-up",
         "variant",

@@ -1,4 +1,4 @@
-"""Console rendering of a soak report: seed 002's table (latency at chosen calls, peak memory,
+"""Console rendering of a soak report: the cleanup table (latency at chosen calls, peak memory,
 stable yes/no) with the trend verdicts, then the overall verdict."""
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ def _image_line(img: dict[str, Any] | None) -> list[list[str]]:
 
 
 def _six(m: dict[str, Any], load: dict[str, Any]) -> list[list[str]]:
-    """Seed 003's six metrics, one line each, in the console's order."""
+    """the six headline metrics, one line each, in the console's order."""
     ctx = (m.get("context_load") or {}).get("points", [])
     batch = m.get("batch_efficiency") or {}
     bpts = [

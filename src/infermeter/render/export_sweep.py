@@ -31,7 +31,7 @@ def _ms2(v: float | None) -> str:
     return "-" if v is None else f"{1000 * v:.2f}"
 
 
-# metric -> (column header, formatter); the order of the points table (seed 003's table first).
+# metric -> (column header, formatter); the order of the points table (the deployment table first).
 COLUMNS: dict[str, tuple[str, Callable[[Any], str]]] = {
     "per_sample_s": ("s/sample", _sec),
     "output_tokens": ("total tokens", _int),

@@ -1,4 +1,4 @@
-"""The results database (issue #7): every run, its raw records and its summary measurements, in SQLite.
+"""The results database: every run, its raw records and its summary measurements, in SQLite.
 
 One row per run (``runs``), one per request record (``records``, appended per batch while the run is
 going, so a crash keeps what was measured), one per summary metric of a finished run

@@ -1,4 +1,4 @@
-"""The ``compare`` scenario: A/B(/C...) comparisons that run order and warm-up cannot fool (seed 000).
+"""The ``compare`` scenario: A/B(/C...) comparisons that run order and warm-up cannot fool.
 
 * ``process`` isolation (default): in every round each variant runs in its own fresh worker
   process (load, warm-up, ``calls`` measured generate() calls on one fixed input). Rounds are

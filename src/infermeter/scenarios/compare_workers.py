@@ -95,7 +95,7 @@ def _load(cfg: RunConfig, device: str) -> tuple[Backend, dict[str, Any]]:
 
 
 def _shadow(cfg: RunConfig, device: str, run_dir: Path) -> float:
-    """Seed 000's best warm-up: build a throw-away instance, run it once on a similar input, drop it."""
+    """The shadow-instance warm-up: build a throw-away instance, run it once on a similar input, drop it."""
 
     def build() -> Callable[[], Any]:
         backend, _ = _load(cfg, device)

@@ -36,7 +36,7 @@ from infermeter.scenarios.load_options import offsets as planned_offsets
 from infermeter.scenarios.load_points import summarize
 from infermeter.scenarios.load_profiles import MAX_SYNTHETIC, LoadOptions, Profile, parse_span
 from infermeter.scenarios.load_prompts import serving_prompts
-from infermeter.scenarios.run_cache import with_repeats  # --repeat-ratio (issue 8)
+from infermeter.scenarios.run_cache import with_repeats  # --repeat-ratio
 from infermeter.workloads.base import load_items
 
 

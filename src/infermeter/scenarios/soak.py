@@ -1,4 +1,4 @@
-"""The ``soak`` scenario: does a deployment decay over repeated calls, and which cleanup fixes it (seed 002)?
+"""The ``soak`` scenario: does a deployment decay over repeated calls, and which cleanup fixes it?
 
 Each configuration, a cleanup strategy at a batch size, runs in its own fresh worker process
 (:mod:`infermeter.scenarios.soak_worker`): ``calls`` calls (or as many as fit in ``duration_s``),
@@ -11,7 +11,7 @@ Strategies (applied after every call unless said otherwise):
 * ``none``, ``gc``, ``gc+empty_cache``, ``full``: :func:`infermeter.optimize.cleanup` at that level
   (``none`` runs nothing);
 * ``recreate``: every ``recreate_every`` calls, drop the model instance, ``gc`` + ``empty_cache``, and
-  load a new one (seed 002's "rebuild the client");
+  load a new one ("rebuild the client");
 * ``session``: each call inside :class:`infermeter.optimize.inference_session` (level ``full``), which
   releases the call's outputs on exit and reports what is left; the model stays loaded.
 

@@ -40,7 +40,7 @@ CALLS_FILE = "calls.jsonl"
 LEVEL_STRATEGIES = ("none", "gc", "gc+empty_cache", "full")
 STRATEGIES = (*LEVEL_STRATEGIES, "recreate", "session")
 
-# What ``recreate`` does between dropping the old instance and loading the new one: seed 002's
+# What ``recreate`` does between dropping the old instance and loading the new one:
 # "del + gc.collect() + empty_cache, then rebuild".
 _RECREATE_LEVEL = "gc+empty_cache"
 # What ``session`` releases with on exit: the strongest level, as a context manager would.

@@ -45,7 +45,7 @@ def _mean(d: dict[str, Any] | None) -> float | None:
 def point_metrics(report: dict[str, Any]) -> dict[str, Any]:
     """The flat metrics of one point from its run report (``None`` where the run has no such number).
 
-    Seed 003's table: time per sample and time per token are the main pass's wall window (first send
+    The deployment table: time per sample and time per token are the main pass's wall window (first send
     to last token, what output throughput divides by) per request and per output token, so
     ``time_per_token_s = 1 / output_throughput``. Peak memory is the main pass's window (the knobs act
     there; the probe phases use their own shapes): torch allocated on CUDA, else the RSS peak.

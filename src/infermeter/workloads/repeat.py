@@ -1,7 +1,7 @@
 """Request streams with a controlled repeat ratio.
 
 A response cache only helps when requests repeat, so how often they repeat decides what it is worth.
-Seed 001 measured its cache with one input sent 100 times (a 99% repeat ratio). ``repeat_stream``
+A cache measured with one input sent 100 times (a 99% repeat ratio). ``repeat_stream``
 builds a seeded stream of ``n`` requests in which ``round(ratio * n)`` requests (at random positions,
 never the first) repeat an earlier request, chosen uniformly among the distinct ones sent so far; all
 other requests are new. With an unbounded cache the hit rate is exactly the repeat ratio.

@@ -1,4 +1,4 @@
-"""Two serving workloads that show what seed 003's server-side optimizations buy.
+"""Two serving workloads that show what server-side optimizations buy.
 
 * ``shared-prefix``: every request carries the same long system prompt (a few-shot GSM8K prompt:
   worked solutions from the end of the test set) followed by its own GSM8K question from the start

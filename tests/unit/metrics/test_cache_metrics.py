@@ -1,4 +1,4 @@
-"""Repeated-input detection (seed 001's benchmark pattern) and hit/miss latency, from records."""
+"""Repeated-input detection (benchmark pattern) and hit/miss latency, from records."""
 
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ def test_a_leak_is_flagged_with_its_rate_and_the_slow_first_call_is_shown_not_tr
     assert rss["verdict"] == "increasing" and rss["decay"] and not s["stable"]
     assert rss["trend"]["slope"] == pytest.approx(3.1 * MiB, rel=1e-6)
     assert rss["line"].startswith("RSS +3.1 MiB/call")
-    # Call 1 took 2.6 s against 0.8 s after it (seed 002's first call); it is in the table, not the trend.
+    # Call 1 took 2.6 s against 0.8 s after it (first call); it is in the table, not the trend.
     assert s["at"] == {"1": 2.6, "5": pytest.approx(0.8, rel=0.05), "10": pytest.approx(0.8, rel=0.05)}
     assert s["series"]["e2e_s"]["verdict"] == "stable" and s["series"]["e2e_s"]["trend"]["n"] == 18
     assert s["trend_calls"] == 18 and s["calls"] == 20 and s["last"]["call"] == 20

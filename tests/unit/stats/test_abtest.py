@@ -59,7 +59,7 @@ def test_ci_narrow_enough() -> None:
 
 def test_order_effect_detects_second_position_speedup() -> None:
     rng = np.random.default_rng(7)
-    # Both variants are equal; whichever runs second is 30% faster (seed 000's 14 s vs 8 s pattern).
+    # Both variants are equal; whichever runs second is 30% faster (14 s vs 8 s pattern).
     by_pos = {v: {0: list(rng.normal(100, 2, 8)), 1: list(rng.normal(130, 2, 8))} for v in ("A", "B")}
     e = order_effect("decode_tps", by_pos, ("A", "B"))
     assert e.order_matters and e.position_effect == pytest.approx(0.30, abs=0.03)
