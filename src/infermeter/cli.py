@@ -84,6 +84,12 @@ _RUN_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--base-url", "server.base_url", str, "OpenAI-compatible server URL, e.g. http://127.0.0.1:8000"),
     ("--api", "server.api", str, "server API: chat (default) | completions"),
     ("--served-model", "server.served_model", str, "model name on the server (default: first of /v1/models)"),
+    (
+        "--request-timeout",
+        "server.request_timeout_s",
+        float,
+        "overall deadline per request in seconds (default 60 + 0.5 per --max-new-tokens)",
+    ),
 ]
 
 
