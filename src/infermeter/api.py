@@ -15,6 +15,7 @@ from typing import Any
 
 from infermeter.config import RunConfig, build_config
 from infermeter.core.isolation import run_isolated
+from infermeter.core.redact import clean
 from infermeter.errors import InfermeterError
 from infermeter.metrics.summary import compute, warnings
 from infermeter.report import recording
@@ -23,6 +24,9 @@ from infermeter.scenarios.compare import CompareOptions, run_compare
 from infermeter.scenarios.run import RECORDS_FILE, measure, read_records
 from infermeter.scenarios.soak import SoakOptions
 from infermeter.workloads.base import load_items
+
+
+INTERRUPTED = "interrupted (SIGINT/SIGTERM): what finished is kept"
 
 
 def _run_dir(cfg: RunConfig, label: str | None = None) -> Path:
@@ -97,6 +101,12 @@ def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = Tr
     except InfermeterError as err:  # the worker's records so far still make a (partial) report
         _report(cfg, {"workload": workload}, run_dir, "failed", str(err))
         raise
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the same report, marked as such
+        _report(cfg, {"workload": workload}, run_dir, "interrupted", INTERRUPTED)
+        raise
+    except Exception as err:
+        _report(cfg, {"workload": workload}, run_dir, "failed", f"unexpected {type(err).__name__}: {clean(err, 300)}")
+        raise
     return _report(cfg, {**result, "workload": workload}, run_dir, "complete", None)
 
 
@@ -130,10 +140,16 @@ def _tracked(report: Report, path: Path, finalize: Callable[[], None]) -> Iterat
         data["status"], data["error"] = "failed", str(err)
         raise
     except KeyboardInterrupt:
-        data["status"], data["error"] = "interrupted", "interrupted (SIGINT/SIGTERM): what finished is kept"
+        data["status"], data["error"] = "interrupted", INTERRUPTED
+        raise
+    except Exception as err:  # a bug still ends the report, with its reason; the traceback goes on up
+        data["status"], data["error"] = "failed", f"unexpected {type(err).__name__}: {clean(err, 300)}"
         raise
     finally:
-        finalize()
+        try:
+            finalize()
+        except Exception as err:  # noqa: BLE001 - a broken summary must not lose the status line
+            data.setdefault("warnings", []).append(f"the summary could not be computed: {type(err).__name__}: {err}")
         write_json(report, path)
         recording.finish(data)
 
@@ -330,7 +346,7 @@ def _cache_section(data: dict[str, Any], records: list[Any]) -> None:
     from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
 
     measured = [r for r in records if r.phase == "load"]
-    data["load_run"]["inputs"] = input_repetition(measured)
+    data["load_run"]["inputs"] = input_repetition([r for r in measured if r.error is None])  # failures repeat nothing
     data["load_run"]["response_cache"] = cache_summary(measured)
     line = repetition_warning(data["load_run"]["inputs"])
     if line:

@@ -39,6 +39,9 @@ def _warn(err: Exception) -> None:
 
 
 def _safely(method: str, *args: Any) -> None:
+    from infermeter.core.redact import redact_obj
+
+    args = tuple(redact_obj(a) if isinstance(a, dict | list) else a for a in args)  # no credential in the DB
     store = _store()
     if store is None:
         return

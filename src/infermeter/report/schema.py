@@ -37,8 +37,15 @@ class Report:
 
 def write_json(report: Report, path: Path) -> Path:
     """Write atomically (temp file + rename): a reader never sees half a report."""
+    from infermeter.core.redact import redact
+
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report.data, indent=1, default=str), encoding="utf-8")
+    text = json.dumps(report.data, indent=1, default=str)
+    masked = redact(text)  # the last gate before disk: no credential is ever written
+    if masked != text:
+        report.data.clear()  # in place: callers hold references to report.data
+        report.data.update(json.loads(masked))
+    tmp.write_text(masked, encoding="utf-8")
     os.replace(tmp, path)
     report.path = path
     return path

@@ -31,8 +31,10 @@ import numpy as np
 
 from infermeter.backends.base import Generation, Prompt, fingerprint
 from infermeter.config import GenerationParams
+from infermeter.core.limits import MAX_CONCURRENCY, MAX_SWEEP_POINTS, check_count, check_rate
 from infermeter.core.records import RequestRecord
 from infermeter.errors import InfermeterError
+from infermeter.scenarios.load_guard import CANCELLED, CANCELLED_PHASE, MAX_REFUSED, Guard, InFlight, is_cancelled
 
 PROFILE_KINDS = ("synchronous", "throughput", "concurrent", "constant", "poisson")
 
@@ -76,8 +78,10 @@ def parse_profile(text: str, max_concurrency: int) -> Profile | None:
     except ValueError:
         value = -1.0
     if kind in ("concurrent", "throughput") and value >= 1 and value == int(value):
+        check_count(int(value), f"--profile {text}:", MAX_CONCURRENCY)
         return Profile(kind, value)
     if kind in ("constant", "poisson") and value > 0:
+        check_rate(value, f"--profile {text!r}")
         return Profile(kind, value)
     raise InfermeterError(
         f"--profile {text!r}: use synchronous, throughput, concurrent:N (N >= 1), constant:R, poisson:R (R > 0) "
@@ -116,6 +120,7 @@ class LoadOptions:
     sweep_points: int = 6
     max_concurrency: int = 64
     seed: int = 0
+    max_refused: int = MAX_REFUSED  # connection failures in a row that stop the run (the server is down)
 
     def validate(self) -> None:
         """One clear line for options that cannot work."""
@@ -131,6 +136,8 @@ class LoadOptions:
             raise InfermeterError("--sweep-points must be >= 2 (synchronous and throughput)")
         if self.max_concurrency < 1:
             raise InfermeterError("--max-concurrency must be >= 1")
+        check_count(self.max_concurrency, "--max-concurrency", MAX_CONCURRENCY)
+        check_count(self.sweep_points, "--sweep-points", MAX_SWEEP_POINTS, low=2)
         parse_profile(self.profile, self.max_concurrency)
         w, wu = parse_span(self.warmup, "warmup")
         c, cu = parse_span(self.cooldown, "cooldown")
@@ -170,8 +177,16 @@ class ThreadedSink:
                 batch.append(self.q.get_nowait())
             done = batch[-1] is None
             recs = [r for r in batch if r is not None]
-            if recs:
-                self.sink.write(recs)
+            try:
+                if recs:
+                    self.sink.write(recs)
+            finally:
+                for _ in batch:
+                    self.q.task_done()
+
+    def flush(self) -> None:
+        """Wait until every queued record is on disk."""
+        self.q.join()
 
     def put(self, record: RequestRecord) -> None:
         """Queue one finished request (written within milliseconds)."""
@@ -219,7 +234,8 @@ class LoadRunner:
         self.stopped: str | None = None
         self.state: PointState | None = None
         self.index = 0  # request ids run on across points
-        self.records: list[RequestRecord] = []
+        self.guard = Guard(opts.max_refused)
+        self.inflight = InFlight()
         self._stop = asyncio.Event()
 
     async def send(self, prompt: Prompt) -> Generation:
@@ -249,10 +265,11 @@ class LoadRunner:
         st = self.state
         assert st is not None
         st.sent += 1
-        g = await self.send(prompt)
+        t_start = self.now()
+        g = await self.inflight.call(lambda: self.send(prompt), lambda: Generation(t_start, [], "", error=CANCELLED))
         r = RequestRecord(
             request_id=f"load-{self.index + k}",
-            phase=self._phase(k, t_off),
+            phase=CANCELLED_PHASE if is_cancelled(g.error) else self._phase(k, t_off),
             batch_id=self.index + k,
             batch_size=1,
             prompt_tokens=len(prompt.ids),
@@ -269,18 +286,25 @@ class LoadRunner:
                 **{k2: v for k2, v in g.extra.items() if k2 != "tokens_per_chunk"},
             },
         )
-        self.sink.put(r)
-        self.records.append(r)
+        self.sink.put(r)  # records live on disk, not here: memory stays flat however long the run
         st.done += 1
         st.tokens += r.output_tokens
         if r.token_times:
             st.ttfts.append(r.token_times[0] - r.t_send)
-        if g.error is not None:
+            if len(st.ttfts) > 1000:  # the progress view shows recent ones only
+                del st.ttfts[:500]
+        if g.error is not None and not is_cancelled(g.error):
             st.errors += 1
             self.errors[g.error] += 1
             if self.opts.max_errors is not None and sum(self.errors.values()) >= self.opts.max_errors:
                 self.stopped = f"stopped after {sum(self.errors.values())} errors (--max-errors)"
                 self._stop.set()
+        backoff = self.guard.after(g.error)
+        if self.guard.dead and not self._stop.is_set():
+            self.stopped = self.guard.dead
+            self._stop.set()
+        if backoff and not self._stop.is_set():
+            await asyncio.sleep(backoff)  # a dead server is not flooded
 
     def _more(self, k: int, t_off: float) -> bool:
         o = self.opts
@@ -289,11 +313,22 @@ class LoadRunner:
         return o.duration_s is None or t_off < o.duration_s
 
     async def run_point(self, point: int, profile: Profile) -> list[RequestRecord]:
-        """Run one profile point to its limit; return its records."""
-        self.records = []
+        """Run one profile point to its limit (``--duration`` cuts requests in flight); return its records."""
         self.state = st = PointState(profile)
         n_prompts = len(self.prompts)
         t0 = st.start = self.now()
+        self.inflight = InFlight()
+        dog = self.inflight.watchdog(self.opts.duration_s)
+        try:
+            await self._drive(point, profile, t0, n_prompts)
+        finally:
+            if dog is not None:
+                dog.cancel()
+        self.index += st.sent
+        self.sink.flush()
+        return point_records(self.sink.sink.path, point)
+
+    async def _drive(self, point: int, profile: Profile, t0: float, n_prompts: int) -> None:
         if profile.concurrency is not None:
             counter = iter(range(1 << 62))
 
@@ -319,9 +354,12 @@ class LoadRunner:
                         break
                 prompt = self.prompts[(self.index + k) % n_prompts]
                 tasks.append(asyncio.ensure_future(self._one(point, k, prompt, off)))
+                if len(tasks) >= 1024:  # finished requests are on disk: let their tasks go
+                    for t in tasks:
+                        if t.done():
+                            t.result()  # an unexpected exception surfaces here, not in a log line
+                    tasks = [t for t in tasks if not t.done()]
             await asyncio.gather(*tasks)
-        self.index += st.sent
-        return self.records
 
     async def run(self, profiles: Callable[[list[dict[str, Any]]], Profile | None]) -> list[dict[str, Any]]:
         """Run points until ``profiles(summaries so far)`` says None or the run is stopped."""
@@ -335,6 +373,19 @@ class LoadRunner:
             recs = await self.run_point(len(summaries), profile)
             summaries.append(summarize(profile, recs, self.opts.slo))
         return summaries
+
+
+def point_records(path: Path, point: int) -> list[RequestRecord]:
+    """The records of one profile point, read back from ``records.jsonl``."""
+    import json
+
+    out = []
+    with Path(path).open(encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            if (row.get("extra") or {}).get("point") == point:
+                out.append(RequestRecord.from_dict(row))
+    return out
 
 
 def sweep_profiles(opts: LoadOptions) -> Callable[[list[dict[str, Any]]], Profile | None]:

@@ -11,6 +11,7 @@ from infermeter.metrics.goodput import goodput
 from infermeter.metrics.latency import e2e, itl, tpot, ttft, values
 from infermeter.metrics.throughput import output_throughput
 from infermeter.scenarios.load import LoadOptions, Profile, parse_profile
+from infermeter.scenarios.load_guard import is_cancelled
 
 
 def _s(vals: list[float]) -> dict[str, Any] | None:
@@ -31,7 +32,7 @@ def summarize(profile: Profile, records: list[RequestRecord], slo: dict[str, flo
     scheduled = (
         (len(sched) - 1) / (sched[-1] - sched[0]) if profile.rate and len(sched) >= 2 and sched[-1] > sched[0] else None
     )
-    errors = Counter(r.error for r in records if r.error is not None)
+    errors = Counter(r.error for r in records if r.error is not None and not is_cancelled(r.error))
     return {
         "profile": profile.label,
         "kind": profile.kind,
@@ -43,6 +44,7 @@ def summarize(profile: Profile, records: list[RequestRecord], slo: dict[str, flo
             "ok": len(ok),
             "errors": sum(errors.values()),
             "short_outputs": sum(r.short for r in ok),
+            "cancelled": sum(is_cancelled(r.error) for r in records),  # cut by --duration, not failures
             "output_tokens": sum(r.output_tokens for r in ok),
         },
         "errors_by_reason": dict(errors.most_common()),
@@ -87,7 +89,7 @@ def assemble(records: list[RequestRecord], opts: LoadOptions, meta: dict[str, An
         label = by_point[i][0].extra.get("profile", opts.profile)
         profile = parse_profile(label, opts.max_concurrency) or Profile("synchronous")
         points.append(summarize(profile, by_point[i], opts.slo))
-    errors = Counter(r.error for r in records if r.error is not None)
+    errors = Counter(r.error for r in records if r.error is not None and not is_cancelled(r.error))
     return {
         "options": opts.to_dict(),
         "points": points,

@@ -49,9 +49,16 @@ class RecordSink:
 
     def write(self, records: list[RequestRecord]) -> None:
         """Persist a batch of records now (file first, then the results database)."""
+        from infermeter.core.redact import known, redact
+
+        secrets = known()
         rows = [r.to_dict() for r in records]
-        for row in rows:
-            self._f.write(json.dumps(row) + "\n")
+        lines = [json.dumps(row) for row in rows]
+        if secrets:  # the last gate before disk (the client already redacted what it received)
+            masked = [redact(line, secrets) for line in lines]
+            rows = [json.loads(m) if m != line else row for m, line, row in zip(masked, lines, rows, strict=True)]
+            lines = masked
+        self._f.write("".join(line + "\n" for line in lines))
         self._f.flush()
         recording.records(self.path.parent, rows)
 
@@ -61,11 +68,22 @@ class RecordSink:
 
 
 def read_records(path: Path) -> list[RequestRecord]:
-    """Load every record of a run (missing file: none)."""
+    """Load every whole record of a run (missing file: none).
+
+    A line cut short (the process was killed while writing it) or otherwise unreadable is skipped:
+    the report is rebuilt from the lines that are whole.
+    """
     if not path.is_file():
         return []
-    with path.open(encoding="utf-8") as f:
-        return [RequestRecord.from_dict(json.loads(line)) for line in f if line.strip()]
+    out = []
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.strip():
+                try:
+                    out.append(RequestRecord.from_dict(json.loads(line)))
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    continue
+    return out
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
