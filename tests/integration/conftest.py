@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,14 +15,23 @@ import pytest
 def run_cli(*args: str, tmp: Path, timeout: float = 300) -> subprocess.CompletedProcess:
     """``python -m infermeter ARGS`` in ``tmp``, recording into ``tmp/results.db`` (never the user's database)."""
     env = {**os.environ, "INFERMETER_DB": str(tmp / "results.db")}
-    return subprocess.run(
-        [sys.executable, "-m", "infermeter", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=tmp,
-        env=env,
+    cmd = [sys.executable, "-m", "infermeter", *args]
+    return run_group(cmd, cwd=tmp, env=env, timeout=timeout)
+
+
+def run_group(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    """``subprocess.run`` in a new process group; on timeout the whole group is killed (the CLI *and* its
+    workers), then the test fails with what the command had printed."""
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, env=env, start_new_session=True
     )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{' '.join(cmd[2:])} ran past {timeout:g} s; killed with its process group\n{err[-3000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def run_json(*args: str, tmp: Path) -> dict:
