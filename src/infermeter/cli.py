@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from infermeter import __version__
+from infermeter.core.redact import for_terminal
 from infermeter.errors import InfermeterError, WorkerError
 
 # flag -> (config key, type, help). Every flag is also settable as --set KEY=VALUE.
@@ -479,8 +480,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(err.traceback, file=sys.stderr)
         elif args.debug:
             raise
-        print(f"infermeter: error: {err}", file=sys.stderr)
+        print(f"infermeter: error: {for_terminal(err)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("infermeter: interrupted (records measured so far are on disk)", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 - one line without --debug, whatever went wrong
+        if args.debug:
+            raise
+        print(f"infermeter: error: {unexpected(err)}", file=sys.stderr)
+        return 2 if isinstance(err, OSError) else 1
+
+
+def unexpected(err: BaseException) -> str:
+    """One line for an exception that is not an InfermeterError: a file problem, or a bug."""
+    if isinstance(err, OSError) and err.strerror:
+        where = f": {err.filename}" if err.filename else ""
+        return for_terminal(f"{err.strerror}{where}")
+    return for_terminal(f"unexpected {type(err).__name__}: {str(err)[:300]} (a bug: --debug shows the traceback)")

@@ -143,9 +143,12 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 def _cmd_diff(args: argparse.Namespace) -> int:
     from infermeter.report.diff import diff_runs, format_table, parse_threshold, regressions
+    from infermeter.scenarios.lifecycle import check_comparable
 
     store = _store(args)
     a, b = store.get_run(args.run_a), store.get_run(args.run_b)
+    for run in (a, b):
+        check_comparable(run)
     rows = diff_runs(store.measurements(a["run_id"]), store.measurements(b["run_id"]))
     print(f"A = {a['run_id']}\nB = {b['run_id']}")
     print(format_table(rows))

@@ -323,6 +323,7 @@ _Loader.add_implicit_resolver(
 
 def parse_value(text: str) -> Any:
     """Parse a ``--set`` value with YAML rules (numbers, true/false, null, lists like [1,2])."""
+    check_yaml(text, f"--set value {text[:40]!r}")
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError:

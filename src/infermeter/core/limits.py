@@ -21,7 +21,8 @@ MAX_NEW_TOKENS = 1_048_576  # 1M output tokens: above every model's context toda
 MAX_PROMPT_LEN = 1_048_576
 MAX_SWEEP_POINTS = 1000
 MAX_YAML_BYTES = 1 << 20  # a config file is a few hundred bytes
-MAX_YAML_ALIASES = 100  # anchors/aliases reused more than this are a billion-laughs attack, not a config
+MAX_YAML_ALIASES = 1000  # anchors/aliases reused more than this are a billion-laughs attack, not a config
+MAX_YAML_NODES = 100_000  # values once aliases are expanded
 
 _repr = reprlib.Repr()
 _repr.maxstring, _repr.maxother, _repr.maxlist, _repr.maxdict, _repr.maxlevel = 60, 60, 6, 6, 3
@@ -63,13 +64,36 @@ def check_yaml(text: str, where: str) -> None:
         raise InfermeterError(f"{where}: {len(text):,} bytes is too large for a config (at most {MAX_YAML_BYTES:,})")
     try:
         aliases = sum(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=yaml.SafeLoader))
+        size = _expanded_size(yaml.compose(text, Loader=yaml.SafeLoader)) if aliases else 0
     except yaml.YAMLError:
         return  # the loader reports the syntax error with its line
-    if aliases > MAX_YAML_ALIASES:
+    if aliases > MAX_YAML_ALIASES or size > MAX_YAML_NODES:
         raise InfermeterError(
-            f"{where}: {aliases} YAML aliases (at most {MAX_YAML_ALIASES}): refusing a file that expands like a "
+            f"{where}: {aliases} YAML aliases expanding to {size:,} values: refusing a file that expands like a "
             "billion-laughs attack"
         )
+
+
+def _expanded_size(root: Any) -> int:
+    """Values in the document once every alias is expanded (aliases share nodes: memoized by identity)."""
+    import yaml
+
+    memo: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if id(node) in memo:
+            return memo[id(node)]
+        memo[id(node)] = 1  # a recursive alias counts once (PyYAML refuses it later)
+        if isinstance(node, yaml.SequenceNode):
+            n = 1 + sum(size(c) for c in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            n = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            n = 1
+        memo[id(node)] = n
+        return n
+
+    return size(root) if root is not None else 0
 
 
 # -- what a server may answer -------------------------------------------------------------------------

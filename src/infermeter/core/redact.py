@@ -128,3 +128,15 @@ def mask_url(url: str) -> str:
         return url
     scheme, sep, rest = clean_url.partition("://")
     return f"{scheme}{sep}{MASK}@{rest}"
+
+
+def for_terminal(text: Any) -> str:
+    """Text for a plain ``print``: redacted and printable (escape codes cannot reach the terminal)."""
+    return printable(redact(str(text)))
+
+
+def for_console(text: Any) -> str:
+    """Text for a rich console: redacted, printable, and with ``[...]`` markup shown as written."""
+    from rich.markup import escape
+
+    return escape(for_terminal(text))

@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from infermeter.core.redact import for_console
+
 
 def _ms(s: float | None) -> str:
     return "-" if s is None else f"{1000 * s:.1f} ms"
@@ -150,6 +152,6 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     t.add_row("model load", f"{load.get('load_s', 0):.1f} s, {load.get('parameters', 0) / 1e6:.1f} M params")
     console.print(t)
     for w in data.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"[yellow]warning:[/] {for_console(w)}")  # may quote a server or a dataset
     if data.get("run_dir"):
         console.print(f"report: {data['run_dir']}/report.json")

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from infermeter.core.redact import for_console
 from infermeter.report.console import _ms
 
 
@@ -103,7 +104,8 @@ def render_load(report: dict[str, Any], console: Console | None = None) -> None:
     info = report.get("load") or {}
     slo = (lr.get("options") or {}).get("slo") or {}
     points = lr.get("points") or []
-    t = Table(title=f"infermeter load: {info.get('model', '?')} at {(info.get('extra') or {}).get('base_url', '?')}")
+    where = f"{info.get('model', '?')} at {(info.get('extra') or {}).get('base_url', '?')}"
+    t = Table(title=f"infermeter load: {for_console(where)}")  # the model id comes from the server
     t.add_column("metric", no_wrap=True)
     for p in points:
         t.add_column(p["profile"], justify="right")
@@ -121,7 +123,7 @@ def render_load(report: dict[str, Any], console: Console | None = None) -> None:
         cache_rows(c, {"inputs": lr.get("inputs"), "response_cache": lr.get("response_cache")})
         con.print(c)
     for reason, n in (lr.get("errors_by_reason") or {}).items():
-        con.print(f"[red]errors[/red]: {n} x {reason}")
+        con.print(f"[red]errors[/red]: {n} x {for_console(reason)}")  # a server's text: no markup, no escapes
     for w in report.get("warnings") or []:
-        con.print(f"[yellow]warning[/yellow]: {w}")
+        con.print(f"[yellow]warning[/yellow]: {for_console(w)}")
     con.print(f"report: {report.get('run_dir')}/report.json  (records: records.jsonl)")

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from infermeter.core.redact import for_console
+
 _PEAK_LABEL = {"torch_allocated": "peak alloc", "rss": "peak RSS"}
 
 
@@ -93,5 +95,5 @@ def render_soak(data: dict[str, Any], console: Console | None = None) -> None:
             console.print(f"  [bold]{c['name']}[/]: " + "; ".join(_verdicts(c)))
     console.print(f"[bold]verdict:[/] {soak['verdict']['line']}")
     for w in data.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"[yellow]warning:[/] {for_console(w)}")
     console.print(f"report: {data['run_dir']}/report.json (per-call rows: calls.jsonl)")

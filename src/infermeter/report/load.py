@@ -19,6 +19,10 @@ def find_report_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     found = sorted(path.rglob(REPORT_FILE))
+    if not found and (path / "records.jsonl").is_file():  # killed before its report: rebuild one
+        from infermeter.scenarios.lifecycle import rebuild
+
+        return [rebuild(path)]
     if not found:
         raise InfermeterError(f"{path}: no {REPORT_FILE} in this directory or below it")
     # A report folder's own sub-reports (a sweep's points/*/) belong to it: name them to see them.
