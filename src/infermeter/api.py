@@ -16,6 +16,7 @@ from typing import Any
 from infermeter.config import RunConfig, build_config
 from infermeter.core.isolation import run_isolated
 from infermeter.core.redact import clean
+from infermeter.scenarios.lifecycle import all_failed
 from infermeter.errors import InfermeterError
 from infermeter.metrics.summary import compute, warnings
 from infermeter.report import recording
@@ -107,7 +108,12 @@ def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = Tr
     except Exception as err:
         _report(cfg, {"workload": workload}, run_dir, "failed", f"unexpected {type(err).__name__}: {clean(err, 300)}")
         raise
-    return _report(cfg, {**result, "workload": workload}, run_dir, "complete", None)
+    report = _report(cfg, {**result, "workload": workload}, run_dir, "complete", None)
+    failed = all_failed(report.data)
+    if failed:  # every request failed (a server answering 500, closing mid-stream): not a measurement
+        _report(cfg, {**result, "workload": workload}, run_dir, "failed", failed)
+        raise InfermeterError(f"{failed}; the records are in {run_dir}")
+    return report
 
 
 def _new_report(kind: str, run_dir: Path, **fields: Any) -> Report:

@@ -41,10 +41,10 @@ def _warn(err: Exception) -> None:
 def _safely(method: str, *args: Any) -> None:
     from infermeter.core.redact import redact_obj
 
-    args = tuple(redact_obj(a) if isinstance(a, dict | list) else a for a in args)  # no credential in the DB
     store = _store()
     if store is None:
         return
+    args = tuple(redact_obj(a) if isinstance(a, dict | list) else a for a in args)  # no credential in the DB
     try:
         getattr(store, method)(*args)
     except (InfermeterError, sqlite3.Error, OSError) as err:

@@ -66,3 +66,12 @@ def check_comparable(run: dict[str, Any]) -> None:
         raise InfermeterError(
             f"run {run.get('run_id')} is {status or 'of unknown status'}, not complete: diff compares finished runs"
         )
+
+
+def all_failed(report: dict[str, Any]) -> str | None:
+    """Why a run report measured nothing (every request failed), or None."""
+    errors = [r.get("error") for r in report.get("records") or [] if r.get("phase") == "dataset"]
+    if not errors or any(e is None for e in errors):
+        return None
+    top = max(set(errors), key=errors.count)
+    return f"every request failed ({len(errors)} of {len(errors)}; the most common reason: {top})"
