@@ -57,7 +57,9 @@ def load_jsonl(cfg) -> ItemList:  # noqa: ANN001 - WorkloadConfig
     path = existing_file(cfg.path, "dataset file")
     scorer = scorer_for(cfg, "contains")
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: tolerate a byte-order mark
+        # -sig: tolerate a byte-order mark. Split on newlines only: str.splitlines() also splits on
+        # U+2028, U+0085 and others, which JSON allows raw inside a string.
+        lines = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").split("\n")
     except UnicodeDecodeError as err:
         raise InfermeterError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     candidates = [
