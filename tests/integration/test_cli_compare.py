@@ -99,10 +99,10 @@ def test_warmup_strategies_table(tmp_path: Path) -> None:
     cfg_a, cfg_b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     cfg_a.write_text("model:\n  cache: dynamic\n")
     cfg_b.write_text("model:\n  cache: off\n")
-    # 4 strategies x 2 variants x 2 rounds of fresh workers: minutes on a busy 2-core machine, so fewer
-    # calls per worker and a limit that only a hang reaches (the process group is killed then).
+    # 4 strategies x 2 variants x 2 rounds of fresh workers: minutes on a busy 2-core machine, so shorter
+    # outputs and a limit that only a hang reaches (the process group is killed then).
     rep = _compare(tmp_path, str(cfg_a), str(cfg_b), "--rounds", "2", "--max-rounds", "2", "--warmup-compare",
-                   "--calls", "2", "--max-new-tokens", "8", timeout=1500)  # fmt: skip
+                   "--max-new-tokens", "8", timeout=1500)  # fmt: skip
     rows = rep["compare"]["warmup_table"]
     assert {(r["warmup"], r["variant"]) for r in rows} == {
         (w, v) for w in ("none", "same-input", "different-input", "shadow-instance") for v in ("a", "b")
