@@ -215,6 +215,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         v = getattr(args, _dest(flag), None)
         if v is not None:
             out[key] = v
+    if args.dataset is not None and args.workload == "synthetic":
+        raise InfermeterError("--dataset is not read by --workload synthetic: drop one of them")
     if args.dataset is not None and args.workload is None:
         # The file says what it is. A .json (VQA questions) or a folder (easy-VQA layout) leaves the
         # kind to --workload or the config file.

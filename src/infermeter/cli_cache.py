@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from infermeter.core.limits import port
+
 _PROXY_EPILOG = """examples:
   infermeter proxy --upstream http://127.0.0.1:8000 --port 8002 --cache lru:1000,256MB
   curl -s localhost:8002/metrics        # hits, misses, evictions, cache bytes
@@ -26,7 +28,7 @@ def _add_proxy(sub: Any) -> None:
     )
     p.add_argument("--upstream", required=True, help="the server's base URL, e.g. http://127.0.0.1:8000")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8002, help="port (default 8002; 0: any free port)")
+    p.add_argument("--port", type=port, default=8002, help="port (default 8002; 0: any free port)")
     p.add_argument(
         "--cache",
         default="lru:1024,256MB",

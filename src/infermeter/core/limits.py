@@ -54,6 +54,8 @@ def check_config(cfg: Any) -> None:
         check_count(b, "--batch-sizes", MAX_BATCH_SIZE)
     for n in cfg.measure.prompt_lens or []:
         check_count(n, "--prompt-lens", MAX_PROMPT_LEN)
+    if cfg.generation.do_sample and cfg.generation.temperature == 0:  # HF refuses it, after the model loads
+        raise InfermeterError("--do-sample with --temperature 0 is not sampling: drop --do-sample or use a temperature > 0")
 
 
 def check_yaml(text: str, where: str) -> None:
@@ -130,3 +132,16 @@ def non_stream_reason(blobs: list[bytes]) -> str | None:
     if head[:15].lower().startswith((b"<!doctype", b"<html")):
         return "the server answered an HTML page, not an event stream"
     return None
+
+
+def port(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free port) to 65535."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: use 0..65535 (0: any free port)")
+    return value
