@@ -57,9 +57,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--tokens", type=int, default=8)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, NullServerProcess(
-        "--tokens", str(args.tokens), "--pace-ms", "0"
-    ) as srv:
+    with tempfile.TemporaryDirectory() as tmp, NullServerProcess("--tokens", str(args.tokens), "--pace-ms", "0") as srv:
         cmd = [sys.executable, "-m", "infermeter", "load", "--base-url", srv.url, "--quiet",
                "--profile", f"concurrent:{args.concurrency}", "--max-requests", str(args.requests),
                "--set", "tokenizer=qwen", "--prompt-len", "16", "--max-new-tokens", str(args.tokens),

@@ -16,16 +16,15 @@ from typing import Any
 from infermeter.config import RunConfig, build_config
 from infermeter.core.isolation import run_isolated
 from infermeter.core.redact import clean
-from infermeter.scenarios.lifecycle import all_failed
 from infermeter.errors import InfermeterError
 from infermeter.metrics.summary import compute, warnings
 from infermeter.report import recording
 from infermeter.report.schema import REPORT_FILE, SCHEMA_VERSION, Report, write_json
 from infermeter.scenarios.compare import CompareOptions, run_compare
+from infermeter.scenarios.lifecycle import all_failed
 from infermeter.scenarios.run import RECORDS_FILE, measure, read_records
 from infermeter.scenarios.soak import SoakOptions
 from infermeter.workloads.base import load_items
-
 
 INTERRUPTED = "interrupted (SIGINT/SIGTERM): what finished is kept"
 

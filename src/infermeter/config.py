@@ -15,9 +15,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from infermeter.errors import InfermeterError
 from infermeter.core.limits import check_config, check_yaml, short_repr
 from infermeter.core.redact import SECRET_NAME, redact, take_url_auth
+from infermeter.errors import InfermeterError
 
 DEFAULT_MODEL = "smollm2-135m"
 

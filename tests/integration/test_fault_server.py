@@ -126,7 +126,8 @@ def test_fault_mode(mode, tmp_path, fault_server, monkeypatch, capfd):
             assert all("usage_rejected" in r["extra"] for r in records)
             assert all(len(r["token_times"]) <= 4 * TOKENS_MAX for r in records)
         out = tmp_path / "out"
-        rendered = cli(capfd, "report", str(run_dir), "--html", f"{out}.html", "--md", f"{out}.md", "--csv", f"{out}.csv")
+        files = ("--html", f"{out}.html", "--md", f"{out}.md", "--csv", f"{out}.csv")
+        rendered = cli(capfd, "report", str(run_dir), *files)
         assert rendered.returncode == 0, rendered.stderr[-2000:]
         console += rendered.stdout + rendered.stderr
     assert_no_key(tmp_path, console)

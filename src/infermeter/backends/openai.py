@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 from infermeter.backends.base import Backend, Generation, LoadInfo, Prompt, register
 from infermeter.backends.sse import Parsed, parse_stream, token_times
 from infermeter.core.clock import PerfClock
+from infermeter.core.limits import checked_usage, deadline_s, non_stream_reason
+from infermeter.core.redact import SECRET_NAME as _SECRET_NAME
 from infermeter.core.redact import clean, known, redact, url_auth_for
 from infermeter.core.redact import register as register_secret
-from infermeter.core.redact import SECRET_NAME as _SECRET_NAME
-from infermeter.core.limits import checked_usage, deadline_s, non_stream_reason
 from infermeter.errors import InfermeterError
 
 if TYPE_CHECKING:
@@ -159,7 +159,8 @@ class OpenAIClient:
         except InfermeterError:
             raise
         except ValueError:  # JSON (and UnicodeDecodeError) errors: the server answered, with something else
-            raise InfermeterError(f"{url} did not answer JSON: {clean(raw[:200].decode('utf-8', 'replace'), 120)!r}")
+            head = clean(raw[:200].decode("utf-8", "replace"), 120)
+            raise InfermeterError(f"{url} did not answer JSON: {head!r}") from None
         except Exception as err:  # noqa: BLE001 - every transport failure is one line
             raise InfermeterError(f"cannot reach the server at {url}: {self.reason(err)}") from None
         if not isinstance(body, dict):

@@ -8,6 +8,7 @@ this process, for debugging; reports say it is less trustworthy.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing as mp
 import os
@@ -24,10 +25,8 @@ def die_with_parent(parent_pid: int) -> None:
     """End this process when its parent dies (Linux ``PR_SET_PDEATHSIG``), so a killed CLI leaves no orphan
     measuring for minutes; elsewhere, and if the parent is already gone, the check below still holds."""
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except (OSError, AttributeError):
-            pass
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
 

@@ -55,7 +55,9 @@ def check_config(cfg: Any) -> None:
     for n in cfg.measure.prompt_lens or []:
         check_count(n, "--prompt-lens", MAX_PROMPT_LEN)
     if cfg.generation.do_sample and cfg.generation.temperature == 0:  # HF refuses it, after the model loads
-        raise InfermeterError("--do-sample with --temperature 0 is not sampling: drop --do-sample or use a temperature > 0")
+        raise InfermeterError(
+            "--do-sample with --temperature 0 is not sampling: drop --do-sample or raise the temperature"
+        )
 
 
 def check_yaml(text: str, where: str) -> None:

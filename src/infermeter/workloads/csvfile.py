@@ -65,7 +65,7 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[Any, Any]]]]:
             reader.fieldnames = header
             rows = [(reader.line_num, row) for row in reader]
         if rows and _unterminated(path):
-            raise InfermeterError(f"{path}: a quoted cell is never closed (an odd number of '\"'): it swallows the rest")
+            raise InfermeterError(f"{path}: a quoted cell is never closed (odd number of '\"'): it swallows the rest")
     except UnicodeDecodeError as err:
         raise InfermeterError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except csv.Error as err:
