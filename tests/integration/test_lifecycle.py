@@ -105,3 +105,17 @@ def test_diff_refuses_a_failed_candidate(tmp_path, null_server):
     bad_id = next(i for i in ids if rows[i] == "failed")
     gate = run_cli("diff", good_id, bad_id, "--fail-on-regression", "5%", tmp=tmp_path)
     assert gate.returncode == 2 and "not complete" in gate.stderr
+
+
+def test_a_server_that_dies_mid_run_stops_the_run_instead_of_being_flooded(tmp_path, null_server):
+    srv = null_server("--tokens", "16", "--pace-ms", "20")
+    args = ("load", "--base-url", srv.url, "--profile", "concurrent:4", "--duration", "10m", "--quiet")
+    proc = _start(tmp_path, *args, *FAST, "--output", "results")
+    run_dir = _wait_for_records(tmp_path, proc)
+    srv.kill()
+    code, err = _finish(proc, timeout=300)  # without the guard this ran for the whole 10 minutes
+    assert code == 4, err[-2000:]
+    report = json.loads((run_dir / "report.json").read_text())
+    assert "connections in a row" in report["load_run"]["stopped"]
+    failures = report["load_run"]["errors_total"]
+    assert 20 <= failures < 40  # the streak limit, plus the streams cut and what the other workers had in flight
