@@ -124,6 +124,7 @@ class OpenAIClient:
         creds = [n for n, v in server.headers.items() if _SECRET_NAME.search(n) or _ENV_REF.search(v)]
         register_secret(self._key, self.headers.get("Authorization"), *(self.headers[n] for n in creds))
         self._secrets = [s for s in [self._key, *(self.headers[n] for n in server.headers)] if s and len(s) >= 4]
+        self._secrets = sorted({*self._secrets, *known()}, key=len, reverse=True)  # once: not per request
         self.max_body = int(server.max_response_mb * 1e6)
         self.max_connections = max_connections
         self.session: Any = None
@@ -145,7 +146,7 @@ class OpenAIClient:
 
     def redact(self, text: str) -> str:
         """``text`` with every credential replaced by ``***``."""
-        return redact(text, sorted({*self._secrets, *known()}, key=len, reverse=True))
+        return redact(text, self._secrets)
 
     async def models(self) -> list[str]:
         """Model ids from ``/v1/models`` (raises InfermeterError naming the problem)."""
