@@ -40,3 +40,10 @@ def test_sampling_at_temperature_zero_fails_before_any_model_loads():
 def test_target_ci_outside_a_fraction_fails(ci):
     with pytest.raises(InfermeterError, match="--target-ci"):
         CompareOptions(target_ci=ci).validate(2)
+
+
+def test_a_lone_surrogate_in_a_prompt_is_a_bad_item(tmp_path):
+    p = tmp_path / "s.jsonl"
+    p.write_text('{"prompt": "bad \\ud800 here", "answer": "x"}\n', encoding="utf-8")
+    with pytest.raises(InfermeterError, match="lone surrogate"):
+        load_items(WorkloadConfig(kind="jsonl", path=str(p), limit=10))
