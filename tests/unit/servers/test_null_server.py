@@ -37,11 +37,10 @@ def test_pace_and_ttft_are_honoured(paced, api):
     g = _one(paced.url, api)
     assert g.error is None
     assert len(g.token_times) == 30 and g.extra["usage"]["completion_tokens"] == 30
-    gaps = [b - a for a, b in zip(g.token_times, g.token_times[1:], strict=False)]
-    tpot = (g.token_times[-1] - g.token_times[0]) / 29
-    assert 0.0095 < tpot < 0.0125, tpot  # an absolute schedule: no drift over 29 gaps
-    assert sorted(gaps)[len(gaps) // 2] == pytest.approx(0.010, abs=0.003)
-    assert 0.038 < g.token_times[0] - g.t_send < 0.080
+    # Lower bounds only (a busy machine delays, it never hurries): on the server's absolute schedule
+    # token k leaves no sooner than ttft + k x pace after the request. How close to the schedule it
+    # lands is measured in benchmarks, not asserted.
+    assert all(t - g.t_send >= 0.040 + 0.010 * k - 0.002 for k, t in enumerate(g.token_times)), g.token_times
 
 
 def test_max_tokens_caps_the_answer(paced):
