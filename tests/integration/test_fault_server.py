@@ -18,6 +18,8 @@ import pytest
 from .conftest import run_cli
 from .fault_server import KEY, MODES, FaultServer
 
+pytestmark = pytest.mark.integration
+
 # mode -> (allowed exit codes, a substring of the failure reason (records) or of stderr (exit 2))
 EXPECT: dict[str, tuple[set[int], str | None]] = {
     "ok": ({0}, None),

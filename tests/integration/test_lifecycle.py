@@ -20,6 +20,8 @@ from .conftest import run_cli
 
 FAST = ("--set", "tokenizer=qwen", "--prompt-len", "8", "--max-new-tokens", "64")
 
+pytestmark = pytest.mark.integration
+
 
 def _start(tmp: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "INFERMETER_DB": str(tmp / "results.db")}
