@@ -47,3 +47,14 @@ def test_a_lone_surrogate_in_a_prompt_is_a_bad_item(tmp_path):
     p.write_text('{"prompt": "bad \\ud800 here", "answer": "x"}\n', encoding="utf-8")
     with pytest.raises(InfermeterError, match="lone surrogate"):
         load_items(WorkloadConfig(kind="jsonl", path=str(p), limit=10))
+
+
+def test_a_decompression_bomb_image_is_a_bad_item(tmp_path):
+    from PIL import Image
+
+    from infermeter.workloads.select import BadItem, check_image
+
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20000, 20000)).save(bomb)  # ~50 KB on disk, 400 M pixels decoded
+    with pytest.raises(BadItem, match="too large to decode"):
+        check_image(bomb, "item 1")
