@@ -95,3 +95,11 @@ def test_in_flight_requests_are_cancelled_and_kept_at_the_deadline():
 
     gens = asyncio.run(main())
     assert [g.error for g in gens] == [CANCELLED, None, CANCELLED]
+
+
+@pytest.mark.parametrize("text", ["constant:inf", "poisson:nan", "constant:1e9", "concurrent:100000000"])
+def test_absurd_profiles_fail_in_one_line(text):
+    from infermeter.scenarios.load import parse_profile
+
+    with pytest.raises(InfermeterError, match="--profile"):
+        parse_profile(text, 64)
