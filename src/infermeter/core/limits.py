@@ -20,6 +20,7 @@ MAX_RATE = 1_000_000.0  # requests per second
 MAX_NEW_TOKENS = 1_048_576  # 1M output tokens: above every model's context today
 MAX_PROMPT_LEN = 1_048_576
 MAX_SWEEP_POINTS = 1000
+MAX_ITEMS = 1_000_000  # dataset items / synthetic prompts built up front
 MAX_YAML_BYTES = 1 << 20  # a config file is a few hundred bytes
 MAX_YAML_ALIASES = 1000  # anchors/aliases reused more than this are a billion-laughs attack, not a config
 MAX_YAML_NODES = 100_000  # values once aliases are expanded
@@ -50,6 +51,7 @@ def check_config(cfg: Any) -> None:
     check_count(cfg.workload.batch_size, "--batch-size", MAX_BATCH_SIZE)
     check_count(cfg.generation.max_new_tokens, "--max-new-tokens", MAX_NEW_TOKENS)
     check_count(cfg.workload.prompt_len, "--prompt-len", MAX_PROMPT_LEN)
+    check_count(cfg.workload.limit, "--limit", MAX_ITEMS)
     for b in cfg.measure.batch_sizes or []:
         check_count(b, "--batch-sizes", MAX_BATCH_SIZE)
     for n in cfg.measure.prompt_lens or []:
