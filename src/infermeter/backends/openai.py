@@ -88,6 +88,17 @@ def chat_messages(messages: list[dict[str, Any]], images: Sequence[str], where: 
 
 
 # -- the client ---------------------------------------------------------------------------------------
+async def read_capped(content: Any, cap: int) -> bytes:
+    """A body up to ``cap`` bytes (``read(n)`` alone returns after the first chunk that arrives)."""
+    out = bytearray()
+    while len(out) < cap:
+        chunk = await content.read(cap - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return bytes(out)
+
+
 def _short(exc: BaseException) -> str:
     return clean(str(exc) or type(exc).__name__, 120)  # redacted whole, printable, then cut
 
@@ -152,14 +163,14 @@ class OpenAIClient:
         """Model ids from ``/v1/models`` (raises InfermeterError naming the problem)."""
         url = base_v1(self.server.base_url or "") + "/models"
         try:
-            async with self.session.get(url) as resp:
+            async with asyncio.timeout(self.server.request_timeout_s or 60.0), self.session.get(url) as resp:
                 if resp.status != 200:
                     raise InfermeterError(f"{url}: {self.redact(await self._http_error(resp))}")
-                raw = await resp.content.read(self.max_body)
+                raw = await read_capped(resp.content, self.max_body)
             body = json.loads(raw)
         except InfermeterError:
             raise
-        except ValueError:  # JSON (and UnicodeDecodeError) errors: the server answered, with something else
+        except (ValueError, RecursionError):  # not JSON (or absurdly nested): the server answered something else
             head = clean(raw[:200].decode("utf-8", "replace"), 120)
             raise InfermeterError(f"{url} did not answer JSON: {head!r}") from None
         except Exception as err:  # noqa: BLE001 - every transport failure is one line
@@ -253,7 +264,7 @@ class OpenAIClient:
 
     async def _http_error(self, resp: Any) -> str:
         try:  # an error body is a few hundred bytes; a hostile one may be endless
-            raw = await asyncio.wait_for(resp.content.read(65536), self.server.read_timeout_s)
+            raw = await asyncio.wait_for(read_capped(resp.content, 65536), self.server.read_timeout_s)
         except Exception:  # noqa: BLE001 - the status alone is the reason then
             raw = b""
         msg = raw[:2000].decode("utf-8", "replace")
