@@ -137,6 +137,7 @@ class LoadOptions:
         if self.max_concurrency < 1:
             raise InfermeterError("--max-concurrency must be >= 1")
         check_count(self.max_concurrency, "--max-concurrency", MAX_CONCURRENCY)
+        check_count(self.max_requests, "--max-requests", MAX_SCHEDULE)
         check_count(self.sweep_points, "--sweep-points", MAX_SWEEP_POINTS, low=2)
         parse_profile(self.profile, self.max_concurrency)
         w, wu = parse_span(self.warmup, "warmup")
@@ -342,6 +343,7 @@ class LoadRunner:
             await asyncio.gather(*(worker() for _ in range(profile.concurrency)))
         else:
             n = self.opts.max_requests or int((self.opts.duration_s or 0) * (profile.rate or 0) * 1.5 + 16)
+            n = min(n, MAX_SCHEDULE)  # arrival times are computed up front: 8 bytes each
             offsets = schedule(profile, n, self.opts.seed + point)
             tasks = []
             for k, off in enumerate(offsets.tolist()):
@@ -410,6 +412,7 @@ def sweep_profiles(opts: LoadOptions) -> Callable[[list[dict[str, Any]]], Profil
     return nxt
 
 
+MAX_SCHEDULE = 10_000_000  # requests of one rate point at most (80 MB of arrival times)
 MAX_SYNTHETIC = 4096  # distinct synthetic prompts at most (requests beyond that cycle through them)
 
 
