@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 
 
-def run_cli(*args: str, tmp: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m infermeter ARGS`` in ``tmp``, recording into ``tmp/results.db`` (never the user's database)."""
+def run_cli(*args: str, tmp: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+    """``python -m infermeter ARGS`` in ``tmp``, recording into ``tmp/results.db`` (never the user's database).
+
+    ``timeout`` only catches a hang (a busy 2-core CI machine makes a seconds-long run take minutes).
+    """
     env = {**os.environ, "INFERMETER_DB": str(tmp / "results.db")}
     cmd = [sys.executable, "-m", "infermeter", *args]
     return run_group(cmd, cwd=tmp, env=env, timeout=timeout)
