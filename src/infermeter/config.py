@@ -16,6 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from infermeter.core.limits import check_config, check_yaml, short_repr
+from infermeter.core.redact import SECRET_NAME, redact, take_url_auth
 from infermeter.errors import InfermeterError
 
 DEFAULT_MODEL = "smollm2-135m"
@@ -262,7 +264,7 @@ class MeasureConfig(_Section):
         return sorted(set(v))
 
 
-_SECRET_HEADER = re.compile(r"authorization|api[-_]?key|token|cookie|secret", re.IGNORECASE)
+_SECRET_HEADER = SECRET_NAME  # auth, api-key, token, cookie, secret, password, session, signature
 
 
 class ServerConfig(_Section):
@@ -282,6 +284,10 @@ class ServerConfig(_Section):
     headers: dict[str, str] = Field({}, description="extra request headers; values may be $ENV_VAR references")
     connect_timeout_s: float = Field(10.0, gt=0, description="TCP connect timeout per request (seconds)")
     read_timeout_s: float = Field(60.0, gt=0, description="longest wait for the next bytes of a response (seconds)")
+    request_timeout_s: float | None = Field(
+        None, gt=0, description="overall deadline per request in seconds (None: 60 s + 0.5 s per max_new_tokens)"
+    )
+    max_response_mb: float = Field(32.0, gt=0, description="largest response body read, in MB (larger: an error)")
     tokenizer: str = Field(
         "auto",
         description="client-side token counting: auto (model.name when local, else qwen) | qwen | HF folder",
@@ -301,7 +307,8 @@ class ServerConfig(_Section):
     def _url(cls, v: str | None) -> str | None:
         if v is not None and not re.match(r"^https?://[^/\s]+", v):
             raise ValueError("must start with http:// or https:// and name a host")
-        return v
+        # user:password in the URL would be written into every report: it moves to the environment.
+        return take_url_auth(v) if v is not None else v
 
     @field_validator("headers")
     @classmethod
@@ -396,6 +403,23 @@ class _Loader(yaml.SafeLoader):
     """
 
 
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    """A mapping whose keys are unique: with PyYAML's default a repeated key silently wins."""
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            duplicate = key in seen
+            seen.add(key)
+        except TypeError:  # an unhashable key: the constructor below says so
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 _Loader.yaml_implicit_resolvers = {
     k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -407,6 +431,7 @@ _Loader.add_implicit_resolver(
 
 def parse_value(text: str) -> Any:
     """Parse a ``--set`` value with YAML rules (numbers, true/false, null, lists like [1,2])."""
+    check_yaml(text, f"--set value {text[:40]!r}")
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError:
@@ -436,8 +461,8 @@ def _one_line(err: ValidationError, source: str) -> str:
     for e in err.errors():
         loc = ".".join(str(x) for x in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg} (got {e.get('input')!r})" if loc else msg)
-    return f"invalid config{source}: " + "; ".join(parts)
+        parts.append(f"{loc}: {msg} (got {short_repr(e.get('input'))})" if loc else msg)
+    return redact(f"invalid config{source}: " + "; ".join(parts))
 
 
 def build_config(
@@ -446,16 +471,20 @@ def build_config(
     """Validate a nested dict (+ overrides) into a RunConfig, or raise one readable line."""
     merged = apply_overrides(data or {}, overrides or {})
     try:
-        return RunConfig.model_validate(merged)
+        cfg = RunConfig.model_validate(merged)
     except ValidationError as err:
         raise InfermeterError(_one_line(err, source)) from None
+    check_config(cfg)  # absurd sizes fail here, before prompts or batches are built
+    return cfg
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML config file into a nested dict, with a clear error when it is not one."""
     p = Path(path)
     try:
-        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        text = p.read_text(encoding="utf-8")
+        check_yaml(text, str(p))
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
     except FileNotFoundError:
         raise InfermeterError(f"config file not found: {p}") from None
     except (OSError, UnicodeDecodeError) as err:

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.integration
 BASE = ("--model", "tiny-qwen3", "--prompt-len", "32", "--max-new-tokens", "16", "--calls", "3", "--json", "--quiet")
 
 
-def _compare(tmp: Path, *args: str) -> dict:
-    proc = run_cli("compare", *BASE, "--output", str(tmp / "results"), *args, tmp=tmp)
+def _compare(tmp: Path, *args: str, timeout: float = 300) -> dict:
+    proc = run_cli("compare", *BASE, "--output", str(tmp / "results"), *args, tmp=tmp, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
 
@@ -99,7 +99,10 @@ def test_warmup_strategies_table(tmp_path: Path) -> None:
     cfg_a, cfg_b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     cfg_a.write_text("model:\n  cache: dynamic\n")
     cfg_b.write_text("model:\n  cache: off\n")
-    rep = _compare(tmp_path, str(cfg_a), str(cfg_b), "--rounds", "2", "--max-rounds", "2", "--warmup-compare")
+    # 4 strategies x 2 variants x 2 rounds of fresh workers: minutes on a busy 2-core machine, so shorter
+    # outputs and a limit that only a hang reaches (the process group is killed then).
+    rep = _compare(tmp_path, str(cfg_a), str(cfg_b), "--rounds", "2", "--max-rounds", "2", "--warmup-compare",
+                   "--max-new-tokens", "8", timeout=1500)  # fmt: skip
     rows = rep["compare"]["warmup_table"]
     assert {(r["warmup"], r["variant"]) for r in rows} == {
         (w, v) for w in ("none", "same-input", "different-input", "shadow-instance") for v in ("a", "b")

@@ -44,7 +44,11 @@ class Proxy:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(10)
+        try:  # a graceful stop takes seconds on a busy machine: wait for it, then make sure
+            self.proc.wait(120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def _post(url: str, body: dict, key: str = KEY) -> tuple[int, dict, bytes]:

@@ -53,7 +53,8 @@ def test_a_sweep_interrupted_after_its_first_point_resumes_without_measuring_it_
     grid = ("--design", "one-at-a-time", "--set", "max_new_tokens=4,8", "--set", "attn_implementation=sdpa,bogus")
     env = {**os.environ, "INFERMETER_DB": str(tmp_path / "results.db")}
     cmd = [sys.executable, "-m", "infermeter", "sweep", "--quiet", "--output", str(results), *SMALL, *grid]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
     try:
 
         def second_started(folder: Path, data: dict) -> bool:
@@ -63,10 +64,10 @@ def test_a_sweep_interrupted_after_its_first_point_resumes_without_measuring_it_
         folder, _ = _wait(results, second_started)
         time.sleep(1.0)  # the second point's worker is measuring now
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its worker
     assert proc.returncode == 130, err[-2000:]
     assert f"infermeter sweep --resume {folder}" in err
     data = json.loads((folder / "report.json").read_text())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_cli
+from .conftest import run_cli, run_group
 from .servers import llama_server, vllm_env_or_skip, vllm_server  # noqa: F401 - session fixtures
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -105,7 +105,7 @@ def test_inprocess_vllm_backend(tmp_path: Path, reports: dict[str, Path]) -> Non
     env = {**os.environ, "INFERMETER_DB": str(tmp_path / "results.db")}
     cmd = [str(python), "-m", "infermeter", "run", "--json", "--output", str(tmp_path / "results")]
     cmd += ["--set", "backend=vllm", "--model", str(folder), "--set", "enforce_eager=true", *WORKLOAD, *QUICK]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    proc = run_group(cmd, cwd=tmp_path, env=env, timeout=600)  # a hang kills the whole process group
     rep = _json(proc, "run --backend vllm")
     assert rep["status"] == "complete"
     assert rep["load"]["architecture"] == "LlamaForCausalLM" and rep["load"]["parameters"] > 100e6

@@ -20,12 +20,14 @@ from infermeter.core.gpu_state import drift_warnings
 from infermeter.core.isolation import add_worker_initializer, run_isolated
 from infermeter.core.progress import load_view, phase_progress
 from infermeter.core.records import RECORDS_FILE, REPORT_FILE, read_records
+from infermeter.core.redact import clean
 from infermeter.errors import InfermeterError
 from infermeter.metrics import speed_of_light
 from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
 from infermeter.metrics.compute import compute, warnings
 from infermeter.results import recording
 from infermeter.results.files import load_report
+from infermeter.results.lifecycle import all_failed
 from infermeter.results.points import points_csv
 from infermeter.results.schema import SCHEMA_VERSION, Report, write_json
 from infermeter.scenarios import load_analysis, soak_analysis
@@ -45,6 +47,8 @@ from infermeter.workloads.base import load_items
 # Workers write records; the results database hears of each batch through this hook (the scenarios
 # themselves know nothing of the database).
 add_worker_initializer(recording.install)
+
+INTERRUPTED = "interrupted (SIGINT/SIGTERM): what finished is kept"
 
 
 def _run_dir(cfg: RunConfig, label: str | None = None) -> Path:
@@ -120,7 +124,18 @@ def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = Tr
     except InfermeterError as err:  # the worker's records so far still make a (partial) report
         _report(cfg, {"workload": workload}, run_dir, "failed", str(err))
         raise
-    return _report(cfg, {**result, "workload": workload}, run_dir, "complete", None)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the same report, marked as such
+        _report(cfg, {"workload": workload}, run_dir, "interrupted", INTERRUPTED)
+        raise
+    except Exception as err:
+        _report(cfg, {"workload": workload}, run_dir, "failed", f"unexpected {type(err).__name__}: {clean(err, 300)}")
+        raise
+    report = _report(cfg, {**result, "workload": workload}, run_dir, "complete", None)
+    failed = all_failed(report.data)
+    if failed:  # every request failed (a server answering 500, closing mid-stream): not a measurement
+        _report(cfg, {**result, "workload": workload}, run_dir, "failed", failed)
+        raise InfermeterError(f"{failed}; the records are in {run_dir}")
+    return report
 
 
 def start_run(cfg: RunConfig, progress: bool = True) -> tuple[Path, dict[str, Any], dict[str, Any]]:
@@ -172,10 +187,16 @@ def _tracked(report: Report, path: Path, finalize: Callable[[], None]) -> Iterat
         data["status"], data["error"] = "failed", str(err)
         raise
     except KeyboardInterrupt:
-        data["status"], data["error"] = "interrupted", "interrupted (SIGINT/SIGTERM): what finished is kept"
+        data["status"], data["error"] = "interrupted", INTERRUPTED
+        raise
+    except Exception as err:  # a bug still ends the report, with its reason; the traceback goes on up
+        data["status"], data["error"] = "failed", f"unexpected {type(err).__name__}: {clean(err, 300)}"
         raise
     finally:
-        finalize()
+        try:
+            finalize()
+        except Exception as err:  # noqa: BLE001 - a broken summary must not lose the status line
+            data.setdefault("warnings", []).append(f"the summary could not be computed: {type(err).__name__}: {err}")
         write_json(report, path)
         recording.finish(data)
 
@@ -379,7 +400,7 @@ def _cache_section(data: dict[str, Any], records: list[Any]) -> None:
     """A load report's response-cache numbers and repeated-input warning (records of the measured windows)."""
 
     measured = [r for r in records if r.phase == "load"]
-    data["load_run"]["inputs"] = input_repetition(measured)
+    data["load_run"]["inputs"] = input_repetition([r for r in measured if r.error is None])  # failures repeat nothing
     data["load_run"]["response_cache"] = cache_summary(measured)
     line = repetition_warning(data["load_run"]["inputs"])
     if line:

@@ -33,6 +33,10 @@ from typing import TYPE_CHECKING, Any
 from infermeter.backends.base import Backend, Generation, LoadInfo, Prompt, register
 from infermeter.backends.sse import Parsed, parse_stream, token_times
 from infermeter.core.clock import PerfClock
+from infermeter.core.limits import checked_usage, deadline_s, non_stream_reason
+from infermeter.core.redact import SECRET_NAME as _SECRET_NAME
+from infermeter.core.redact import clean, known, redact, url_auth_for
+from infermeter.core.redact import register as register_secret
 from infermeter.errors import InfermeterError
 from infermeter.models.light_tokenizer import light_folder, light_qwen
 from infermeter.models.presets import PRESETS
@@ -87,8 +91,19 @@ def chat_messages(messages: list[dict[str, Any]], images: Sequence[str], where: 
 
 
 # -- the client ---------------------------------------------------------------------------------------
+async def read_capped(content: Any, cap: int) -> bytes:
+    """A body up to ``cap`` bytes (``read(n)`` alone returns after the first chunk that arrives)."""
+    out = bytearray()
+    while len(out) < cap:
+        chunk = await content.read(cap - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return bytes(out)
+
+
 def _short(exc: BaseException) -> str:
-    return re.sub(r"\s+", " ", str(exc) or type(exc).__name__)[:120]
+    return clean(str(exc) or type(exc).__name__, 120)  # redacted whole, printable, then cut
 
 
 class OpenAIClient:
@@ -117,8 +132,14 @@ class OpenAIClient:
             self.headers[name] = _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), value)
         if self._key:
             self.headers["Authorization"] = f"Bearer {self._key}"
-        # Every secret that could be echoed back (the key, expanded header values) is redacted.
+        elif (auth := url_auth_for(self.url)) is not None:  # user:password given in --base-url
+            self.headers["Authorization"] = "Basic " + base64.b64encode(":".join(auth).encode()).decode()
+        # Every secret that could be echoed back (the key, credential headers, $VAR values) is redacted.
+        creds = [n for n, v in server.headers.items() if _SECRET_NAME.search(n) or _ENV_REF.search(v)]
+        register_secret(self._key, self.headers.get("Authorization"), *(self.headers[n] for n in creds))
         self._secrets = [s for s in [self._key, *(self.headers[n] for n in server.headers)] if s and len(s) >= 4]
+        self._secrets = sorted({*self._secrets, *known()}, key=len, reverse=True)  # once: not per request
+        self.max_body = int(server.max_response_mb * 1e6)
         self.max_connections = max_connections
         self.session: Any = None
 
@@ -139,22 +160,26 @@ class OpenAIClient:
 
     def redact(self, text: str) -> str:
         """``text`` with every credential replaced by ``***``."""
-        for s in self._secrets:
-            text = text.replace(s, "***")
-        return text
+        return redact(text, self._secrets)
 
     async def models(self) -> list[str]:
         """Model ids from ``/v1/models`` (raises InfermeterError naming the problem)."""
         url = base_v1(self.server.base_url or "") + "/models"
         try:
-            async with self.session.get(url) as resp:
+            async with asyncio.timeout(self.server.request_timeout_s or 60.0), self.session.get(url) as resp:
                 if resp.status != 200:
-                    raise InfermeterError(f"{url}: {await self._http_error(resp)}")
-                body = await resp.json(content_type=None)
+                    raise InfermeterError(f"{url}: {self.redact(await self._http_error(resp))}")
+                raw = await read_capped(resp.content, self.max_body)
+            body = json.loads(raw)
         except InfermeterError:
             raise
+        except (ValueError, RecursionError):  # not JSON (or absurdly nested): the server answered something else
+            head = clean(raw[:200].decode("utf-8", "replace"), 120)
+            raise InfermeterError(f"{url} did not answer JSON: {head!r}") from None
         except Exception as err:  # noqa: BLE001 - every transport failure is one line
             raise InfermeterError(f"cannot reach the server at {url}: {self.reason(err)}") from None
+        if not isinstance(body, dict):
+            raise InfermeterError(f"{url} did not answer a JSON object (got {type(body).__name__})")
         return [m.get("id") for m in (body or {}).get("data") or [] if isinstance(m, dict)]
 
     def body(self, prompt: Prompt, params: GenerationParams, force: bool) -> bytes:
@@ -187,11 +212,14 @@ class OpenAIClient:
         blobs: list[bytes] = []
         times: list[float] = []
         now = self.now
+        limit_s = deadline_s(self.server, params.max_new_tokens)
+        size, cap = 0, self.max_body
         t_send = now()
         t_headers = None
         error: str | None = None
+        deadline = asyncio.timeout(limit_s)  # no stream, drip or broken chunking outlives it
         try:
-            async with self.session.post(self.url, data=data) as resp:
+            async with deadline, self.session.post(self.url, data=data) as resp:
                 t_headers = now()  # response headers in: the client's write and the server's first byte are done
                 if resp.status != 200:
                     return Generation(t_send, [], "", error=self.redact(await self._http_error(resp)))
@@ -203,8 +231,17 @@ class OpenAIClient:
                         break
                     times.append(now())
                     blobs.append(blob)
+                    size += len(blob)
+                    if size > cap:
+                        error = f"response larger than {cap / 1e6:g} MB (server.max_response_mb)"
+                        break
         except asyncio.CancelledError:
             raise
+        except TimeoutError as err:
+            if deadline.expired():
+                error = f"request timeout after {limit_s:g} s (--request-timeout)"
+            else:
+                error = self.reason(err, bool(blobs))
         except Exception as err:  # noqa: BLE001 - every failure of one request is its reason
             error = self.reason(err, bool(blobs))
         g = self.finish(t_send, blobs, times, error)
@@ -216,32 +253,38 @@ class OpenAIClient:
         parsed = parse_stream(blobs, times, self.chat) if blobs else Parsed()
         error = error or parsed.error
         if error is None and not parsed.done:
-            error = "stream ended early"
-        usage = parsed.usage or {}
-        usage_tokens = usage.get("completion_tokens") if isinstance(usage.get("completion_tokens"), int) else None
-        tt, per_chunk, source = token_times(parsed, usage_tokens, self.count)
+            error = non_stream_reason(blobs) or "stream ended early"
         text = "".join(parsed.texts)
+        retok = self.count([text])[0] if self.count is not None and text else None
+        usage = parsed.usage or {}
+        usage_tokens, usage_problem = checked_usage(usage.get("completion_tokens"), retok, len(parsed.texts))
+        tt, per_chunk, source = token_times(parsed, usage_tokens, self.count)
         extra: dict[str, Any] = {"tokens_per_chunk": per_chunk, "token_count_source": source}
         if parsed.usage is not None:
-            extra["usage"] = parsed.usage
-        if self.count is not None and text:
-            extra["retokenized_tokens"] = self.count([text])[0]
-        return Generation(t_send=t_send, token_times=tt, text=text, error=self.redact(error) if error else None,
-                          extra=extra)  # fmt: skip
+            extra["usage"] = {k: v for k, v in parsed.usage.items() if isinstance(v, int | float)}
+        if usage_problem:
+            extra["usage_rejected"] = usage_problem
+        if retok is not None:
+            extra["retokenized_tokens"] = retok
+        return Generation(t_send=t_send, token_times=tt, text=self.redact(text),
+                          error=clean(self.redact(error), 200) if error else None, extra=extra)  # fmt: skip
 
     async def _http_error(self, resp: Any) -> str:
-        try:
-            raw = await resp.read()
+        try:  # an error body is a few hundred bytes; a hostile one may be endless
+            raw = await asyncio.wait_for(read_capped(resp.content, 65536), self.server.read_timeout_s)
         except Exception:  # noqa: BLE001 - the status alone is the reason then
             raw = b""
-        msg = raw[:300].decode("utf-8", "replace")
+        msg = raw[:2000].decode("utf-8", "replace")
+        if msg.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
+            title = re.search(r"<title>(.*?)</title>", msg, re.IGNORECASE | re.DOTALL)
+            msg = "an HTML page" + (f" ({title.group(1).strip()})" if title else "")
         try:
             obj = json.loads(raw)
             err = obj.get("error", obj) if isinstance(obj, dict) else obj
             msg = str(err.get("message", err) if isinstance(err, dict) else err)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
-        msg = re.sub(r"\s+", " ", msg).strip()[:120]
+        msg = clean(self.redact(msg), 120)  # the whole text redacted first, then cut
         return f"HTTP {resp.status}: {msg}" if msg else f"HTTP {resp.status}"
 
     def reason(self, err: BaseException, started: bool = False) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 
 from infermeter import __version__
 from infermeter.cli import cache, calibrate, catalog, compare, explain, load, results, run, soak, sweep, tune
+from infermeter.core.redact import for_terminal
 from infermeter.errors import InfermeterError, WorkerError
 
 EXIT_OK, EXIT_USAGE, EXIT_BAD_INPUT, EXIT_WORKER, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -74,8 +75,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(err.traceback, file=sys.stderr)
         elif args.debug:
             raise
-        print(f"infermeter: error: {err}", file=sys.stderr)
+        print(f"infermeter: error: {for_terminal(err)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("infermeter: interrupted (records measured so far are on disk)", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as err:  # noqa: BLE001 - one line without --debug, whatever went wrong
+        if args.debug:
+            raise
+        print(f"infermeter: error: {unexpected(err)}", file=sys.stderr)
+        return EXIT_BAD_INPUT if isinstance(err, OSError) else EXIT_USAGE
+
+
+def unexpected(err: BaseException) -> str:
+    """One line for an exception that is not an InfermeterError: a file problem, or a bug."""
+    if isinstance(err, OSError) and err.strerror:
+        where = f": {err.filename}" if err.filename else ""
+        return for_terminal(f"{err.strerror}{where}")
+    return for_terminal(f"unexpected {type(err).__name__}: {str(err)[:300]} (a bug: --debug shows the traceback)")

@@ -6,6 +6,7 @@ import argparse
 import re
 from typing import Any
 
+from infermeter.core.limits import port
 from infermeter.errors import InfermeterError
 from infermeter.optimize.response_cache import ResponseCache
 from infermeter.servers.cache_proxy import serve_proxy
@@ -31,7 +32,7 @@ def _add_proxy(sub: Any) -> None:
     )
     p.add_argument("--upstream", required=True, help="the server's base URL, e.g. http://127.0.0.1:8000")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8002, help="port (default 8002; 0: any free port)")
+    p.add_argument("--port", type=port, default=8002, help="port (default 8002; 0: any free port)")
     p.add_argument(
         "--cache",
         default="lru:1024,256MB",

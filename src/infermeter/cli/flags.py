@@ -106,6 +106,8 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--api", "server.api", str, "server API: chat (default) | completions", SERVER),
     Flag("--served-model", "server.served_model", str, "model name on the server (default: first of /v1/models)",
          SERVER),
+    Flag("--request-timeout", "server.request_timeout_s", float,
+         "overall deadline per request in seconds (default 60 + 0.5 per --max-new-tokens)", SERVER),
 )  # fmt: skip
 
 #: boolean switches: (flag, config key, help, group)
@@ -166,6 +168,8 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
         if v is not None:
             out[f.key] = v
     dataset, workload = getattr(args, "dataset", None), getattr(args, "workload", None)
+    if dataset is not None and workload == "synthetic":
+        raise InfermeterError("--dataset is not read by --workload synthetic: drop one of them")
     if dataset is not None and workload is None:
         # The file says what it is. A .json (VQA questions) or a folder (easy-VQA layout) leaves the
         # kind to --workload or the config file.

@@ -19,6 +19,7 @@ from infermeter.cli.load_serving import (
     profile_from_args,
 )
 from infermeter.config import build_config
+from infermeter.core.limits import port
 from infermeter.core.records import RECORDS_FILE, read_records
 from infermeter.errors import InfermeterError
 from infermeter.interop.vllm import export
@@ -50,7 +51,7 @@ def _add_serve_null(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8001, help="port (0: any free port; the ready line says which)")
+    p.add_argument("--port", type=port, default=8001, help="port (0: any free port; the ready line says which)")
     p.add_argument("--tokens", type=int, default=128, help="tokens per response (default 128)")
     p.add_argument("--pace-ms", type=float, default=10.0, help="milliseconds between tokens (default 10; 0 = flat out)")
     p.add_argument("--ttft-ms", type=float, default=0.0, help="milliseconds before the first token (default 0)")

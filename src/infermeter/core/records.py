@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from infermeter.core.redact import known, redact
+
 #: The files of a run folder: every request's record as it is measured, and the final report.
 RECORDS_FILE = "records.jsonl"
 REPORT_FILE = "report.json"
@@ -140,8 +142,13 @@ class RecordSink:
 
     def _persist(self, records: list[RequestRecord]) -> None:
         rows = [r.to_dict() for r in records]
-        for row in rows:
-            self._f.write(dumps(row) + "\n")
+        lines = [dumps(row) for row in rows]
+        secrets = known()
+        if secrets:  # the last gate before disk (the client already redacted what it received)
+            masked = [redact(line, secrets) for line in lines]
+            rows = [loads(m) if m != line else row for m, line, row in zip(masked, lines, rows, strict=True)]
+            lines = masked
+        self._f.write("".join(line + "\n" for line in lines))
         self._f.flush()
         for listener in _LISTENERS:
             listener(self.path.parent, rows)
@@ -152,11 +159,18 @@ class RecordSink:
 
 
 def read_records(path: Path) -> list[RequestRecord]:
-    """Load every record of a run (missing file: none)."""
+    """Load every whole record of a run (missing file: none): a report is rebuilt from the whole lines."""
     if not path.is_file():
         return []
-    with path.open(encoding="utf-8") as f:
-        return [RequestRecord.from_dict(loads(line)) for line in f if line.strip()]
+    out = []
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for line in f:  # a line cut short (the process was killed while writing it) is skipped
+            if line.strip():
+                try:
+                    out.append(RequestRecord.from_dict(loads(line)))
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    continue
+    return out
 
 
 def dumps(row: dict[str, Any]) -> str:

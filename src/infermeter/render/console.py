@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.console import Console
 
+from infermeter.core.redact import for_console
 from infermeter.metrics import registry
 from infermeter.metrics.glossary import label
 from infermeter.render.ab_view import log_ci
@@ -215,6 +216,6 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     t.add_row(label("load_s"), f"{load.get('load_s', 0):.1f} s, {load.get('parameters', 0) / 1e6:.1f} M params")
     table_or_stack(console, title, ["metric", "value"], t.rows, footer=glossary_footer())
     for w in data.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"[yellow]warning:[/] {for_console(w)}")
     if data.get("run_dir"):
         console.print(f"report: {data['run_dir']}/report.json")

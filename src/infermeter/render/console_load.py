@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infermeter.core.progress import LoadView, load_view
+from infermeter.core.redact import for_console
 from infermeter.render.console import _ms, cache_rows
 from infermeter.render.console_load_extras import render_load_extras
 from infermeter.render.layout import fits, glossary_footer, print_stacked
@@ -59,7 +60,8 @@ def render_load(report: dict[str, Any], console: Console | None = None) -> None:
     info = report.get("load") or {}
     slo = (lr.get("options") or {}).get("slo") or {}
     points = lr.get("points") or []
-    title = f"infermeter load: {info.get('model', '?')} at {(info.get('extra') or {}).get('base_url', '?')}"
+    where = f"{info.get('model', '?')} at {(info.get('extra') or {}).get('base_url', '?')}"
+    title = f"infermeter load: {for_console(where)}"  # the model id comes from the server
     t = Table(title=title)
     t.add_column("metric", no_wrap=True)
     for p in points:
@@ -84,7 +86,7 @@ def render_load(report: dict[str, Any], console: Console | None = None) -> None:
 
     render_load_extras(report, con)
     for reason, n in (lr.get("errors_by_reason") or {}).items():
-        con.print(f"[red]errors[/red]: {n} x {reason}")
+        con.print(f"[red]errors[/red]: {n} x {for_console(reason)}")
     for w in report.get("warnings") or []:
-        con.print(f"[yellow]warning[/yellow]: {w}")
+        con.print(f"[yellow]warning[/yellow]: {for_console(w)}")
     con.print(f"report: {report.get('run_dir')}/report.json  (records: records.jsonl)")

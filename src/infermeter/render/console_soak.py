@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from infermeter.core.redact import for_console
 from infermeter.render.layout import glossary_footer
 
 _PEAK_LABEL = {"torch_allocated": "peak alloc", "rss": "peak RSS"}
@@ -95,7 +96,7 @@ def render_soak(data: dict[str, Any], console: Console | None = None) -> None:
             console.print(f"  [bold]{c['name']}[/]: " + "; ".join(_verdicts(c)))
     console.print(f"[bold]verdict:[/] {soak['verdict']['line']}")
     for w in data.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"[yellow]warning:[/] {for_console(w)}")
 
     console.print(glossary_footer(), style="dim")
     console.print(f"report: {data['run_dir']}/report.json (per-call rows: calls.jsonl)")

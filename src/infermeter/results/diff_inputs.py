@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from infermeter.errors import InfermeterError
+from infermeter.results.lifecycle import check_comparable as check_finished
 from infermeter.results.measurements import measurements_from_report
 
 
@@ -26,6 +27,7 @@ class Side:
     kind: str
     config: dict[str, Any] | None
     measurements: dict[str, dict[str, Any]]
+    status: str | None = None
 
 
 def _report_file(arg: str) -> Path | None:
@@ -47,14 +49,17 @@ def load_side(arg: str, store: Callable[[], Any]) -> Side:
         except (OSError, ValueError) as e:
             raise InfermeterError(f"cannot read {path}: {e}") from None
         meas = {m["name"]: m for m in measurements_from_report(report)}
-        return Side(str(path.parent), report.get("kind", "run"), report.get("config"), meas)
+        return Side(str(path.parent), report.get("kind", "run"), report.get("config"), meas, report.get("status"))
     s = store()
     run = s.get_run(arg)
-    return Side(run["run_id"], run["kind"], run.get("config"), s.measurements(run["run_id"]))
+    return Side(run["run_id"], run["kind"], run.get("config"), s.measurements(run["run_id"]), run.get("status"))
 
 
 def check_comparable(a: Side, b: Side) -> None:
-    """InfermeterError (one line) when the two sides do not measure the same thing."""
+    """InfermeterError (one line) when the two sides do not measure the same thing, or one did not finish
+    (a failed candidate must not pass a regression gate)."""
+    for side in (a, b):
+        check_finished({"run_id": side.label, "status": side.status})
     if a.kind != b.kind:
         raise InfermeterError(f"cannot diff a {a.kind} report against a {b.kind} report ({a.label} vs {b.label})")
     wa, wb = (a.config or {}).get("workload"), (b.config or {}).get("workload")

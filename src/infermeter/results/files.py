@@ -10,6 +10,7 @@ from typing import Any
 from infermeter.core.records import REPORT_FILE
 from infermeter.errors import InfermeterError
 from infermeter.interop.foreign import foreign_report
+from infermeter.results.lifecycle import rebuild
 from infermeter.results.models import migrate
 
 
@@ -21,6 +22,8 @@ def find_report_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     found = sorted(path.rglob(REPORT_FILE))
+    if not found and (path / "records.jsonl").is_file():  # killed before its report: rebuild one
+        return [rebuild(path)]
     if not found:
         raise InfermeterError(f"{path}: no {REPORT_FILE} in this directory or below it")
     # A report folder's own sub-reports (a sweep's points/*/) belong to it: name them to see them.

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from infermeter.core.records import add_record_listener
+from infermeter.core.redact import redact_obj
 from infermeter.errors import InfermeterError
 from infermeter.results.store import open_store
 
@@ -39,9 +40,11 @@ def _warn(err: Exception) -> None:
 
 
 def _safely(method: str, *args: Any) -> None:
+
     store = _store()
     if store is None:
         return
+    args = tuple(redact_obj(a) if isinstance(a, dict | list) else a for a in args)  # no credential in the DB
     try:
         getattr(store, method)(*args)
     except (InfermeterError, sqlite3.Error, OSError) as err:

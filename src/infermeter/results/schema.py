@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infermeter.core.redact import redact
 from infermeter.results.kind_metrics import metrics_of
 from infermeter.results.models import SCHEMA_VERSION, validate
 
@@ -46,8 +47,14 @@ class Report:
 
 def write_json(report: Report, path: Path) -> Path:
     """Write atomically (temp file + rename): a reader never sees half a report."""
+
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report.data, indent=1, default=str), encoding="utf-8")
+    text = json.dumps(report.data, indent=1, default=str)
+    masked = redact(text)  # the last gate before disk: no credential is ever written
+    if masked != text:
+        report.data.clear()  # in place: callers hold references to report.data
+        report.data.update(json.loads(masked))
+    tmp.write_text(masked, encoding="utf-8")
     os.replace(tmp, path)
     report.path = path
     return path

@@ -74,6 +74,8 @@ class CompareOptions:
             raise InfermeterError("calls must be >= 2 (the first measured call is reported apart)")
         if self.rounds < 2 and self.isolation == "process" and not (self.rounds == 0 and self.warmup_compare):
             raise InfermeterError("rounds must be >= 2 to give a confidence interval (0 with --warmup-compare)")
+        if not 0 < self.target_ci < 1:
+            raise InfermeterError(f"--target-ci {self.target_ci:g}: use a fraction in (0, 1), e.g. 0.02")
 
 
 def _options(opts: CompareOptions, **override: Any) -> dict[str, Any]:

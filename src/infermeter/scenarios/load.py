@@ -31,7 +31,8 @@ import numpy as np
 from infermeter.backends.base import Generation, Prompt, fingerprint
 from infermeter.config import GenerationParams
 from infermeter.core.collector import collector_off
-from infermeter.core.records import RequestRecord
+from infermeter.core.records import RequestRecord, read_records
+from infermeter.scenarios.load_guard import CANCELLED, CANCELLED_PHASE, Guard, InFlight, is_cancelled
 from infermeter.scenarios.load_options import offsets as planned_offsets
 from infermeter.scenarios.load_points import summarize
 from infermeter.scenarios.load_profiles import MAX_SYNTHETIC, LoadOptions, Profile, parse_span
@@ -57,8 +58,21 @@ class ThreadedSink:
                 batch.append(self.q.get_nowait())
             done = batch[-1] is None
             recs = [r for r in batch if r is not None]
-            if recs:
-                self.sink.write(recs)
+            try:
+                if recs:
+                    self.sink.write(recs)
+            finally:
+                for _ in batch:
+                    self.q.task_done()
+
+    def flush(self) -> None:
+        """Wait until every queued record is on disk."""
+        self.q.join()
+
+    def point_records(self, point: int) -> list[RequestRecord]:
+        """The records of one profile point, read back from ``records.jsonl`` once all are written."""
+        self.flush()
+        return [r for r in read_records(self.sink.path) if r.extra.get("point") == point]
 
     def put(self, record: RequestRecord) -> None:
         """Queue one finished request (written within milliseconds)."""
@@ -109,7 +123,8 @@ class LoadRunner:
         self.stopped: str | None = None
         self.state: PointState | None = None
         self.index = 0  # request ids run on across points
-        self.records: list[RequestRecord] = []
+        self.guard = Guard(opts.max_refused)
+        self.inflight = InFlight()
         self._stop = asyncio.Event()
         cap = opts.concurrency_cap
         self._cap = asyncio.Semaphore(cap) if cap else None  # --max-concurrency under a rate profile
@@ -154,17 +169,21 @@ class LoadRunner:
         assert st is not None
         turn_done = await self._after_previous_turn(k, prompt) if "turn" in prompt.extra else None
         st.sent += 1
-        if self._cap is not None:
-            async with self._cap:
-                g = await self.send(prompt)
-        else:
-            g = await self.send(prompt)
+        t_start = self.now()
+
+        async def go() -> Generation:
+            if self._cap is not None:  # --max-concurrency under a rate profile
+                async with self._cap:
+                    return await self.send(prompt)
+            return await self.send(prompt)
+
+        g = await self.inflight.call(go, lambda: Generation(t_start, [], "", error=CANCELLED))
         if turn_done is not None:
             turn_done.set()
         target = prompt.extra.get("max_tokens", self.params.max_new_tokens)
         r = RequestRecord(
             request_id=f"load-{self.index + k}",
-            phase=self._phase(k, t_off),
+            phase=CANCELLED_PHASE if is_cancelled(g.error) else self._phase(k, t_off),
             batch_id=self.index + k,
             batch_size=1,
             prompt_tokens=len(prompt.ids),
@@ -184,18 +203,25 @@ class LoadRunner:
                 **{k2: v for k2, v in g.extra.items() if k2 != "tokens_per_chunk"},
             },
         )
-        self.sink.put(r)
-        self.records.append(r)
+        self.sink.put(r)  # records live on disk, not here: memory stays flat however long the run
         st.done += 1
         st.tokens += r.output_tokens
         if r.token_times:
             st.ttfts.append(r.token_times[0] - r.t_send)
-        if g.error is not None:
+            if len(st.ttfts) > 1000:  # the progress view shows recent ones only
+                del st.ttfts[:500]
+        if g.error is not None and not is_cancelled(g.error):
             st.errors += 1
             self.errors[g.error] += 1
             if self.opts.max_errors is not None and sum(self.errors.values()) >= self.opts.max_errors:
                 self.stopped = f"stopped after {sum(self.errors.values())} errors (--max-errors)"
                 self._stop.set()
+        backoff = self.guard.after(g.error)
+        if self.guard.dead and not self._stop.is_set():
+            self.stopped = self.guard.dead
+            self._stop.set()
+        if backoff and not self._stop.is_set():
+            await asyncio.sleep(backoff)  # a dead server is not flooded
 
     def _more(self, k: int, t_off: float) -> bool:
         o = self.opts
@@ -206,15 +232,25 @@ class LoadRunner:
     async def run_point(
         self, point: int, profile: Profile, start: float | None = None, part: tuple[int, int] = (0, 1)
     ) -> list[RequestRecord]:
-        """Run one profile point to its limit; return its records.
+        """Run one profile point to its limit (``--duration`` cuts requests in flight); return its records.
 
         With ``part = (i, n)`` this client sends only requests ``k % n == i`` of the point (from the
         shared ``start``), and its share of a concurrency: ``--client-procs`` runs n such clients.
         """
-        self.records = []
         self.state = st = PointState(profile)
         n_prompts = len(self.prompts)
         t0 = st.start = self.now() if start is None else start
+        self.inflight = InFlight()
+        dog = self.inflight.watchdog(self.opts.duration_s)
+        try:
+            await self._drive(point, profile, t0, n_prompts, part)
+        finally:
+            if dog is not None:
+                dog.cancel()
+        self.index += st.sent
+        return self.sink.point_records(point)
+
+    async def _drive(self, point: int, profile: Profile, t0: float, n_prompts: int, part: tuple[int, int]) -> None:
         mine, parts = part
         if profile.concurrency is not None:
             counter = iter(range(mine, 1 << 62, parts))
@@ -245,9 +281,12 @@ class LoadRunner:
                         break
                 prompt = self.prompts[(self.index + k) % n_prompts]
                 tasks.append(asyncio.ensure_future(self._one(point, k, prompt, off, t0 + off)))
+                if len(tasks) >= 1024:  # finished requests are on disk: let their tasks go
+                    for t in tasks:
+                        if t.done():
+                            t.result()  # an unexpected exception surfaces here, not in a log line
+                    tasks = [t for t in tasks if not t.done()]
             await asyncio.gather(*tasks)
-        self.index += st.sent
-        return self.records
 
     async def run(self, profiles: Callable[[list[dict[str, Any]]], Profile | None]) -> list[dict[str, Any]]:
         """Run points until ``profiles(summaries so far)`` says None or the run is stopped."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from infermeter.core.records import RequestRecord
 from infermeter.scenarios.load_extras import enrich
+from infermeter.scenarios.load_guard import is_cancelled
 from infermeter.scenarios.load_points import summarize
 from infermeter.scenarios.load_profiles import LoadOptions, Profile, parse_profile
 
@@ -39,7 +40,7 @@ def assemble(records: list[RequestRecord], opts: LoadOptions, meta: dict[str, An
         label = by_point[i][0].extra.get("profile", opts.profile)
         profile = parse_profile(label, opts.max_concurrency) or Profile("synchronous")
         points.append(summarize(profile, by_point[i], opts.slo, opts))
-    errors = Counter(r.error for r in records if r.error is not None)
+    errors = Counter(r.error for r in records if r.error is not None and not is_cancelled(r.error))
     run = {
         "options": opts.to_dict(),
         "points": points,

@@ -10,6 +10,7 @@ from infermeter.core.records import RequestRecord
 from infermeter.metrics.goodput import goodput
 from infermeter.metrics.latency import e2e, itl, tpot, ttft, values
 from infermeter.metrics.throughput import output_throughput
+from infermeter.scenarios.load_guard import is_cancelled
 from infermeter.scenarios.load_options import DEFAULT_PERCENTILES, percentiles_of, window_phases
 from infermeter.scenarios.load_turns import by_turn, total_token_throughput
 
@@ -39,7 +40,7 @@ def summarize(
     scheduled = (
         (len(sched) - 1) / (sched[-1] - sched[0]) if profile.rate and len(sched) >= 2 and sched[-1] > sched[0] else None
     )
-    errors = Counter(r.error for r in records if r.error is not None)
+    errors = Counter(r.error for r in records if r.error is not None and not is_cancelled(r.error))
     return {
         "profile": profile.label,
         "kind": profile.kind,
@@ -51,6 +52,7 @@ def summarize(
             "ok": len(ok),
             "errors": sum(errors.values()),
             "short_outputs": sum(r.short for r in ok),
+            "cancelled": sum(is_cancelled(r.error) for r in records),  # cut by --duration, not failures
             "output_tokens": sum(r.output_tokens for r in ok),
             "input_tokens": sum(r.prompt_tokens for r in ok),
         },

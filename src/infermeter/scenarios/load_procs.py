@@ -41,6 +41,10 @@ class _ListSink:
     def put(self, r: RequestRecord) -> None:
         self.records.append(r)
 
+    def point_records(self, point: int) -> list[RequestRecord]:
+        """This process's records of one point (the parent writes them)."""
+        return [r for r in self.records if r.extra.get("point") == point]
+
 
 def _worker(conn: Any, i: int, n: int, cfg: Any, opts: Any, prompts: list[Any], force: bool, served: str,
             tok: Any) -> None:  # fmt: skip

@@ -8,9 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from infermeter.core.limits import MAX_CONCURRENCY, MAX_SWEEP_POINTS, check_count, check_rate
 from infermeter.errors import InfermeterError
+from infermeter.scenarios.load_guard import MAX_REFUSED
 from infermeter.scenarios.load_options import check_burstiness, gaps_for, parse_span
 
+MAX_SCHEDULE = 10_000_000  # requests of one rate point at most (80 MB of arrival times)
 MAX_SYNTHETIC = 4096  # distinct synthetic prompts at most (requests beyond that cycle through them)
 
 
@@ -74,8 +77,10 @@ def parse_profile(text: str, max_concurrency: int) -> Profile | None:
     except ValueError:
         value = -1.0
     if kind in ("concurrent", "throughput") and value >= 1 and value == int(value):
+        check_count(int(value), f"--profile {text}:", MAX_CONCURRENCY)
         return Profile(kind, value)
     if kind in ("constant", "poisson") and value > 0:
+        check_rate(value, f"--profile {text!r}")
         return Profile(kind, value)
     raise InfermeterError(
         f"--profile {text!r}: use synchronous, throughput, concurrent:N (N >= 1), constant:R, poisson:R (R > 0), "
@@ -106,6 +111,7 @@ class LoadOptions:
     client_procs: int = 1  # client processes sharing the arrival schedule (scenarios/load_procs.py)
     slo_target: float = 0.9  # slo-search: the share of requests that must meet the SLO
     search_points: int = 8  # slo-search: profile points at most (the throughput point included)
+    max_refused: int = MAX_REFUSED  # connection failures in a row that stop the run (the server is down)
 
     def validate(self) -> None:
         """One clear line for options that cannot work."""
@@ -121,6 +127,9 @@ class LoadOptions:
             raise InfermeterError("--sweep-points must be >= 2 (synchronous and throughput)")
         if self.max_concurrency < 1 or (self.concurrency_cap is not None and self.concurrency_cap < 1):
             raise InfermeterError("--max-concurrency must be >= 1")
+        check_count(self.max_concurrency, "--max-concurrency", MAX_CONCURRENCY)
+        check_count(self.max_requests, "--max-requests", MAX_SCHEDULE)
+        check_count(self.sweep_points, "--sweep-points", MAX_SWEEP_POINTS, low=2)
         check_burstiness(self.burstiness)
         parse_profile(self.profile, self.max_concurrency)
         _validate_extras(self)

@@ -23,6 +23,7 @@ in-process with HF (no prefix cache to hit), synthetic prompts everywhere (new c
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +43,7 @@ from infermeter.core.environment import capture
 from infermeter.core.memory import MemoryWindow
 from infermeter.core.progress import phase_progress
 from infermeter.core.records import RECORDS_FILE, RecordSink, RequestRecord
+from infermeter.errors import InfermeterError
 from infermeter.metrics.accuracy import score
 from infermeter.metrics.compute import compute
 from infermeter.metrics.latency import e2e
@@ -248,7 +250,11 @@ class Runner:
         params = self.probe_params(m.probe_output_len)
         prompts = self.synthetic(1, m.probe_prompt_len, 1)(0)
         with self.window():
-            e2es = [e2e(self.call("warmup:first-call", prompts, params, True, repeat=k)[0]) for k in range(3)]
+            recs = [self.call("warmup:first-call", prompts, params, True, repeat=k)[0] for k in range(3)]
+        e2es = [e2e(r) for r in recs]
+        failed = [r.error or "no token came back" for r, t in zip(recs, e2es, strict=True) if t is None]
+        if failed:  # a server answering errors: nothing after this could be measured either
+            raise InfermeterError(f"the first calls failed ({failed[0]}): nothing can be measured")
         steady = float(np.median(e2es[1:]))
         return {
             "first_call_s": e2es[0],
@@ -413,6 +419,11 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
             if cfg.measure.batch_sizes:
                 runner.batching()
             backend.close()  # e.g. an HTTP backend's connections
+    except BaseException:
+        if "backend" in locals():  # a failed call: its connections are closed all the same
+            with contextlib.suppress(Exception):
+                backend.close()
+        raise
     finally:
         sink.close()
     return {

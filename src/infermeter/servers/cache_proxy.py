@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from infermeter.core.redact import SECRET_NAME
 from infermeter.optimize.response_cache import ResponseCache
 
 READY = "infermeter proxy listening on "
@@ -33,9 +34,19 @@ ENDPOINTS = ("/v1/chat/completions", "/v1/completions")
 _SKIP_HEADERS = {"host", "content-length", "connection", "transfer-encoding", "keep-alive", "accept-encoding"}
 
 
+MAX_KEPT_BYTES = 32 * 2**20  # a longer answer is relayed but not kept (an endless stream must not fill memory)
+
+
 def _auth_hash(request: web.Request) -> str | None:
-    secret = request.headers.get("Authorization") or request.headers.get("api-key")
-    return hashlib.sha256(secret.encode()).hexdigest() if secret else None
+    """A hash of every credential the request carries: each credential-named header and the query string.
+
+    Upstreams authenticate by ``Authorization``, ``api-key``, ``X-Api-Key``, cookies or a ``?key=``:
+    a request without the right one must never be answered with a cached answer of one that had it.
+    """
+    creds = sorted((k.lower(), v) for k, v in request.headers.items() if SECRET_NAME.search(k))
+    if request.query_string:
+        creds.append(("?", request.query_string))
+    return hashlib.sha256(json.dumps(creds).encode()).hexdigest() if creds else None
 
 
 class CachingProxy:
@@ -145,11 +156,14 @@ class CachingProxy:
                 headers = {"Content-Type": ctype, "X-Infermeter-Cache": "miss"}
                 resp = web.StreamResponse(status=up.status, headers=headers)
                 await resp.prepare(request)
+                kept = 0
                 async for chunk in up.content.iter_any():
-                    chunks.append(chunk)
+                    kept += len(chunk)
+                    if kept <= MAX_KEPT_BYTES:
+                        chunks.append(chunk)
                     await resp.write(chunk)
             await resp.write_eof()
-            return resp, chunks
+            return resp, (chunks if kept <= MAX_KEPT_BYTES else None)
         except (aiohttp.ClientError, asyncio.TimeoutError) as err:
             self.upstream_errors += 1
             if resp is None:  # nothing sent yet: a clean 502

@@ -47,15 +47,25 @@ def _row_item(path: Path, lineno: int, row: dict[Any, Any], k: int, scorer: str)
     return row_item(row, where, path.parent, f"row-{k}", scorer)
 
 
+def _unterminated(path: Path) -> bool:
+    """Whether the file ends inside a quoted cell (csv reads such a cell to the end of the file)."""
+    return path.read_text(encoding="utf-8-sig").count('"') % 2 == 1
+
+
 def read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[Any, Any]]]]:
     """The header and ``(line number, row)`` pairs (a row's last line, where a quoted cell spans
     several); blank lines are skipped."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
+            reader = csv.DictReader(f, strict=True)
             header = [h.strip() for h in reader.fieldnames or []]
+            dupes = sorted({h for h in header if header.count(h) > 1 and h})
+            if dupes:  # DictReader would keep the last of them silently
+                raise InfermeterError(f"{path}: the header names column {dupes[0]!r} twice")
             reader.fieldnames = header
             rows = [(reader.line_num, row) for row in reader]
+        if rows and _unterminated(path):
+            raise InfermeterError(f"{path}: a quoted cell is never closed (odd number of '\"'): it swallows the rest")
     except UnicodeDecodeError as err:
         raise InfermeterError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except csv.Error as err:

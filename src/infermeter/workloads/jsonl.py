@@ -8,6 +8,7 @@ optional too. A bad line is an error naming the file and line (``--skip-bad`` pa
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,16 @@ from infermeter.errors import InfermeterError
 from infermeter.workloads.base import ItemList, WorkItem, register_workload
 from infermeter.workloads.select import BadItem, answers, check_image, existing_file, scorer_for, select
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def row_item(row: dict[str, Any], where: str, base: Path, default_id: str, scorer: str) -> WorkItem:
     """One item from a JSONL object or a CSV row (the same keys), or :class:`BadItem` naming ``where``."""
     prompt = row.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise BadItem(f"{where}: missing or empty 'prompt' (a non-empty string)")
+    if not prompt.isascii() and _LONE_SURROGATE.search(prompt):  # JSON allows "\ud800"; UTF-8 does not
+        raise BadItem(f"{where}: 'prompt' holds a lone surrogate (an invalid \\uD800-\\uDFFF escape)")
     key = "answers" if row.get("answers") not in (None, "") else "answer"
     reference = answers(row.get(key) if row.get(key) != "" else None, where)  # an empty CSV cell: no answer
     image = row.get("image")
@@ -57,7 +62,9 @@ def load_jsonl(cfg) -> ItemList:  # noqa: ANN001 - WorkloadConfig
     path = existing_file(cfg.path, "dataset file")
     scorer = scorer_for(cfg, "contains")
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: tolerate a byte-order mark
+        # -sig: tolerate a byte-order mark. Split on newlines only: str.splitlines() also splits on
+        # U+2028, U+0085 and others, which JSON allows raw inside a string.
+        lines = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").split("\n")
     except UnicodeDecodeError as err:
         raise InfermeterError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     candidates = [

@@ -93,6 +93,8 @@ def check_image(path: Path, where: str) -> str:
             im.verify()
         with Image.open(path) as im:
             im.load()
+    except Image.DecompressionBombError as err:  # a few KB that decode to gigabytes of pixels
+        raise BadItem(f"{where}: image {path} is too large to decode ({err})") from None
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
         raise BadItem(f"{where}: corrupt or unreadable image {path} ({type(err).__name__}: {err})") from None
     return str(path.resolve())

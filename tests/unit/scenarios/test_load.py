@@ -58,7 +58,7 @@ def test_summarize_counts_window_rates_and_errors():
     recs.append(RequestRecord("e", "load", 10, 1, 8, 4.0, [], error="HTTP 429: slow down", extra={"scheduled_s": 4.0}))
     s = summarize(Profile("constant", 1.0), recs, {"ttft": 0.6})
     expected = {"sent": 6, "measured": 5, "ok": 4, "errors": 1, "short_outputs": 0, "output_tokens": 8}
-    assert s["requests"] == {**expected, "input_tokens": 32}
+    assert s["requests"] == {**expected, "input_tokens": 32, "cancelled": 0}
     assert s["window_s"] == 4.0  # first measured send (0) to last measured end (3 + 1.0; the failure at 4.0)
     assert s["achieved_rate"] == 1.0 and s["scheduled_rate"] == 1.0
     assert s["request_rate"] == 1.0 and s["output_throughput"] == 2.0  # 8 tokens / (4.0 - 0.0)

@@ -16,7 +16,8 @@ from infermeter.config import build_config
 from infermeter.core.clock import FakeClock
 from infermeter.core.collector import COLLECTIONS
 from infermeter.core.progress import Silent
-from infermeter.scenarios.run import RecordSink, Runner
+from infermeter.core.records import RecordSink
+from infermeter.scenarios.run import Runner
 from infermeter.workloads.base import WorkItem, load_items
 
 
@@ -115,8 +116,8 @@ def test_http_backends_make_every_request_a_unit(tmp_path):
 
 
 def test_the_servers_prompt_count_is_recorded_and_a_mismatch_warned(tmp_path):
+    from infermeter.core.records import read_records
     from infermeter.metrics.compute import compute, warnings
-    from infermeter.scenarios.run import read_records
 
     runner, backend, sink = _runner(tmp_path, **{"measure.max_repeats": 1})
     backend.extra_prompt = 7  # e.g. text re-tokenized by the server
