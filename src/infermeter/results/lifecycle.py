@@ -16,8 +16,8 @@ from infermeter.core.records import RECORDS_FILE, REPORT_FILE, read_records
 from infermeter.errors import InfermeterError
 from infermeter.metrics.compute import compute
 from infermeter.results.schema import SCHEMA_VERSION, Report, write_json
-from infermeter.scenarios.load import LoadOptions
 from infermeter.scenarios.load_analysis import assemble
+from infermeter.scenarios.load_profiles import LoadOptions
 
 REBUILT = "the process ended without writing its report (killed?): rebuilt from records.jsonl"
 COMPARABLE = ("complete", "partial")  # partial: a load run that finished with some failed requests

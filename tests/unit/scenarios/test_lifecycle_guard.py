@@ -99,7 +99,7 @@ def test_in_flight_requests_are_cancelled_and_kept_at_the_deadline():
 
 @pytest.mark.parametrize("text", ["constant:inf", "poisson:nan", "constant:1e9", "concurrent:100000000"])
 def test_absurd_profiles_fail_in_one_line(text):
-    from infermeter.scenarios.load import parse_profile
+    from infermeter.scenarios.load_profiles import parse_profile
 
     with pytest.raises(InfermeterError, match="--profile"):
         parse_profile(text, 64)

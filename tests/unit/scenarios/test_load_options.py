@@ -118,6 +118,9 @@ def test_max_concurrency_caps_rate_profiles():
         def put(self, r):  # noqa: ANN001, ANN202
             pass
 
+        def point_records(self, point):  # noqa: ANN001, ANN202
+            return []
+
     opts = LoadOptions(profile="constant:1000", max_requests=12, concurrency_cap=3)
 
     async def main() -> None:
