@@ -118,4 +118,4 @@ def test_compare_bad_input(tmp_path: Path) -> None:
     proc = run_cli("compare", "--model", "tiny-qwen3", "--variant", "only:cache=static", tmp=tmp_path)
     assert proc.returncode != 0 and "at least two variants" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("compare", "--variant", "a:cache=static", "--variant", "b:cache=bogus", tmp=tmp_path)
-    assert proc.returncode != 0 and "model.cache" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode != 0 and "model.kv_cache" in proc.stderr and "Traceback" not in proc.stderr
