@@ -31,7 +31,7 @@ def test_synthetic_speed_run_forces_and_verifies_output_length(tmp_path: Path, t
         "24",
         tmp=tmp_path,
     )
-    assert rep["schema_version"] == 1 and rep["status"] == "complete"
+    assert rep["schema_version"] == 2 and rep["status"] == "complete"
     main = [r for r in _phase(rep, "dataset") if r["repeat"] == 0]  # the first pass over the items
     assert len(main) == 4 and len(_phase(rep, "dataset")) == 4 * rep["metrics"]["requests"]["passes"]
     assert all(r["output_tokens"] == 12 == r["target_output_tokens"] for r in main)
