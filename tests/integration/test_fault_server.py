@@ -83,7 +83,10 @@ def _artifacts(tmp: Path) -> dict[str, bytes]:
 def assert_no_key(tmp: Path, console: str) -> None:
     """The key, or a long piece of it, is in no file under ``tmp`` and not on the console."""
     files = _artifacts(tmp)
-    assert any(name.endswith("records.jsonl") for name in files) or "results.db" in files
+    # Something to search: records or the database; a run refused before it started (the server's model
+    # list failed, and the run is named after the served model) writes nothing, and its error line is the
+    # one artifact.
+    assert any(name.endswith("records.jsonl") for name in files) or "results.db" in files or console.strip()
     for leak in LEAKS:
         assert leak not in console, "key on the console"
         for name, data in files.items():

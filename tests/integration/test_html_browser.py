@@ -29,7 +29,7 @@ def _missing(what: str) -> None:
 
 
 def _fixtures():  # noqa: ANN202 - a module
-    path = Path(__file__).parents[1] / "unit" / "report" / "test_html.py"
+    path = Path(__file__).parents[1] / "unit" / "render" / "test_html.py"
     spec = importlib.util.spec_from_file_location("_report_fixtures", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.integration]
 
 
 def _load_report() -> dict:
-    path = Path(__file__).parents[1] / "unit" / "report" / "test_load_report.py"
+    path = Path(__file__).parents[1] / "unit" / "render" / "test_load_report.py"
     spec = importlib.util.spec_from_file_location("_load_fixtures", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
