@@ -9,7 +9,7 @@ from typing import Any
 
 from infermeter.api import load
 from infermeter.cli.flags import SERVER, SERVING, add_config_flags, config_from_args, emit, progress_on
-from infermeter.cli.load_extras import add_extra_flags, extra_options
+from infermeter.cli.load_extras import add_extra_flags, extra_options, ray_ready
 from infermeter.cli.load_serving import (
     SERVING_EPILOG,
     add_serving_flags,
@@ -183,6 +183,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
         metadata=parse_metadata(args.metadata),
         **extra_options(args),
     )
+    ray_ready(opts)  # --executor ray: Ray installed, --ray-address reachable, before a run folder is made
     export_path(args.export, Path("."))  # a bad --export fails before the run
     report = load(cfg, opts, progress=progress_on(args))
     target = export_path(args.export, Path(report.data["run_dir"]))

@@ -1,4 +1,4 @@
-"""Flags of ``infermeter load`` for server metrics, client processes and the SLO search."""
+"""Flags of ``infermeter load`` for server metrics, client processes and shards, and the SLO search."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from infermeter.errors import InfermeterError
+from infermeter.executors.ray_exec import check_reachable, import_ray
 
 
 def _share(text: str) -> float:
@@ -30,6 +31,22 @@ def add_extra_flags(p: argparse.ArgumentParser) -> None:
         default=1,
         help="client processes sharing the seeded arrival schedule, for rates one process cannot send (default 1)",
     )
+    g = p.add_argument_group("client shards (load from several machines)")
+    g.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default=None,
+        help="local: the client runs on this host (default); ray: as --client-shards Ray actors, on different "
+        "nodes of the cluster where it has enough (pip install 'infermeter[ray]')",
+    )
+    g.add_argument(
+        "--client-shards",
+        type=int,
+        metavar="N",
+        help="with --executor ray: Ray actors sharing the seeded arrival schedule (default 1); each measures its "
+        "requests with its own host's clock, the report gives each host's clock offset",
+    )
+    g.add_argument("--ray-address", metavar="ADDR", help="auto | HOST:PORT (none: start a local Ray for the command)")
     p.add_argument(
         "--slo-target",
         default="0.9",
@@ -48,6 +65,20 @@ def extra_options(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "server_metrics": args.server_metrics,
         "client_procs": args.client_procs,
+        "executor": args.executor or ("ray" if args.ray_address else "local"),
+        "ray_address": args.ray_address,
+        "client_shards": args.client_shards,
         "slo_target": _share(args.slo_target),
         "search_points": args.search_points,
     }
+
+
+def ray_ready(opts: Any) -> None:
+    """With ``--executor ray``: Ray is installed and ``--ray-address`` answers (one line otherwise),
+    checked before a run folder is made."""
+    opts.validate()
+    if opts.executor != "ray":
+        return
+    import_ray()
+    if opts.ray_address not in (None, "auto"):
+        check_reachable(opts.ray_address)

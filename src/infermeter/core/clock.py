@@ -94,6 +94,16 @@ class CudaClock:
         return [self._anchor_t + self._anchor_ev.elapsed_time(ev) / 1000.0 for ev in marks]
 
 
+def wall_now() -> float:
+    """Wall-clock seconds (Unix time): only to place hosts on one timeline, never for a duration."""
+    return time.time()
+
+
+def wall_minus_mono() -> float:
+    """This host's wall clock minus its monotonic ``perf_counter``: turns one into the other."""
+    return time.time() - time.perf_counter()
+
+
 def clock_for(device: str) -> PerfClock | CudaClock:
     """The clock for a device string (``auto``, ``cpu``, ``cuda``, ``cuda:N``)."""
 

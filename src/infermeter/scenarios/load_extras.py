@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from infermeter.scenarios.load_profiles import parse_profile, sweep_profiles
+from infermeter.scenarios.load_shards_report import shard_warnings, shards_section
 from infermeter.scenarios.load_timeline import client_lag, lag_warning, point_spans, timeline
 from infermeter.scenarios.server_metrics import section
 from infermeter.scenarios.slo_search import search_profiles, search_state
@@ -51,6 +52,8 @@ def enrich(run: dict[str, Any], by_point: dict[int, list[Any]], opts: Any, meta:
     run["server_metrics"] = section(url, meta.get("scraper"), spans, t0)
     run["timeline"] = timeline(by_point, t0) if t0 is not None else None
     run["connections_warmed"] = meta.get("connections_warmed")
+    if meta.get("client_shards"):  # --client-shards: each shard's node, clock offset and request counts
+        run["client_shards"] = shards_section(meta["client_shards"], by_point, opts)
     if opts.profile == "slo-search":
         state = search_state(run["points"], opts)
         state.pop("next_rate")
@@ -65,6 +68,7 @@ def extra_warnings(run: dict[str, Any]) -> list[str]:
         line = lag_warning(p["profile"], (p.get("client") or {}).get("send_lag_s"), p.get("ttft_s"))
         if line:
             out.append(line)
+    out += shard_warnings(run.get("client_shards"))
     sm = run.get("server_metrics") or {}
     if sm.get("url") and not sm.get("available"):
         out.append(f"server metrics: {sm.get('note')}")

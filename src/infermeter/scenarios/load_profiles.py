@@ -109,6 +109,9 @@ class LoadOptions:
     metadata: dict[str, str] = field(default_factory=dict)
     server_metrics: str = "auto"  # scrape the server's Prometheus /metrics: auto, off or a URL
     client_procs: int = 1  # client processes sharing the arrival schedule (scenarios/load_procs.py)
+    executor: str = "local"  # ray: the client runs as Ray actors (--client-shards, scenarios/load_shards.py)
+    ray_address: str | None = None  # auto | HOST:PORT | None (start a local Ray)
+    client_shards: int | None = None  # Ray actors sharing the arrival schedule, on different nodes where possible
     slo_target: float = 0.9  # slo-search: the share of requests that must meet the SLO
     search_points: int = 8  # slo-search: profile points at most (the throughput point included)
     max_refused: int = MAX_REFUSED  # connection failures in a row that stop the run (the server is down)
@@ -187,6 +190,7 @@ def _validate_extras(opts: Any) -> None:
     """One clear line for extra options that cannot work."""
     if opts.client_procs < 1:
         raise InfermeterError("--client-procs must be >= 1")
+    _validate_shards(opts)
     if not opts.server_metrics or not (
         opts.server_metrics in ("auto", "off") or opts.server_metrics.startswith(("http://", "https://"))
     ):
@@ -198,6 +202,25 @@ def _validate_extras(opts: Any) -> None:
             raise InfermeterError("--slo-target must be a share in (0, 1], e.g. 0.9 or 90%")
         if opts.search_points < 2:
             raise InfermeterError("--search-points must be >= 2 (the throughput point and one rate)")
+
+
+def _validate_shards(opts: Any) -> None:
+    """--executor ray, --ray-address and --client-shards go together; a shard needs requests to send."""
+    if opts.executor not in ("local", "ray"):
+        raise InfermeterError(f"--executor {opts.executor!r}: use local or ray")
+    if opts.executor != "ray":
+        if opts.client_shards is not None:
+            raise InfermeterError("--client-shards needs --executor ray (the shards are Ray actors)")
+        if opts.ray_address is not None:
+            raise InfermeterError("--ray-address goes with --executor ray")
+        return
+    n = opts.client_shards
+    if n is not None and n < 1:
+        raise InfermeterError(f"--client-shards must be >= 1 (got {n})")
+    if opts.client_procs > 1:
+        raise InfermeterError("give --client-procs (processes on this host) or --client-shards (Ray actors), not both")
+    if n is not None and opts.max_requests is not None and n > opts.max_requests:
+        raise InfermeterError(f"--client-shards {n} is more shards than requests (--max-requests {opts.max_requests})")
 
 
 def points_planned(opts: Any) -> int:

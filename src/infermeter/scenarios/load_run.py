@@ -14,6 +14,7 @@ from infermeter.scenarios import load_extras as ex
 from infermeter.scenarios.load import LoadRunner, RequestFn, ThreadedSink, prompts_for
 from infermeter.scenarios.load_procs import ClientProcs, run_procs
 from infermeter.scenarios.load_profiles import LoadOptions, planned_requests
+from infermeter.scenarios.load_shards import ClientShards
 from infermeter.scenarios.server_metrics import metrics_url, scraping
 
 
@@ -28,13 +29,19 @@ def execute(cfg: Any, opts: LoadOptions, run_dir: Path, view: Any, meta: dict[st
     backend.close()
     prompts, force = prompts_for(backend, cfg, planned_requests(opts))
 
-    procs = None
+    procs: ClientProcs | ClientShards | None = None
     if opts.client_procs > 1:
         if wrap is not None:
             raise InfermeterError("--client-procs > 1 cannot share a response cache (--cache): use one process")
 
         procs = ClientProcs(opts.client_procs, cfg, opts, prompts, force, backend.served, backend.tok)
         meta["connections_warmed"] = procs.warmed
+    elif opts.executor == "ray":  # --client-shards: Ray actors, on different nodes where there are some
+        if wrap is not None:
+            raise InfermeterError("--executor ray cannot share a response cache (--cache) between client shards")
+        procs = ClientShards(opts.client_shards or 1, cfg, opts, prompts, force, backend.served, backend.tok)
+        meta["connections_warmed"] = procs.warmed
+        meta["client_shards"] = procs.describe()
     meta["server_metrics_url"] = url = metrics_url(cfg.server.base_url or "", opts.server_metrics)
     sink = ThreadedSink(RecordSink(Path(run_dir) / RECORDS_FILE))
 
