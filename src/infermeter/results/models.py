@@ -115,12 +115,42 @@ class SweepReport(_Report):
     sweep: dict[str, Any]
 
 
+class ClientShard(_Open):
+    """One ``--client-shards`` Ray actor: where it ran, its host's clock offset, its requests per point."""
+
+    shard: int
+    node_id: str | None = None
+    host: str
+    clock_offset_s: float = Field(description="the shard host's wall clock minus the driver's (best exchange)")
+    clock_uncertainty_s: float = Field(description="half the round trip of that exchange: |error| <= this")
+    rtt_s: float
+    shares_node_with: list[int] = Field(default_factory=list)
+    requests: list[int] = Field(default_factory=list)
+    requests_planned: list[int | None] = Field(default_factory=list)
+
+
+class ClientShards(_Open):
+    """``load --executor ray --client-shards N``: the cluster and every shard."""
+
+    executor: str
+    address: str | None = None
+    nodes: int | None = None
+    nodes_used: int | None = None
+    shards: list[ClientShard]
+
+
+class LoadRun(_Open):
+    """The ``load_run`` section: typed where a field is fixed; the per-point numbers grow with every metric."""
+
+    client_shards: ClientShards | None = None
+
+
 class LoadReport(_Report):
     """``infermeter load``: a server under rate profiles, per-point latency, throughput, goodput."""
 
     kind: Literal["load"]
     config: dict[str, Any]
-    load_run: dict[str, Any] | None = None
+    load_run: LoadRun | None = None
 
 
 AnyReport = Annotated[RunReport | CompareReport | SoakReport | SweepReport | LoadReport, Field(discriminator="kind")]

@@ -27,7 +27,7 @@ def pool_size(opts: Any) -> int:
 
     p = parse_profile(opts.profile, opts.max_concurrency)
     n = p.concurrency if p is not None and p.concurrency else opts.max_concurrency
-    return max(1, -(-n // opts.client_procs))
+    return max(1, -(-n // max(opts.client_procs, getattr(opts, "client_shards", None) or 1)))  # per client
 
 
 async def warm_pool(client: Any, n: int) -> int:
