@@ -81,10 +81,32 @@ def search_table(run: dict[str, Any]) -> Table | None:
     return Table("slo-search", "SLO search", heads, rows, note=note, numeric=[False, True, True, False, True, False])
 
 
+def shards_table(run: dict[str, Any]) -> Table | None:
+    """``--client-shards``: each shard's node, its host's clock offset +- uncertainty, requests sent / planned."""
+    cs = run.get("client_shards")
+    if not cs:
+        return None
+    rows = []
+    for s in cs["shards"]:
+        planned = "/".join("-" if p is None else str(p) for p in s.get("requests_planned") or [])
+        share = ", ".join(map(str, s.get("shares_node_with") or [])) or "-"
+        rows.append([str(s["shard"]), s["host"], str(s.get("node_id") or "-")[:8],
+                     f"{1000 * s['clock_offset_s']:+.2f}+-{1000 * s['clock_uncertainty_s']:.2f}",
+                     "/".join(map(str, s.get("requests") or [])), planned or "-", share])  # fmt: skip
+    note = (
+        f"{len(cs['shards'])} Ray actors on {cs.get('nodes_used', '?')} of {cs.get('nodes', '?')} node(s); durations "
+        "are measured on each shard's own host, the offset (host wall clock - this one's) only places them in time"
+    )
+    heads = ["shard", "host", "node", "clock offset ms", "requests", "planned", "same node as"]
+    return Table("shards", "client shards", heads, rows, note=note,
+                 numeric=[True, False, False, True, True, True, False])  # fmt: skip
+
+
 def load_extra_tables(report: dict[str, Any]) -> list[Table]:
     """Tables shown after the points table (HTML, Markdown)."""
     run = report.get("load_run") or {}
-    return [t for t in (search_table(run), server_table(run), client_table(run)) if t is not None]
+    tables = (search_table(run), server_table(run), client_table(run), shards_table(run))
+    return [t for t in tables if t is not None]
 
 
 _STAT_KEYS = ("ttft_s", "tpot_s", "itl_s", "e2e_s")
