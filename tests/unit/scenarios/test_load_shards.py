@@ -73,7 +73,9 @@ def test_a_shards_records_move_by_one_constant_and_keep_their_intervals() -> Non
     moved = shifted(rec.to_dict(), 1, shift)
     assert moved.t_send == pytest.approx(100.0 + shift) and moved.extra["t_headers"] == pytest.approx(100.125 + shift)
     assert moved.token_times[0] - moved.t_send == pytest.approx(0.25)  # TTFT: the shard's own interval
-    assert [b - a for a, b in zip(moved.token_times, moved.token_times[1:])] == pytest.approx([0.25, 0.5])
+    assert [b - a for a, b in zip(moved.token_times[:-1], moved.token_times[1:], strict=True)] == pytest.approx(
+        [0.25, 0.5]
+    )
     assert moved.extra["send_lag_s"] == 0.002 and moved.extra["shard"] == 1 and moved.extra["clock_shift_s"] == shift
 
 
