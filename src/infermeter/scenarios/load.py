@@ -241,7 +241,8 @@ class LoadRunner:
         n_prompts = len(self.prompts)
         t0 = st.start = self.now() if start is None else start
         self.inflight = InFlight()
-        dog = self.inflight.watchdog(self.opts.duration_s)
+        d = self.opts.duration_s  # the hard stop counts from the (possibly shared, future) start
+        dog = self.inflight.watchdog(None if d is None else d + max(0.0, t0 - self.now()))
         try:
             await self._drive(point, profile, t0, n_prompts, part)
         finally:
@@ -256,6 +257,8 @@ class LoadRunner:
             counter = iter(range(mine, 1 << 62, parts))
             cap = min(profile.concurrency, self.opts.concurrency_cap or profile.concurrency)
             workers = cap // parts + (mine < cap % parts)
+            if t0 > self.now():  # clients sharing a start (--client-procs, --client-shards) wait for it
+                await asyncio.sleep(t0 - self.now())
 
             async def worker() -> None:
                 while True:

@@ -3,15 +3,21 @@ timeline with their intervals intact, and the report's per-shard section and war
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import time
 
 import pytest
 
+from infermeter.backends.base import Generation, Prompt
 from infermeter.cli import main
+from infermeter.config import build_config
 from infermeter.core.records import RequestRecord
 from infermeter.core.skew import Skew
 from infermeter.errors import InfermeterError
-from infermeter.scenarios.load_profiles import LoadOptions
+from infermeter.scenarios.load import LoadRunner
+from infermeter.scenarios.load_procs import _ListSink
+from infermeter.scenarios.load_profiles import LoadOptions, Profile
 from infermeter.scenarios.load_shards import record_shift, shifted
 from infermeter.scenarios.load_shards_report import planned_share, shard_warnings, shards_section
 
@@ -101,3 +107,27 @@ def test_the_report_section_counts_each_shards_requests_against_its_plan() -> No
     (line,) = shard_warnings(sec)
     assert line.startswith("client shards 0, 1, 2 share one node")
     assert shards_section(None, by_point, LoadOptions(max_requests=10)) is None
+
+
+def test_a_shared_start_in_the_future_delays_the_first_send_and_the_hard_stop() -> None:
+    """A client given a start ahead (as every shard is) sends nothing before it, and ``--duration``
+    counts from it: a request running past "duration after the call" but within "duration after the
+    start" completes instead of being cut."""
+
+    async def request(prompt, params, force):  # noqa: ANN001, ANN202 - the runner's request signature
+        t = time.perf_counter()
+        await asyncio.sleep(1.5)
+        return Generation(t, [time.perf_counter()], "x")
+
+    async def main() -> tuple[float, list[RequestRecord]]:
+        sink = _ListSink()
+        opts = LoadOptions(max_requests=1, duration_s=2.0)
+        runner = LoadRunner(request, [Prompt(ids=[1, 2])], build_config(None).generation, False, opts, sink,
+                            time.perf_counter)  # fmt: skip
+        start = time.perf_counter() + 1.0
+        await runner.run_point(0, Profile("synchronous"), start, (0, 1))
+        return start, sink.records
+
+    start, (rec,) = asyncio.run(main())
+    assert rec.t_send >= start
+    assert rec.error is None and rec.phase == "load"  # not cut by a deadline counted from the call
