@@ -118,14 +118,14 @@ class ClientShards:
         self.actors: list[Any] = []
         self.pg: Any = None
         try:
-            self._place(n)
+            pg = self.pg = self._place(n)
             cls = ray.remote(num_cpus=1, max_restarts=0, max_concurrency=1000)(ShardClient)
             from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy as strategy
 
             self.actors = [
-                cls.options(
-                    scheduling_strategy=strategy(placement_group=self.pg, placement_group_bundle_index=i)
-                ).remote(i, n, cfg, opts, prompts, force, served, tok)
+                cls.options(scheduling_strategy=strategy(placement_group=pg, placement_group_bundle_index=i)).remote(
+                    i, n, cfg, opts, prompts, force, served, tok
+                )
                 for i in range(n)
             ]
             self.info = self._get([a.open.remote() for a in self.actors], "start")
@@ -145,16 +145,18 @@ class ClientShards:
             raise
         self.warmed = sum(info["warmed"] for info in self.info)
 
-    def _place(self, n: int) -> None:
+    def _place(self, n: int) -> Any:
+        """A ready SPREAD placement group of one CPU per shard (one line when the cluster cannot give it)."""
         ray = self.ray
         free = ray.available_resources().get("CPU", 0)
         if free < n:
             raise InfermeterError(
                 f"--client-shards {n}: the Ray cluster has {free:g} free CPU(s), each shard needs one"
             )
-        self.pg = ray.util.placement_group([{"CPU": 1}] * n, strategy="SPREAD")
-        if not self.pg.wait(timeout_seconds=PLACE_TIMEOUT_S):
+        pg = self.pg = ray.util.placement_group([{"CPU": 1}] * n, strategy="SPREAD")  # close() frees it
+        if not pg.wait(timeout_seconds=PLACE_TIMEOUT_S):
             raise InfermeterError(f"--client-shards {n}: Ray could not place {n} shards in {PLACE_TIMEOUT_S:g} s")
+        return pg
 
     def _get(self, refs: list[Any], what: str) -> list[Any]:
         try:

@@ -15,6 +15,7 @@ from infermeter.config import build_config
 from infermeter.core.records import RequestRecord
 from infermeter.core.skew import Skew
 from infermeter.errors import InfermeterError
+from infermeter.render.tables_load import load_extra_tables
 from infermeter.scenarios.load import LoadRunner
 from infermeter.scenarios.load_procs import _ListSink
 from infermeter.scenarios.load_profiles import LoadOptions, Profile
@@ -131,3 +132,12 @@ def test_a_shared_start_in_the_future_delays_the_first_send_and_the_hard_stop() 
     start, (rec,) = asyncio.run(main())
     assert rec.t_send >= start
     assert rec.error is None and rec.phase == "load"  # not cut by a deadline counted from the call
+
+
+def test_the_shards_table_shows_each_offset_with_its_uncertainty_and_counts() -> None:
+    shard = {"shard": 0, "host": "a", "node_id": "n0abcdefgh", "clock_offset_s": -0.0012, "clock_uncertainty_s": 4e-4,
+             "rtt_s": 8e-4, "shares_node_with": [], "requests": [20], "requests_planned": [20]}  # fmt: skip
+    run = {"client_shards": {"executor": "ray", "nodes": 2, "nodes_used": 2, "shards": [shard, {**shard, "shard": 1}]}}
+    (t,) = [t for t in load_extra_tables({"load_run": run}) if t.name == "shards"]
+    assert t.rows[0] == ["0", "a", "n0abcdef", "-1.20+-0.40", "20", "20", "-"]
+    assert "on 2 of 2 node(s)" in t.note
