@@ -12,7 +12,9 @@ so that every attempt is counted in the task's placement.
 
 from __future__ import annotations
 
+import signal
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -54,6 +56,21 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
         raise InfermeterError(f"--ray-address {address}: no Ray cluster reachable there ({err})") from None
 
 
+def _python_handlers() -> dict[int, Any]:
+    """This process's Python handlers of SIGTERM and SIGINT (main thread only: elsewhere none can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    """Put the Python handlers back: ``ray.init`` installs a C-level handler that kills the driver on
+    SIGTERM with a stack dump, where ours turns it into an interruption that finalizes the report."""
+    for sig, handler in handlers.items():
+        if handler is not None:
+            signal.signal(sig, handler)
+
+
 class RayExecutor:
     """Ray tasks over a cluster (see the module docstring)."""
 
@@ -90,11 +107,14 @@ class RayExecutor:
         kwargs = {"log_to_driver": False, **self.init_kwargs}
         if self.address is None:
             kwargs.setdefault("include_dashboard", False)
+        keep = _python_handlers()
         try:
             ray.init(address=self.address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as err:
             where = self.address or "a local Ray instance"
             raise InfermeterError(f"--ray-address {where}: cannot join the Ray cluster ({err})") from None
+        finally:
+            _restore(keep)
         return True
 
     def _nodes(self) -> list[dict[str, Any]]:

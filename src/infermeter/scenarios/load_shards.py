@@ -174,8 +174,10 @@ class ClientShards:
             a.run_point.remote(point, profile, start + s.offset_s, index)
             for a, s in zip(self.actors, self.skews, strict=True)
         ]
-        loop = asyncio.get_running_loop()
-        replies = await loop.run_in_executor(None, self._get, refs, "run its share")
+        try:  # awaited on the event loop, not a thread: Ctrl-C cancels it at once (close() then stops the actors)
+            replies = await asyncio.gather(*refs)
+        except self.ray.exceptions.RayError as err:
+            raise InfermeterError(f"a client shard failed to run its share: {_one_line(err)}") from None
         records = [shifted(d, i, self.shifts[i]) for i, (recs, _) in enumerate(replies) for d in recs]
         records.sort(key=lambda r: r.batch_id)
         return records, next((s for _, s in replies if s), None)
