@@ -5,15 +5,22 @@ The shards land on different nodes (SPREAD placement), each sends its planned sh
 schedule, and the driver's merged records equal a one-process run's with the same seed: the same
 request ids and scheduled times. Each shard's clock offset is in the report; both nodes are on this
 host, so the true offset is zero and must lie within the stated uncertainty (half the round trip).
-Each node has one CPU so the 2-core CI machine keeps up; starting Ray takes most of the time.
+A SIGTERM in the middle of a run finalizes the report as interrupted and stops the shards. Each node
+has one CPU so the 2-core CI machine keeps up; starting Ray takes most of the time.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from .conftest import run_cli
@@ -86,3 +93,36 @@ def test_two_shards_on_two_nodes_merge_exactly_and_report_their_clocks(tmp_path,
     db = sqlite3.connect(tmp_path / "ray" / "results.db")  # the driver alone wrote the database
     assert db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 40
     assert db.execute("SELECT kind, status FROM runs").fetchone() == ("load", "complete")
+
+
+def _shard_actors() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["cmdline"]) if "ray::ShardClient" in " ".join(p.info["cmdline"] or [])]
+
+
+def test_sigterm_mid_run_finalizes_the_report_and_stops_the_shards(tmp_path, null_server, cluster) -> None:
+    """``ray.init`` installs its own SIGTERM handler (a stack dump, then death); the CLI's must win."""
+    srv = null_server("--tokens", "16", "--pace-ms", "2")
+    cmd = [sys.executable, "-m", "infermeter", "load", "--base-url", srv.url, "--profile", "constant:5",
+           "--duration", "10m", *FAST, "--output", "results", "--executor", "ray", "--client-shards", "2",
+           "--ray-address", cluster.address]  # fmt: skip
+    env = {**os.environ, "INFERMETER_DB": str(tmp_path / "results.db")}
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while len(_shard_actors()) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert proc.poll() is None and len(_shard_actors()) == 2, "the shards never started"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err[-3000:]
+    assert "SIGTERM received" not in err and "interrupted" in err
+    (folder,) = (tmp_path / "results").iterdir()
+    assert json.loads((folder / "report.json").read_text())["status"] == "interrupted"
+    deadline = time.monotonic() + 60
+    while _shard_actors() and time.monotonic() < deadline:  # the driver killed its actors on the way out
+        time.sleep(0.5)
+    assert not _shard_actors()
