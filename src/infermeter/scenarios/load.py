@@ -35,7 +35,7 @@ from infermeter.core.records import RequestRecord, read_records
 from infermeter.scenarios.load_guard import CANCELLED, CANCELLED_PHASE, Guard, InFlight, is_cancelled
 from infermeter.scenarios.load_options import offsets as planned_offsets
 from infermeter.scenarios.load_points import summarize
-from infermeter.scenarios.load_profiles import MAX_SYNTHETIC, LoadOptions, Profile, parse_span
+from infermeter.scenarios.load_profiles import MAX_SYNTHETIC, LoadOptions, Profile, concurrency_part, parse_span
 from infermeter.scenarios.load_prompts import serving_prompts
 from infermeter.scenarios.run_cache import with_repeats  # --repeat-ratio
 from infermeter.workloads.base import load_items
@@ -254,9 +254,11 @@ class LoadRunner:
     async def _drive(self, point: int, profile: Profile, t0: float, n_prompts: int, part: tuple[int, int]) -> None:
         mine, parts = part
         if profile.concurrency is not None:
-            counter = iter(range(mine, 1 << 62, parts))
             cap = min(profile.concurrency, self.opts.concurrency_cap or profile.concurrency)
-            workers = cap // parts + (mine < cap % parts)
+            parts, workers = concurrency_part(cap, mine, parts)
+            if not workers:  # fewer slots than clients: this one sends nothing in this point
+                return
+            counter = iter(range(mine, 1 << 62, parts))
             if t0 > self.now():  # clients sharing a start (--client-procs, --client-shards) wait for it
                 await asyncio.sleep(t0 - self.now())
 

@@ -156,6 +156,16 @@ def schedule(profile: Profile, n: int, seed: int) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(gaps_for(profile.kind, profile.rate, n, seed)[:-1])])
 
 
+def concurrency_part(cap: int, mine: int, parts: int) -> tuple[int, int]:
+    """(clients that send, workers of client ``mine``) when ``parts`` clients share ``cap`` slots.
+
+    Client i takes request numbers ``k % sending == i``; with fewer slots than clients (a synchronous
+    point over 2 clients) only the first ``cap`` clients send, so every request number has its sender.
+    """
+    sending = min(parts, cap)
+    return sending, (cap // sending + (mine < cap % sending) if mine < sending else 0)
+
+
 def sweep_profiles(opts: LoadOptions) -> Callable[[list[dict[str, Any]]], Profile | None]:
     """The next point of a sweep (or of a single profile) from the points measured so far."""
     single = parse_profile(opts.profile, opts.max_concurrency)

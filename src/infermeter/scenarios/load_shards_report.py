@@ -8,10 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from infermeter.scenarios.load_profiles import concurrency_part, parse_profile
 
-def planned_share(max_requests: int | None, shard: int, n: int) -> int | None:
-    """Requests shard ``shard`` of ``n`` sends in a point of ``max_requests`` (None: limited by time)."""
-    return None if max_requests is None else len(range(shard, max_requests, n))
+
+def planned_share(max_requests: int | None, shard: int, n: int, slots: int | None = None) -> int | None:
+    """Requests shard ``shard`` of ``n`` sends in a point of ``max_requests`` (None: limited by time);
+    ``slots``: a concurrency point's concurrency (fewer slots than shards: only the first ones send)."""
+    sending = n if slots is None else concurrency_part(slots, shard, n)[0]
+    if max_requests is None:
+        return None
+    return len(range(shard, max_requests, sending)) if shard < sending else 0
+
+
+def _slots(recs: list[Any], opts: Any) -> int | None:
+    """The concurrency a point's shards shared (None for a rate profile)."""
+    label = recs[0].extra.get("profile", opts.profile) if recs else opts.profile
+    profile = parse_profile(label, opts.max_concurrency)
+    c = profile.concurrency if profile is not None else None
+    return None if c is None else min(c, opts.concurrency_cap or c)
 
 
 def shards_section(
@@ -25,7 +39,9 @@ def shards_section(
     n = len(described["shards"])
     for s in described["shards"]:
         got = [sum(r.extra.get("shard") == s["shard"] for r in recs) for _, recs in sorted(by_point.items())]
-        planned = [planned_share(opts.max_requests, s["shard"], n)] * len(got)
+        planned = [
+            planned_share(opts.max_requests, s["shard"], n, _slots(recs, opts)) for _, recs in sorted(by_point.items())
+        ]
         out["shards"].append({**s, "requests": got, "requests_planned": planned})
     return out
 

@@ -18,7 +18,7 @@ from infermeter.errors import InfermeterError
 from infermeter.render.tables_load import load_extra_tables
 from infermeter.scenarios.load import LoadRunner
 from infermeter.scenarios.load_procs import _ListSink
-from infermeter.scenarios.load_profiles import LoadOptions, Profile
+from infermeter.scenarios.load_profiles import LoadOptions, Profile, concurrency_part
 from infermeter.scenarios.load_shards import record_shift, shifted
 from infermeter.scenarios.load_shards_report import planned_share, shard_warnings, shards_section
 
@@ -86,8 +86,9 @@ def test_a_shards_records_move_by_one_constant_and_keep_their_intervals() -> Non
     assert moved.extra["send_lag_s"] == 0.002 and moved.extra["shard"] == 1 and moved.extra["clock_shift_s"] == shift
 
 
-def _rec(k: int, shard: int, point: int = 0) -> RequestRecord:
-    return RequestRecord(f"load-{k}", "load", k, 1, 8, t_send=float(k), extra={"shard": shard, "point": point})
+def _rec(k: int, shard: int, point: int = 0, profile: str = "constant:5") -> RequestRecord:
+    extra = {"shard": shard, "point": point, "profile": profile}
+    return RequestRecord(f"load-{k}", "load", k, 1, 8, t_send=float(k), extra=extra)
 
 
 def test_the_report_section_counts_each_shards_requests_against_its_plan() -> None:
@@ -100,10 +101,10 @@ def test_the_report_section_counts_each_shards_requests_against_its_plan() -> No
             for i in range(3)
         ],
     }  # fmt: skip
-    by_point = {0: [_rec(k, k % 3) for k in range(10)], 1: [_rec(10 + k, k % 3, 1) for k in range(10)]}
-    sec = shards_section(described, by_point, LoadOptions(max_requests=10))
-    assert [s["requests"] for s in sec["shards"]] == [[4, 4], [3, 3], [3, 3]]
-    assert [s["requests_planned"] for s in sec["shards"]] == [[4, 4], [3, 3], [3, 3]]
+    by_point = {0: [_rec(k, k % 3) for k in range(10)], 1: [_rec(10 + k, 0, 1, "synchronous") for k in range(10)]}
+    sec = shards_section(described, by_point, LoadOptions(max_requests=10, profile="sweep"))
+    assert [s["requests"] for s in sec["shards"]] == [[4, 10], [3, 0], [3, 0]]
+    assert [s["requests_planned"] for s in sec["shards"]] == [[4, 10], [3, 0], [3, 0]]  # one slot: shard 0 sends
     assert planned_share(None, 0, 3) is None and planned_share(10, 2, 3) == 3
     (line,) = shard_warnings(sec)
     assert line.startswith("client shards 0, 1, 2 share one node")
@@ -141,3 +142,28 @@ def test_the_shards_table_shows_each_offset_with_its_uncertainty_and_counts() ->
     (t,) = [t for t in load_extra_tables({"load_run": run}) if t.name == "shards"]
     assert t.rows[0] == ["0", "a", "n0abcdef", "-1.20+-0.40", "20", "20", "-"]
     assert "on 2 of 2 node(s)" in t.note
+
+
+def test_fewer_slots_than_clients_still_sends_every_request_once() -> None:
+    """A synchronous point over two clients (shards or processes): the first sends all of it."""
+    assert concurrency_part(1, 0, 2) == (1, 1) and concurrency_part(1, 1, 2) == (1, 0)
+    assert [concurrency_part(16, i, 3) for i in range(3)] == [(3, 6), (3, 5), (3, 5)]
+    assert planned_share(10, 0, 2, slots=1) == 10 and planned_share(10, 1, 2, slots=1) == 0
+
+    async def request(prompt, params, force):  # noqa: ANN001, ANN202 - the runner's request signature
+        t = time.perf_counter()
+        await asyncio.sleep(0)
+        return Generation(t, [time.perf_counter()], "x")
+
+    async def client(i: int) -> list[RequestRecord]:
+        sink = _ListSink()
+        runner = LoadRunner(request, [Prompt(ids=[1])], build_config(None).generation, False,
+                            LoadOptions(max_requests=10), sink, time.perf_counter)  # fmt: skip
+        await runner.run_point(0, Profile("synchronous"), None, (i, 2))
+        return sink.records
+
+    async def both() -> list[list[RequestRecord]]:
+        return list(await asyncio.gather(client(0), client(1)))
+
+    first, second = asyncio.run(both())
+    assert sorted(r.batch_id for r in first) == list(range(10)) and second == []
