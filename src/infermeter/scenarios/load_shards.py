@@ -28,6 +28,7 @@ from typing import Any
 
 from infermeter.backends.openai import OpenAIClient, counter
 from infermeter.core.clock import PerfClock, wall_minus_mono, wall_now
+from infermeter.core.collector import collector_off
 from infermeter.core.records import RequestRecord
 from infermeter.core.skew import Skew, measure_skew
 from infermeter.errors import InfermeterError
@@ -72,7 +73,8 @@ class ShardClient:
         sink = _ListSink()
         runner = LoadRunner(self.client.request, self.prompts, self.cfg.generation, self.force, self.opts, sink, _perf)  # type: ignore[arg-type]
         runner.index = index
-        await runner.run_point(point, profile, start_wall - wall_minus_mono(), (self.i, self.n))
+        with collector_off():  # no collection pause inside a measured point, as in the one-process client
+            await runner.run_point(point, profile, start_wall - wall_minus_mono(), (self.i, self.n))
         return [r.to_dict() for r in sink.records], runner.stopped
 
     async def close(self) -> None:
