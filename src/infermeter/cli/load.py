@@ -100,7 +100,7 @@ _LOAD_EPILOG = f"""examples:
   infermeter load --base-url http://127.0.0.1:8000 --profile poisson:5 --duration 60s --slo ttft=200ms,tpot=50ms
   infermeter load --base-url URL --profile concurrent:16 --max-requests 500 --window-warmup 10% --window-cooldown 10%
   infermeter load --base-url URL --profile sweep --max-requests 100 --dataset prompts.jsonl --api completions
-  infermeter load --base-url URL --profile poisson:2000 --duration 60s --executor ray --ray-address auto --client-shards 4
+  infermeter load --base-url URL --profile poisson:2000 --duration 60s --executor ray --client-shards 4   # Ray
 profiles: synchronous | concurrent:N | throughput (--max-concurrency in flight) | constant:R | poisson:R
   (R requests/s, seeded by --seed) | sweep (synchronous, throughput, then constant rates in between)
   | ramp:linear|exponential:A:B (the rate moves from A to B) | trace[:SPEED] (a trace's own send times)
