@@ -177,6 +177,8 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     if m["stream_tps"]:
         speed += f"  per request {m['stream_tps']:.1f} tok/s (per-stream)"
     title = f"infermeter run: {load.get('model', '?')} on {load.get('device', '?')} ({load.get('dtype', '?')})"
+    if data.get("processes"):  # run --processes N: this table is the first process's, the table after it all N
+        title += f", process 1 of {data['processes']['n']}"
     t = _Rows()
     t.add_row("1 " + label("decode_tps"), speed)
     t.add_row("2 " + label("ttft_s"), _dist(m["ttft_s"]))

@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from infermeter.metrics import registry
+from infermeter.render.ab_view import log_ci
 from infermeter.render.layout import table_or_stack
 from infermeter.render.tables import Table, gib, ms, num
 
@@ -26,12 +27,15 @@ def _fmt(key: str) -> tuple[Any, str]:
     return num, unit
 
 
-def _row(key: str, d: dict[str, Any], n: int) -> list[str]:
+def _row(key: str, d: dict[str, Any]) -> list[str]:
     f, unit = _fmt(key)
     b = d["between"]
-    ci = f" [{f(b['ci95_low'])}, {f(b['ci95_high'])}]" if b.get("ci95_low") is not None else " (no CI: 1 process)"
+    ci = " (no CI: 1 process)"
+    if b.get("ci95_low") is not None:  # positive numbers: the log-scale interval, never below zero (as run shows)
+        lo, hi = log_ci(b) or (b["ci95_low"], b["ci95_high"])
+        ci = f" [{f(lo)}, {f(hi)}]"
     held = f"{d['covered']}/{d['checked']}" if d.get("checked") else "-"
-    ratio = "-" if d.get("spread_ratio") is None else f"{d['spread_ratio']:.1f}x"
+    ratio = "-" if d.get("spread_ratio") is None else f"{d['spread_ratio']:.2g}x"
     per = ", ".join("-" if v is None else f(v) for v in d["per_process"])
     return [
         f"{registry.label(key)} ({unit})" if unit else registry.label(key),
@@ -58,13 +62,15 @@ def process_table(r: dict[str, Any]) -> Table | None:
     sec = r.get("processes")
     if not sec:
         return None
-    rows = [_row(k, d, sec["n"]) for k, d in sec["metrics"].items()]
+    rows = [_row(k, d) for k, d in sec["metrics"].items()]
     note = (
         f"{sec['n']} fresh processes; the between-process CI is over processes (n = {sec['n']}), the within-process "
         "half-width is the mean of each process's own CI (over its batches or passes); spread / within CI = stdev "
         "of the process means / within half-width (above 1: the within-process CIs understate)"
     )
-    return Table("processes", "between processes (unit: process)", HEADERS, rows, note=note, numeric=[False] + [True] * 5)
+    return Table(
+        "processes", "between processes (unit: process)", HEADERS, rows, note=note, numeric=[False] + [True] * 5
+    )
 
 
 def process_rows(r: dict[str, Any]) -> list[dict[str, Any]]:

@@ -66,7 +66,6 @@ def _points_table(r: dict[str, Any]) -> Table:
     shown = _shown(points, [m for m in COLUMNS if m not in ("e2e_s", "tpot_s")])  # those two: effects and CSV
     rows = []
     for p in points:
-        m = p.get("metrics") or {}
         cells = [p["id"], *(value(p["knobs"].get(k, "-")) for k in keys), p["status"]]
         rows.append(cells + [_cell(p, c) for c in shown])
     heads = ["point", *(k.rsplit(".", 1)[-1] for k in keys), "status", *(COLUMNS[c][0] for c in shown)]

@@ -222,8 +222,8 @@ def measurements_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:
       ``batch.decode_tps@<b>``, ``batch.efficiency@<b>``, ``memory.peak.<view>``,
       ``memory.weights_bytes``, ``memory.activations_kv_bytes``, ``first_call_s``, ``steady_call_s``,
       ``first_call_overhead_s``, ``load_s``; with ``--processes N`` also ``processes.<metric>`` (the
-      mean over processes, its CI over processes, one sample per process); with images ``image.preprocess_s``, ``image.load_s``,
-      ``image.tokens_per_prompt``;
+      mean over processes, its CI over processes, one sample per process); with images
+      ``image.preprocess_s``, ``image.load_s``, ``image.tokens_per_prompt``;
     * compare: ``variant.<name>.<metric>`` (steady decode_tps, e2e_s, ttft_s, output_throughput;
       first_call_s, load_s, first_measured_e2e_s), ``variant.<name>.memory.peak.<view>``,
       ``ratio.<metric>.<variant>_vs_<baseline>`` (speedup, > 1 = variant better);

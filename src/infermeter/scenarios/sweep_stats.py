@@ -122,8 +122,7 @@ def front_significance(pareto: dict[str, Any], points: list[dict[str, Any]]) -> 
             a["id"]
             for a in off
             if not any(
-                _dominates(b, a, f)
-                and any(_significantly_better(b, a, f[k], f[k + "_better"]) for k in ("x", "y"))
+                _dominates(b, a, f) and any(_significantly_better(b, a, f[k], f[k + "_better"]) for k in ("x", "y"))
                 for b in cand
             )
         ]
@@ -153,7 +152,9 @@ def replicate_warnings(sweep: dict[str, Any]) -> list[str]:
         if row.get("effect_ci") and not any(e["distinguishable"] for e in row["effect_ci"].values())
     ]
     if vague:
-        out.append(f"not distinguishable from the baseline on any metric (effect smaller than its CI): {', '.join(vague)}")
+        out.append(
+            f"not distinguishable from the baseline on any metric (effect smaller than its CI): {', '.join(vague)}"
+        )
     for name, f in (sweep.get("pareto") or {}).items():
         if f.get("not_significant"):
             out.append(

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from infermeter.config import build_config
 from infermeter.errors import InfermeterError
 from infermeter.scenarios.sweep import Knob, plan
 from infermeter.scenarios.sweep_analysis import analyze
 from infermeter.scenarios.sweep_replicates import check_replicates, run_replicated, slots, summarize_entry
 from infermeter.scenarios.sweep_stats import diff_ci, order, replicate_warnings
-from infermeter.config import build_config
 
 
 def test_orders_are_seeded_permutations_different_per_replicate_and_reproducible() -> None:
