@@ -10,15 +10,15 @@ set -uo pipefail
 OUT=${1:-/tmp/gpu-replicates}; mkdir -p "$OUT"
 DEVICE=${DEVICE:-cuda}; MODEL=${MODEL:-qwen3-1.7b}
 export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 INFERMETER_CACHE=${INFERMETER_CACHE:-/tmp/imcache}
-if [ "$DEVICE" = cpu ]; then NEW=8; PLEN=32; B64=4; LIMIT1=2; BUDGET=5; MAXREP=3
-else NEW=128; PLEN=128; B64=64; LIMIT1=4; BUDGET=25; MAXREP=20; fi
+if [ "$DEVICE" = cpu ]; then NEW=8; PLEN=32; B64=4; LIMIT1=2; BUDGET=3; MAXREP=2
+else NEW=128; PLEN=128; B64=64; LIMIT1=4; BUDGET=20; MAXREP=20; fi
 common=(--model "$MODEL" --device "$DEVICE" --workload synthetic --prompt-len "$PLEN" --max-new-tokens "$NEW"
         --prompt-lens '' --batch-sizes '' --warmup different-input --quiet --json --output "$OUT/results"
         --processes 3 --set measure.dataset_budget_s=$BUDGET --set measure.max_repeats=$MAXREP
         --set probe_prompt_len=16 --set probe_output_len=8)
 for b in 1 "$B64"; do
   limit=$([ "$b" = 1 ] && echo "$LIMIT1" || echo "$b")
-  timeout 170 python3 -m infermeter run "${common[@]}" --batch-size "$b" --limit "$limit" \
+  timeout 175 python3 -m infermeter run "${common[@]}" --batch-size "$b" --limit "$limit" \
     > "$OUT/run_b$b.json" 2> "$OUT/run_b$b.err" || echo "run b$b failed: $(tail -1 "$OUT/run_b$b.err")"
 done
 python3 - "$OUT" <<'PY'
