@@ -11,6 +11,7 @@ within-process CI (metrics/processes.py). The results database stores those as
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from infermeter import api as _api  # the package itself: run folders and reports (same layer)
@@ -35,15 +36,34 @@ def check_processes(n: int, cfg: RunConfig) -> None:
 def run_processes(cfg: RunConfig, n: int, progress: bool = True) -> Report:
     """Measure ``cfg`` in ``n`` fresh processes and return the run report with its ``processes`` section.
 
-    A process that fails stops the measurement (its error propagates); the processes measured before
-    it keep their own reports under ``<run>/processes/``.
+    A process that fails or is interrupted stops the measurement and its error propagates; the run's
+    report is still written, marked so, from the processes measured before it (each keeps its own
+    report under ``<run>/processes/``).
     """
     check_processes(n, cfg)
     parent = _api._run_dir(cfg)
     sub = cfg.model_copy(update={"output": str(parent / PROCESSES_DIR)})
-    reports = [_api.run(sub, progress=progress).data for _ in range(n)]
-    data: dict[str, Any] = {**reports[0], "run_dir": str(parent)}
-    data["processes"] = across_processes(reports)
+    reports: list[dict[str, Any]] = []
+    try:
+        for _ in range(n):
+            reports.append(_api.run(sub, progress=progress).data)
+    except InfermeterError as err:
+        _write(cfg, parent, reports, n, "failed", f"process {len(reports) + 1} of {n}: {err}")
+        raise
+    except KeyboardInterrupt:
+        _write(cfg, parent, reports, n, "interrupted", _api.INTERRUPTED)
+        raise
+    return _write(cfg, parent, reports, n, "complete", None)
+
+
+def _write(
+    cfg: RunConfig, parent: Path, reports: list[dict[str, Any]], n: int, status: str, error: str | None
+) -> Report:
+    """The run's report: the first process's, its ``processes`` section over every process measured."""
+    if not reports:  # not one process measured: nothing to report beyond the process's own failed report
+        return Report({})
+    data: dict[str, Any] = {**reports[0], "run_dir": str(parent), "status": status, "error": error}
+    data["processes"] = {**across_processes(reports), "planned": n}
     data["warnings"] = list(reports[0].get("warnings") or []) + process_warnings(data["processes"])
     report = Report(data)
     write_json(report, parent / "report.json")
