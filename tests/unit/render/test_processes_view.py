@@ -23,7 +23,8 @@ def _report(i: int, decode: float) -> dict[str, Any]:
     return {
         "schema_version": 2, "kind": "run", "status": "complete", "error": None, "run_dir": f"/tmp/proc{i}",
         "config": {}, "load": {"load_s": 2.0 + i}, "first_call": {"first_call_s": 1.0 + i},
-        "metrics": {"requests": {"total": 1, "ok": 1, "errors": 0}, "decode_tps": d, "memory": {"peak": {"rss": 2**30}}},
+        "metrics": {"requests": {"total": 1, "ok": 1, "errors": 0}, "decode_tps": d,
+                    "memory": {"peak": {"rss": 2**30}}},
         "warnings": ["w"], "records": [],
     }  # fmt: skip
 
