@@ -8,6 +8,7 @@ import pytest
 from scipy import stats as sps
 
 from infermeter.metrics.checks import process_warnings
+from infermeter.metrics.compute import compute
 from infermeter.metrics.processes import across, across_processes, coverage
 
 
@@ -82,3 +83,20 @@ def test_a_process_without_a_value_keeps_its_place() -> None:
     assert d["within_halfwidths"] == [0.5, None, None]
     assert coverage([1.0, None, 3.0], [(0.5, 1.5), None, None]) == (0, 1)
     assert across([None, None]) is None
+
+
+def test_from_records_each_process_is_one_unit_of_the_between_process_ci(simulate) -> None:  # noqa: ANN001
+    reports = []
+    for k, step in enumerate((0.25, 0.125, 0.0625)):  # three processes, each at its own decode speed
+        recs = [simulate(0.5, [step] * 4, extra={"process": f"p{k}", "unit": f"p{k}/b{b}"}) for b in range(3)]
+        reports.append({"metrics": compute(recs, [], 0)})
+    sec = across_processes(reports)
+    d = sec["metrics"]["decode_tps"]
+    assert d["per_process"] == [4.0, 8.0, 16.0]  # 4 tokens after the first / 4 steps
+    assert d["within_halfwidths"] == [0.0, 0.0, 0.0]  # each process: identical batches
+    assert d["between"]["n"] == 3
+    half = sps.t.ppf(0.975, 2) * float(sps.tstd([4.0, 8.0, 16.0])) / math.sqrt(3)
+    assert d["between_halfwidth"] == pytest.approx(half)
+    assert (d["covered"], d["checked"]) == (0, 6)
+    one = across_processes(reports[:1])["metrics"]["decode_tps"]
+    assert one["between"]["n"] == 1 and one["between"]["ci95_low"] is None  # one process: no CI
