@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from infermeter.api.points import measure_points
+from infermeter.api.processes import run_processes
 from infermeter.config import RunConfig, build_config
 from infermeter.core.environment import capture
 from infermeter.core.gpu_state import drift_warnings
@@ -42,6 +43,8 @@ from infermeter.scenarios.run_cache import cached_request
 from infermeter.scenarios.soak import SoakOptions, plan, run_soak
 from infermeter.scenarios.soak_worker import CALLS_FILE
 from infermeter.scenarios.sweep_analysis import analyze
+from infermeter.scenarios.sweep_replicates import check_replicates, run_replicated
+from infermeter.scenarios.sweep_stats import replicate_warnings
 from infermeter.workloads.base import load_items
 
 # Workers write records; the results database hears of each batch through this hook (the scenarios
@@ -107,17 +110,22 @@ def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, 
     return report
 
 
-def run(config: RunConfig | dict[str, Any] | None = None, *, progress: bool = True, **overrides: Any) -> Report:
+def run(
+    config: RunConfig | dict[str, Any] | None = None, *, progress: bool = True, processes: int = 1, **overrides: Any
+) -> Report:
     """Measure one configuration in a fresh worker and return (and write) its report.
 
     ``config`` is a RunConfig or a nested dict; keyword overrides use the ``--set`` key names.
     If the worker fails, a partial report with every record measured so far is written before the
-    error propagates.
+    error propagates. ``processes``: measure it that many times, each in a fresh worker, and add the
+    between-process statistics (:mod:`infermeter.api.processes`).
     """
     if isinstance(config, RunConfig):
         cfg = build_config(config.model_dump(), overrides) if overrides else config
     else:
         cfg = build_config(config, overrides)
+    if processes != 1:
+        return run_processes(cfg, processes, progress)
     run_dir, payload, workload = start_run(cfg, progress)
     try:
         result = run_isolated(measure, payload, cfg.measure.isolation)
@@ -287,6 +295,7 @@ def sweep(
     announce: Callable[[Path, int, int], None] | None = None,
     executor: Any = None,
     check_interference: bool = False,
+    replicates: int | None = None,
 ) -> Report:
     """Measure ``config`` at every point of a grid over ``knobs`` (key -> values), each point a full
     :func:`run` in its own worker (see :mod:`infermeter.scenarios.sweep`); writes a sweep report.
@@ -298,6 +307,9 @@ def sweep(
     ``executor``: where the points run (:func:`infermeter.executors.make_executor`; None: here, one by one).
     ``check_interference``: with an executor, measure the first pending point alone first and report how
     the concurrent tasks changed it (see :mod:`infermeter.executors.interference`).
+    ``replicates``: measure each point that many times, each in its own process, replicate k in its
+    own order drawn from the config's ``seed`` (:mod:`infermeter.scenarios.sweep_replicates`); None:
+    as the resumed sweep did, else once.
     """
 
     if check_interference and executor is None:
@@ -311,6 +323,11 @@ def sweep(
         cfg = config if isinstance(config, RunConfig) else build_config(config)
         knob_list = sw.knobs_from(knobs or {})
     design = design or "full"
+    if replicates is None:  # a resumed sweep keeps its replicate count
+        replicates = ((prev or {}).get("sweep", {}).get("replication") or {}).get("replicates", 1)
+    check_replicates(replicates)
+    if replicates > 1 and executor is not None:
+        raise InfermeterError("--replicates measures the points here, one after the other: drop --executor/--devices")
     points = sw.plan(cfg, knob_list, design)
     if not any(k.key.startswith("workload.") for k in knob_list):
         load_items(cfg.workload)  # bad input fails before any model is loaded
@@ -334,6 +351,7 @@ def sweep(
             data["sweep"]["executor"] = executor.describe()  # a Ray cluster's size is known once joined
         analyze(data["sweep"])
         data["warnings"] = sw.warnings(cfg, data["sweep"]["knobs"], data["sweep"]["points"])
+        data["warnings"] += replicate_warnings(data["sweep"])
         (run_dir / sw.POINTS_CSV).write_text(points_csv(data), encoding="utf-8")
 
     def checkpoint() -> None:
@@ -343,7 +361,11 @@ def sweep(
 
     with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
         inter = data["sweep"].setdefault("interference", {}) if check_interference else None
-        sw.run_sweep(points, entries, run_dir, bar, checkpoint, retry_failed, run, executor, inter, measure_points)
+        if replicates > 1:
+            run_replicated(points, entries, run_dir, bar, checkpoint, retry_failed, run, replicates, cfg.seed,
+                           data["sweep"])  # fmt: skip
+        else:
+            sw.run_sweep(points, entries, run_dir, bar, checkpoint, retry_failed, run, executor, inter, measure_points)
     return report
 
 

@@ -81,6 +81,7 @@ def run(
     output: str | Path | None = None,
     db: bool | str | Path = False,
     progress: bool = True,
+    processes: int = 1,
     **overrides: Any,
 ) -> Report:
     """Measure one configuration in a fresh worker process and return its report.
@@ -88,12 +89,13 @@ def run(
     ``config``: a RunConfig, a nested dict (``{"model": {"name": "tiny-qwen3"}}``) or None (the
     embedded default). ``overrides`` use the ``--set`` key names (``max_new_tokens=32``,
     ``limit=2``, ``batch_sizes=[]``). ``report.metrics["decode_tps"]["mean"]`` is decode speed.
+    ``processes=3``: measure it in 3 fresh processes; ``report.data["processes"]`` holds the CIs over them.
     """
     refuse_while_importing_main()
 
     cfg = _config(config, overrides, output)
     with _database(db):
-        return api.run(cfg, progress=progress)
+        return api.run(cfg, progress=progress, processes=processes)
 
 
 def compare(
@@ -151,17 +153,21 @@ def sweep(
     output: str | Path | None = None,
     db: bool | str | Path = False,
     progress: bool = True,
+    replicates: int = 1,
 ) -> Report:
     """Measure ``config`` at every point of a grid over ``knobs`` (``{"num_beams": [1, 2]}``).
 
     Each point is a full :func:`run` in its own worker. ``report.metrics[point_label]`` holds each
     point's metrics; ``report.data["sweep"]["effects"]`` and ``["pareto"]`` the analysis.
-    ``design="one-at-a-time"`` varies one knob at a time from the baseline.
+    ``design="one-at-a-time"`` varies one knob at a time from the baseline. ``replicates=3``: each
+    point 3 times, each replicate in its own seeded order; CIs over replicates in the points'
+    ``replicate_stats`` and the effects' ``effect_ci``.
     """
     refuse_while_importing_main()
 
     with _database(db):
-        return api.sweep(_config(config, {}, output), knobs, design=design, progress=progress)
+        cfg = _config(config, {}, output)
+        return api.sweep(cfg, knobs, design=design, progress=progress, replicates=replicates)
 
 
 def load(

@@ -17,6 +17,7 @@ _EPILOG = """examples:
                  --max-new-tokens 128 --batch-size 64 --kv-cache static
   infermeter run --dataset my.jsonl --model ./my-hf-folder --batch-size 4
   infermeter run --config run.yaml --set top_p=0.9 --set measure.max_repeats=20
+  infermeter run --model qwen3-1.7b --device cuda --workload synthetic --processes 3   # CIs over processes
 
 """
 
@@ -36,6 +37,14 @@ def add_parsers(sub: Any) -> dict[str, Any]:
     groups["measurement"].add_argument(
         "--inline", action="store_true", help="measure in this process (debugging; less trustworthy)"
     )
+    groups["measurement"].add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="measure N times, each in a fresh worker process; adds per-metric CIs over processes (n = N) beside "
+        "the within-process ones, and CIs for load time, first call and peak memory",
+    )
     groups["model"].add_argument(
         "--devices",
         metavar="LIST",
@@ -49,5 +58,5 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if args.devices:  # a model over several GPUs: the same as --device cuda:0,cuda:1
         cfg = devices_config(cfg, args.devices, args.device)
-    emit(args, run(cfg, progress=progress_on(args)), render)
+    emit(args, run(cfg, progress=progress_on(args), processes=args.processes), render)
     return 0

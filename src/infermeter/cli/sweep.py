@@ -14,6 +14,7 @@ from infermeter.config import build_config, load_yaml, resolve_key
 from infermeter.errors import InfermeterError
 from infermeter.render.console_sweep import render_sweep
 from infermeter.scenarios.sweep import parse_sets, yaml_knobs
+from infermeter.scenarios.sweep_replicates import check_replicates
 
 _EPILOG = """grid:
   --set KEY=V1,V2,...    a knob: the sweep measures each value (any config key, as for `run`)
@@ -35,6 +36,7 @@ examples:
   infermeter sweep --model qwen3-1.7b --device cuda --workload synthetic \\
                    --set batch_size=1,8,64 --set kv_cache=dynamic,static
   infermeter sweep --resume results/20261121-101500-sweep-smollm2-135m-ab12
+  infermeter sweep --replicates 3 --seed 1 --workload synthetic --set batch_size=1,8   # CIs over replicates
   infermeter report results/20261121-101500-sweep-smollm2-135m-ab12 --html sweep.html
   infermeter sweep --model qwen3-1.7b --device cuda --devices 0,1 --set batch_size=1,8,64 --set kv_cache=dynamic,static
   infermeter sweep --executor ray --ray-address auto --model qwen3-8b --set batch_size=1,8,64
@@ -63,6 +65,15 @@ def add_parsers(sub: Any) -> dict[str, Any]:
     )
     p.add_argument("--resume", metavar="DIR", help="continue the sweep in DIR (alone: with its own config and knobs)")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: measure failed points again")
+    p.add_argument(
+        "--replicates",
+        type=int,
+        default=None,
+        metavar="N",
+        help="measure each point N times, each in its own process, each replicate in a new random order of the "
+        "points (seeded by --seed, recorded); point means get CIs over replicates, effects and Pareto fronts say "
+        "what the noise cannot tell apart",
+    )
     add_executor_flags(p)
     p.add_argument(
         "--check-interference",
@@ -90,6 +101,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     for key in flags:
         if any(k.key == resolve_key(key) for k in knobs):
             raise InfermeterError(f"{key} is both a sweep knob (--set) and fixed by a flag: drop one")
+    if args.replicates is not None:
+        check_replicates(args.replicates)  # before anything is planned or measured
     if args.retry_failed and not args.resume:
         raise InfermeterError("--retry-failed goes with --resume DIR")
     where: list[Path] = []
@@ -106,13 +119,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         if args.resume and not (args.set or args.config or flags):
             report = sweep(resume=args.resume, design=args.design, retry_failed=args.retry_failed,
                            progress=progress, announce=announce, executor=executor,
-                           check_interference=args.check_interference)  # fmt: skip
+                           check_interference=args.check_interference, replicates=args.replicates)  # fmt: skip
         else:
             cfg = build_config(data, {**flags, **fixed}, f" ({args.config})" if args.config else "")
             grid = {k.key: k.values for k in knobs}
             report = sweep(cfg, grid, design=args.design, resume=args.resume, retry_failed=args.retry_failed,
                            progress=progress, announce=announce, executor=executor,
-                           check_interference=args.check_interference)  # fmt: skip
+                           check_interference=args.check_interference, replicates=args.replicates)  # fmt: skip
     except KeyboardInterrupt:
         if where:
             print(f"infermeter: resume with: infermeter sweep --resume {where[0]}", file=sys.stderr)

@@ -4,13 +4,16 @@ Each check reads a summary dict (``core.stats.Summary.to_dict``) and says where 
 be trusted: too few independent units, a spread above 10% of the mean, extremes beyond +-50% of the
 mean, durations under 1 ms from a clock too coarse for them, a p99 from fewer than 100 values (it is
 then close to the maximum). Lines are grouped by check so a run with one batch gets one line, not one
-per metric. GPU clock/temperature drift and foreign GPU processes come from core/gpu_state.py.
+per metric. GPU clock/temperature drift and foreign GPU processes come from core/gpu_state.py. A run
+measured in several processes is also checked across them (:func:`process_warnings`).
 """
 
 from __future__ import annotations
 
 import time
 from typing import Any
+
+from infermeter.metrics.registry import label as label_of
 
 MIN_UNITS = 3
 UNSTABLE_CV = 0.10
@@ -92,3 +95,27 @@ def mismatch_warning(m: dict[str, Any] | None) -> str | None:
         f"(mean {m['mean_delta']:+.1f}, max {m['max_delta']:+d} tokens; text is re-tokenized by the server, and the "
         "chat API adds its template): prompt_tokens are the server's counts"
     )
+
+
+def process_warnings(section: dict[str, Any] | None) -> list[str]:
+    """Lines for a run measured in several processes (``processes`` section, metrics/processes.py).
+
+    The between-process check: the stdev of the process means above the mean within-process CI
+    half-width says each process's CI understates how much the next process may differ.
+    """
+    if not section:
+        return []
+    out = []
+    if section["n"] < MIN_UNITS:
+        out.append(f"{section['n']} processes: between-process CIs are wide (--processes 3 or more)")
+    hits = [
+        f"{label_of(k)} ({d['spread_ratio']:.1f}x)"
+        for k, d in section["metrics"].items()
+        if d.get("spread_ratio") is not None and d["spread_ratio"] > 1
+    ]
+    if hits:
+        out.append(
+            "between-process spread (stdev of the process means) is larger than the within-process CI "
+            f"half-width: {', '.join(hits)}; read the between-process CIs, the within-process ones understate"
+        )
+    return out

@@ -262,6 +262,28 @@ TERMS: tuple[Term, ...] = (
         "in sweep: the points that no other point beats on both axes at once",
         ("pareto front",),
     ),
+    Term(
+        "spread_ratio",
+        "spread / within CI",
+        "between-process spread ratio",
+        "",
+        "",
+        "in run --processes N: the stdev of the processes' means divided by the mean half-width of each "
+        "process's own 95% CI; above 1, fresh processes differ by more than one process's CI admits, so "
+        "read the CI over processes",
+        ("between processes", "spread / within", "within CIs holding other processes' means"),
+    ),
+    Term(
+        "effect_ci",
+        "not distinguishable",
+        "effect CI over replicates",
+        "",
+        "",
+        "in sweep --replicates N: the 95% CI (Welch, over replicates) of a knob value's change from its "
+        "baseline; when it holds no change the effect is smaller than its CI, and a point dominated on "
+        "the means without a CI that confirms it is 'dominated, not significantly'",
+        ("effect ci", "dominated, not significantly", "replicates"),
+    ),
 )
 
 

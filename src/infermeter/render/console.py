@@ -11,6 +11,7 @@ from infermeter.metrics import registry
 from infermeter.metrics.glossary import label
 from infermeter.render.ab_view import log_ci
 from infermeter.render.console_sol import add_rows
+from infermeter.render.export_processes import render_processes
 from infermeter.render.layout import glossary_footer, table_or_stack
 
 
@@ -176,6 +177,8 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
     if m["stream_tps"]:
         speed += f"  per request {m['stream_tps']:.1f} tok/s (per-stream)"
     title = f"infermeter run: {load.get('model', '?')} on {load.get('device', '?')} ({load.get('dtype', '?')})"
+    if data.get("processes"):  # run --processes N: this table is the first process's, the table after it all N
+        title += f", process 1 of {data['processes']['n']}"
     t = _Rows()
     t.add_row("1 " + label("decode_tps"), speed)
     t.add_row("2 " + label("ttft_s"), _dist(m["ttft_s"]))
@@ -215,6 +218,7 @@ def render(data: dict[str, Any], console: Console | None = None) -> None:
         )
     t.add_row(label("load_s"), f"{load.get('load_s', 0):.1f} s, {load.get('parameters', 0) / 1e6:.1f} M params")
     table_or_stack(console, title, ["metric", "value"], t.rows, footer=glossary_footer())
+    render_processes(data, console)  # run --processes N
     for w in data.get("warnings", []):
         console.print(f"[yellow]warning:[/] {for_console(w)}")
     if data.get("run_dir"):

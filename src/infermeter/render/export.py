@@ -19,6 +19,7 @@ from infermeter.metrics import registry
 from infermeter.render.ab_view import better, log_ci, variant_over_baseline, verdict_line
 from infermeter.render.console_load import point_rows
 from infermeter.render.console_sol import sol_lines
+from infermeter.render.export_processes import process_rows, process_table
 from infermeter.render.export_sweep import sweep_rows, sweep_tables
 from infermeter.render.figure import save_png
 from infermeter.render.plots import figures
@@ -157,7 +158,8 @@ def _run_tables(r: dict[str, Any]) -> list[Table]:
         note = f"knee at batch {knee:g}" if knee else "no knee: the curve stays close to straight"
         heads = ["batch size", "throughput tok/s [95% CI]", "efficiency", "decode tok/s"]
         out.append(Table("batch", "batch efficiency", heads, rows, note=note, numeric=[True] * 4))
-    return out
+    proc = process_table(r)  # run --processes N
+    return out + ([proc] if proc else [])
 
 
 # -- compare ---------------------------------------------------------------------------------------
@@ -302,6 +304,7 @@ def _run_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
     for k, v in (r.get("first_call") or {}).items():
         if isinstance(v, (int, float)):
             out.append(_value_row("first_call", k, v, "s"))
+    out += process_rows(r)  # run --processes N
     return out
 
 

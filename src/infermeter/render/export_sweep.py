@@ -66,16 +66,36 @@ def _points_table(r: dict[str, Any]) -> Table:
     shown = _shown(points, [m for m in COLUMNS if m not in ("e2e_s", "tpot_s")])  # those two: effects and CSV
     rows = []
     for p in points:
-        m = p.get("metrics") or {}
         cells = [p["id"], *(value(p["knobs"].get(k, "-")) for k in keys), p["status"]]
-        rows.append(cells + [COLUMNS[c][1](m.get(c)) for c in shown])
+        rows.append(cells + [_cell(p, c) for c in shown])
     heads = ["point", *(k.rsplit(".", 1)[-1] for k in keys), "status", *(COLUMNS[c][0] for c in shown)]
     views = {str(v) for p in points if (v := (p.get("metrics") or {}).get("peak_memory_view"))}
     note = "time per sample / per token: the main pass's wall time (first send to last token) per request / "
     note += "per output token; TPS = output throughput (prefill included); decode tok/s excludes prefill; "
     note += f"peak memory of the main pass ({', '.join(sorted(views)) or '-'}); every metric is in points.csv"
+    rep = sweep.get("replication")
+    if rep:
+        note += f"; mean +- 95% CI half-width over {rep['replicates']} replicates (unit: replicate; seed {rep['seed']})"
     numeric = [False] * (len(keys) + 2) + [True] * len(shown)
     return Table("points", f"sweep points ({len(points)})", heads, rows, note=note, numeric=numeric)
+
+
+def _cell(p: dict[str, Any], metric: str) -> str:
+    """A point's value; with replicates, ``mean +-half-width`` of its CI over them."""
+    f = COLUMNS[metric][1]
+    text = f((p.get("metrics") or {}).get(metric))
+    s = (p.get("replicate_stats") or {}).get(metric) or {}
+    if s.get("ci95_low") is None:
+        return text
+    return f"{text} +-{f((s['ci95_high'] - s['ci95_low']) / 2)}"
+
+
+def _effect_text(text: str, ch: float, ec: dict[str, Any] | None) -> str:
+    """``value (+x%)``; with replicates the CI of the change, and whether the noise can tell it apart."""
+    if not ec or ec.get("rel_low") is None:
+        return f"{text} ({ch:+.0%})"
+    out = f"{text} ({ch:+.0%} [{ec['rel_low']:+.0%}, {ec['rel_high']:+.0%}])"
+    return out if ec["distinguishable"] else out + " not distinguishable"
 
 
 def _effect_tables(r: dict[str, Any]) -> list[Table]:
@@ -97,9 +117,12 @@ def _effect_tables(r: dict[str, Any]) -> list[Table]:
                 if row["status"] != "complete":
                     cells.append(row["status"])
                 else:
-                    cells.append(text if ch is None or value(row["value"]) == base else f"{text} ({ch:+.0%})")
+                    same = ch is None or value(row["value"]) == base
+                    cells.append(text if same else _effect_text(text, ch, (row.get("effect_ci") or {}).get(m)))
             rows.append(cells)
         note = f"the other knobs at their baselines; (+x%): change from {name}={base}"
+        if any(row.get("effect_ci") for row in eff["rows"]):
+            note += " [95% CI of the change over replicates]; not distinguishable: the CI holds no change"
         numeric = [False] + [True] * len(eff["rows"])
         out.append(Table(f"effect-{name}", f"effect of {name}", heads, rows, note=note, numeric=numeric))
     return out
@@ -115,6 +138,11 @@ def _front_tables(r: dict[str, Any]) -> list[Table]:
         rows = [
             [pid, by_id[pid]["label"], COLUMNS[x][1](by_id[pid]["metrics"][x]), COLUMNS[y][1](by_id[pid]["metrics"][y])]
             for pid in f["front"]
+        ]
+        rows += [  # sweep --replicates: dominated on the means, but no CI confirms it
+            [f"{pid} (dominated, not significantly)", by_id[pid]["label"]]
+            + [COLUMNS[x][1](by_id[pid]["metrics"][x]), COLUMNS[y][1](by_id[pid]["metrics"][y])]
+            for pid in f.get("not_significant") or []
         ]
         title = f"Pareto front: {COLUMNS[y][0]} vs {COLUMNS[x][0]}"
         note = f"{len(f['front'])} of {len(f['considered'])} points are on the front: no other point is as good on "
@@ -132,6 +160,16 @@ def _front_tables(r: dict[str, Any]) -> list[Table]:
     return out
 
 
+def _order_table(r: dict[str, Any]) -> list[Table]:
+    """The order each replicate measured the points in (sweep --replicates)."""
+    rep = r["sweep"].get("replication")
+    if not rep:
+        return []
+    rows = [[f"r{k + 1}", " ".join(o)] for k, o in enumerate(rep["orders"])]
+    note = f"each replicate in its own seeded random order (seed {rep['seed']}), so drift does not line up with a knob"
+    return [Table("replication", "order of measurement per replicate", ["replicate", "points in order"], rows, note)]
+
+
 def _cut(text: str, n: int = 240) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
@@ -140,7 +178,7 @@ def sweep_tables(r: dict[str, Any]) -> list[Table]:
     """Points, one effect table per knob, the Pareto fronts and the failed points."""
     if not (r.get("sweep") or {}).get("points"):
         return []
-    out = [_points_table(r), *_effect_tables(r), *_front_tables(r)]
+    out = [_points_table(r), *_effect_tables(r), *_front_tables(r), *_order_table(r)]
     failed = [
         [p["id"], p["label"], p["status"], _cut(p.get("error") or "")] for p in _planned(r) if p["status"] == "failed"
     ]
@@ -162,7 +200,9 @@ def sweep_rows(r: dict[str, Any]) -> list[dict[str, Any]]:
         for m, (_label, unit, _better) in METRICS.items():
             v = p["metrics"].get(m)
             if v is not None:
-                out.append({"section": f"point:{p['id']} {p['label']}", "name": m, "unit": unit, "n": 1, "mean": v})
+                s = (p.get("replicate_stats") or {}).get(m) or {}  # sweep --replicates: n and CI over replicates
+                row = {"n": s.get("n", 1), "ci95_low": s.get("ci95_low"), "ci95_high": s.get("ci95_high")}
+                out.append({"section": f"point:{p['id']} {p['label']}", "name": m, "unit": unit, "mean": v, **row})
     return out
 
 

@@ -117,6 +117,9 @@ def _run_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
     out.append(_scalar("load_s", "s", (report.get("load") or {}).get("load_s")))
 
     out += sol_measurements(m)  # roofline shares and energy per token
+    for key, d in ((report.get("processes") or {}).get("metrics") or {}).items():  # run --processes N
+        per = [float(v) for v in d["per_process"] if v is not None]  # one value per process: the unit
+        out.append(_meas(f"processes.{key}", _unit(key), d["between"], per))
     return out
 
 
@@ -185,7 +188,9 @@ def _sweep_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
         for key, (_label, unit, _better) in METRICS.items():
             name = f"memory.peak.{m.get('peak_memory_view') or 'rss'}" if key == "peak_memory_bytes" else key
             name = "batch.efficiency" if key == "batch_efficiency" else name
-            out.append(_scalar(f"point[{p['label']}].{name}", unit, m.get(key)))
+            rep = (p.get("replicate_stats") or {}).get(key)  # sweep --replicates: n and CI over replicates
+            meas = _meas(f"point[{p['label']}].{name}", unit, rep, rep["values"]) if rep else None
+            out.append(meas or _scalar(f"point[{p['label']}].{name}", unit, m.get(key)))
     return out
 
 
@@ -216,8 +221,9 @@ def measurements_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:
       ``context.ttft_s@<prompt_tokens>``, ``context.prefill_tps@<n>``, ``batch.throughput@<b>``,
       ``batch.decode_tps@<b>``, ``batch.efficiency@<b>``, ``memory.peak.<view>``,
       ``memory.weights_bytes``, ``memory.activations_kv_bytes``, ``first_call_s``, ``steady_call_s``,
-      ``first_call_overhead_s``, ``load_s``; with images ``image.preprocess_s``, ``image.load_s``,
-      ``image.tokens_per_prompt``;
+      ``first_call_overhead_s``, ``load_s``; with ``--processes N`` also ``processes.<metric>`` (the
+      mean over processes, its CI over processes, one sample per process); with images
+      ``image.preprocess_s``, ``image.load_s``, ``image.tokens_per_prompt``;
     * compare: ``variant.<name>.<metric>`` (steady decode_tps, e2e_s, ttft_s, output_throughput;
       first_call_s, load_s, first_measured_e2e_s), ``variant.<name>.memory.peak.<view>``,
       ``ratio.<metric>.<variant>_vs_<baseline>`` (speedup, > 1 = variant better);
@@ -225,7 +231,8 @@ def measurements_from_report(report: dict[str, Any]) -> list[dict[str, Any]]:
       ``soak.<config>.slope.<series>`` (Theil-Sen per call), ``soak.<config>.peak.<view>``;
     * sweep: ``point[<knob>=<value>,...].<metric>`` per measured point (metrics of
       :data:`infermeter.scenarios.sweep_analysis.METRICS`; peak memory as ``memory.peak.<view>``,
-      batch efficiency as ``batch.efficiency``), one value each;
+      batch efficiency as ``batch.efficiency``), one value each; with ``--replicates N`` the mean over
+      replicates, its CI over them and one sample per replicate;
     * load: ``load.<profile>.<metric>`` per profile point (ttft_s, tpot_s, itl_s, e2e_s summaries;
       output_throughput, request_rate, achieved_rate, goodput.requests_per_s, goodput.fraction, errors).
     """

@@ -87,6 +87,9 @@ class RunReport(_Report):
     first_call: dict[str, Any] | None = None
     workload: dict[str, Any] | None = None
     metrics: RunMetrics
+    processes: dict[str, Any] | None = Field(
+        None, description="run --processes N: per metric, every process's value and the CI over processes"
+    )
     records: list[dict[str, Any]] = Field(default_factory=list)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from infermeter.metrics import registry
 from infermeter.metrics.registry import HIGHER
+from infermeter.scenarios.sweep_stats import annotate
 
 #: The per-point metrics, in table order: the six headline metrics first, then the deployment view
 #: (time per sample, total tokens, time per token, throughput), then the latency details. Labels,
@@ -185,3 +186,4 @@ def analyze(sweep: dict[str, Any]) -> None:
         if p.get("planned", True):
             counts[p["status"]] = counts.get(p["status"], 0) + 1
     sweep["counts"] = counts
+    annotate(sweep, list(METRICS))  # sweep --replicates N: effect CIs, significance of dominance
