@@ -160,7 +160,7 @@ def _tps_distribution(report: dict[str, Any]) -> Figure:
     data = [_steady_values(variants[n], "decode_tps") for n in names]
     fig, (ax,) = _new(1, (7.0, 1.0 + 0.6 * len(names) + 1.0))
     pos = list(range(1, len(names) + 1))
-    ax.boxplot([d or [math.nan] for d in data], positions=pos, vert=False, widths=0.5)
+    ax.boxplot([d or [math.nan] for d in data], positions=pos, orientation="horizontal", widths=0.5)
     rng = np.random.default_rng(0)  # fixed jitter: the same report draws the same picture
     for p, d in zip(pos, data, strict=True):
         ax.scatter(d, p + rng.uniform(-0.15, 0.15, len(d)), s=12, alpha=0.7, zorder=3)
