@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from infermeter.errors import InfermeterError
@@ -116,7 +116,7 @@ class RayExecutor:
                 raise InfermeterError(f"a task needs {n} GPU(s), the largest node of the Ray cluster has {biggest}")
         return resolved
 
-    def run(self, tasks: list[Task]) -> Iterator[Outcome]:
+    def run(self, tasks: list[Task]) -> Generator[Outcome, None, None]:
         """Submit every task; yield outcomes as they arrive; lost tasks re-run up to ``retries`` times."""
         ray = self.ray
         try:

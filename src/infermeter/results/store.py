@@ -58,7 +58,7 @@ def run_id_for(report: dict[str, Any]) -> str:
 
 def _now_utc() -> str:
     # ISO 8601 in UTC sorts as text, so ``since`` filters are plain string comparisons.
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 # -- measurements of a report (pure) -----------------------------------------------------------------
@@ -404,8 +404,8 @@ def _iso_utc(t: str | _dt.datetime) -> str:
         except ValueError as err:
             raise InfermeterError(f"bad time {t!r}: expected ISO, e.g. 2026-11-21 or 2026-11-21T09:00") from err
     if t.tzinfo is None:
-        t = t.replace(tzinfo=_dt.timezone.utc)
-    return t.astimezone(_dt.timezone.utc).isoformat(timespec="seconds")
+        t = t.replace(tzinfo=_dt.UTC)
+    return t.astimezone(_dt.UTC).isoformat(timespec="seconds")
 
 
 _STORES: dict[tuple[int, Path], ResultStore] = {}

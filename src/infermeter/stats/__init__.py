@@ -42,7 +42,7 @@ UNSTABLE_CV = 0.10
 _KNEE_MIN_DIFF = 0.1
 
 
-def _as_array(values: Sequence[float]) -> np.ndarray:
+def _as_array(values: Sequence[float] | np.ndarray) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     if arr.ndim != 1:
         raise ValueError(f"expected a 1-D sequence of numbers, got shape {arr.shape}")
@@ -174,7 +174,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(arr, q))
 
 
-def ci_mean(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+def ci_mean(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
     """Two-sided Student-t confidence interval of the mean of ``values``.
 
     Returns ``(low, high)``; every value is taken as an independent unit. With a single value
@@ -195,7 +195,7 @@ def ci_mean(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
 
 
 def cluster_ci(
-    values: Sequence[float], units: Sequence[object] | None = None, confidence: float = 0.95
+    values: Sequence[float] | np.ndarray, units: Sequence[object] | None = None, confidence: float = 0.95
 ) -> tuple[float, float, int]:
     """``(low, high, n_units)``: CI of the mean of ``values`` over their independent units.
 

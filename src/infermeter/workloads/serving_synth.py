@@ -60,8 +60,8 @@ def _lengths_spec(text: str | None, prompt_len: int, output_len: int) -> dict[st
 def draw_lengths(spec: dict[str, float], key: str, n: int, rng: np.random.Generator) -> list[int]:
     """``n`` lengths (>= 1) for ``key``: fixed, uniform over [min, max], or normal clipped to [min, max]."""
     mean, lo, hi = spec[key], spec.get(key + "_min", 1), spec.get(key + "_max")
-    if mean == -1:  # a range
-        got = rng.integers(int(lo), int(hi) + 1, size=n)
+    if mean == -1:  # a range: _lengths_spec set both of its bounds
+        got = rng.integers(int(lo), int(spec[key + "_max"]) + 1, size=n)
     elif spec.get(key + "_stdev"):
         got = np.rint(rng.normal(mean, spec[key + "_stdev"], size=n))
     else:
