@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -202,7 +202,7 @@ def _tracked(report: Report, path: Path, finalize: Callable[[], None]) -> Iterat
 
 
 def compare(
-    variants: list[tuple[str, RunConfig | dict[str, Any]]],
+    variants: Sequence[tuple[str, RunConfig | dict[str, Any]]],
     options: CompareOptions | None = None,
     *,
     progress: bool = True,
@@ -314,8 +314,8 @@ def sweep(
     points = sw.plan(cfg, knob_list, design)
     if not any(k.key.startswith("workload.") for k in knob_list):
         load_items(cfg.workload)  # bad input fails before any model is loaded
-    if prev is not None:
-        run_dir = Path(resume)  # type: ignore[arg-type]
+    if prev is not None and resume is not None:  # prev is read from resume
+        run_dir = Path(resume)
         report = Report(prev)
         prev.update(status="running", error=None, config=cfg.model_dump())
         recording.begin(run_dir, "sweep", prev["config"], prev.get("environment"))

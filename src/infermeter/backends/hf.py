@@ -222,7 +222,8 @@ class HFBackend(Backend):
             from transformers import CompileConfig
 
             cc = CompileConfig()
-            cc._compile_all_devices = True  # transformers compiles only on accelerators by default
+            # transformers compiles only on accelerators by default; it declares this flag None, True turns it on
+            cc._compile_all_devices = True  # type: ignore[assignment]
             kw["compile_config"] = cc
         return kw
 

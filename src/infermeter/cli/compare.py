@@ -81,7 +81,7 @@ def add_parsers(sub: Any) -> dict[str, Any]:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     # A compare is a speed A/B: by default one synthetic batch of 1 with a forced length.
-    base = {"workload": {"kind": "synthetic", "batch_size": 1}, "generation": {"max_new_tokens": 64}}
+    base: dict[str, Any] = {"workload": {"kind": "synthetic", "batch_size": 1}, "generation": {"max_new_tokens": 64}}
     if args.config:
         base = deep_merge(base, load_yaml(args.config))
     base = apply_overrides(base, overrides(args))

@@ -43,7 +43,7 @@ def accuracy(records: list[RequestRecord]) -> dict[str, Any] | None:
     scored = [r for r in records if r.score is not None]
     if not scored:
         return None
-    scores = [float(r.score) for r in scored]  # type: ignore[arg-type]
+    scores = [float(r.score) for r in scored if r.score is not None]
     n = len(scores)
     mean = sum(scores) / n
     if all(x in (0.0, 1.0) for x in scores):
@@ -69,7 +69,7 @@ def memory(groups: list[dict[str, Any]], weights_bytes: int) -> dict[str, Any]:
     by_phase: dict[str, list[MemoryPeak]] = {}
     for g in groups:
         by_phase.setdefault(g["phase"], []).append(MemoryPeak(**g["memory"]))
-    phases = {p: merge_peaks(v).to_dict() for p, v in by_phase.items()}  # type: ignore[union-attr]
+    phases = {p: peak.to_dict() for p, v in by_phase.items() if (peak := merge_peaks(v)) is not None}  # none empty
     overall = merge_peaks([p for v in by_phase.values() for p in v])
     out: dict[str, Any] = {"weights_bytes": weights_bytes, "phases": phases}
     if overall is not None:

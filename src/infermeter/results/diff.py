@@ -125,7 +125,7 @@ def diff_runs(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], alpha:
 def _holm(rows: list[DiffRow], alpha: float) -> list[DiffRow]:
     """Rows with Holm-adjusted p over the tested ones, and verdicts recomputed from the adjusted p."""
     tested = [i for i, r in enumerate(rows) if r.p is not None]
-    adj = holm([rows[i].p for i in tested])  # type: ignore[misc]
+    adj = holm([p for i in tested if (p := rows[i].p) is not None])
     out = list(rows)
     for i, p in zip(tested, adj, strict=True):
         r = rows[i]

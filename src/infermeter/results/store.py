@@ -139,7 +139,8 @@ def _model_of(config: dict[str, Any]) -> str | None:
 def _device_of(config: dict[str, Any], environment: dict[str, Any]) -> str | None:
     model = config.get("model") if isinstance(config.get("model"), dict) else None
     if model is None and isinstance(config.get("configs"), dict):
-        model = next(iter(config["configs"].values()), {}).get("model")
+        first: dict[str, Any] = next(iter(config["configs"].values()), {})
+        model = first.get("model")
     device = (model or {}).get("device")
     if device == "auto":  # what "auto" resolves to: CUDA when the environment saw one
         device = "cuda" if (environment.get("cuda") or {}).get("available") else "cpu"
@@ -337,7 +338,8 @@ class ResultStore:
         or date (UTC when no zone is given) or a datetime; ``limit=None`` lists all. Each run has
         ``n_records`` and ``n_measurements``.
         """
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         if kind is not None:
             where.append("kind = ?")
             args.append(kind)

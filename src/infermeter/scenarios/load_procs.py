@@ -62,7 +62,7 @@ def _worker(conn: Any, i: int, n: int, cfg: Any, opts: Any, prompts: list[Any], 
                     return
                 point, profile, start, index = msg
                 sink = _ListSink()
-                runner = LoadRunner(client.request, prompts, cfg.generation, force, opts, sink, client.now)  # type: ignore[arg-type]
+                runner = LoadRunner(client.request, prompts, cfg.generation, force, opts, sink, client.now)
                 runner.index = index
                 await runner.run_point(point, profile, start, (i, n))
                 conn.send(("done", [r.to_dict() for r in sink.records], runner.stopped))
