@@ -54,6 +54,8 @@ def _lengths_spec(text: str | None, prompt_len: int, output_len: int) -> dict[st
                 f"--lengths: cannot read {part!r}: use prompt_tokens=N,output_tokens=N with N fixed (256), a range "
                 "(128-512), or a mean with _stdev, _min, _max (prompt_tokens=256,prompt_tokens_stdev=64)"
             )
+        if spec[key] < 0:  # -1 would also be taken for the range marker above
+            raise InfermeterError(f"--lengths: {part!r}: lengths and spreads cannot be negative")
     return spec
 
 
@@ -74,7 +76,9 @@ def random_items(cfg: Any, count: int, output_len: int) -> list[WorkItem]:
     spec = _lengths_spec(cfg.lengths, cfg.prompt_len, output_len)
     for key in ("prompt_tokens", "output_tokens"):
         lo, hi = spec.get(key + "_min", 1), spec.get(key + "_max")
-        if hi is not None and hi < lo or spec[key] == 0:
+        if spec[key] == 0:
+            raise InfermeterError(f"--lengths: {key} must be at least 1 token")
+        if hi is not None and hi < lo:
             raise InfermeterError(f"--lengths: {key} has an empty range ({lo:g}-{hi:g})")
     rng = np.random.default_rng([cfg.sample_seed, 13])
     ins = draw_lengths(spec, "prompt_tokens", count, rng)
