@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from infermeter.cli.options import flag_values
 from infermeter.errors import InfermeterError
 
 
@@ -45,9 +46,5 @@ def add_extra_flags(p: argparse.ArgumentParser) -> None:
 
 def extra_options(args: argparse.Namespace) -> dict[str, Any]:
     """The LoadOptions fields these flags set."""
-    return {
-        "server_metrics": args.server_metrics,
-        "client_procs": args.client_procs,
-        "slo_target": _share(args.slo_target),
-        "search_points": args.search_points,
-    }
+    fields = flag_values(args, "server_metrics", "client_procs", "search_points")
+    return {**fields, "slo_target": _share(args.slo_target)}

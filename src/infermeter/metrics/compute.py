@@ -28,11 +28,6 @@ from infermeter.metrics.throughput import batch_decode_tps, output_throughput, s
 from infermeter.metrics.units import by_pass, counts, per_gap, per_request
 
 
-def _s(vals: list[float]) -> dict[str, Any] | None:
-    s = stats.summarize(vals)
-    return s.to_dict() if s else None
-
-
 def accuracy(records: list[RequestRecord]) -> dict[str, Any] | None:
     """Mean score over scored items, with the per-item scores kept in the records.
 
@@ -61,7 +56,7 @@ def accuracy(records: list[RequestRecord]) -> dict[str, Any] | None:
 def throughput_passes(main: list[RequestRecord]) -> dict[str, Any] | None:
     """Output throughput of each pass over the dataset, summarized (one value per pass)."""
     vals = [v for rs in by_pass(main).values() if (v := output_throughput(rs)) is not None]
-    return _s(vals)
+    return stats.summary_dict(vals)
 
 
 def memory(groups: list[dict[str, Any]], weights_bytes: int) -> dict[str, Any]:
@@ -86,7 +81,7 @@ def compute(records: list[RequestRecord], groups: list[dict[str, Any]], weights_
     first = by_pass(main).get(0, main) if main else []
     passes = throughput_passes(main)
     # Metrics registered elsewhere with a function of records get the same summary.
-    extras = {m.key: _s(m.samples(main)) for m in registry.extras() if m.samples is not None}
+    extras = {m.key: stats.summary_dict(m.samples(main)) for m in registry.extras() if m.samples is not None}
     return {
         # total/ok/tokens describe one pass over the items (what was asked); repeated passes add
         # units, counted in measured_requests; errors and short outputs count in every pass
@@ -106,7 +101,7 @@ def compute(records: list[RequestRecord], groups: list[dict[str, Any]], weights_
         "tpot_s": per_request(tpot, main),
         "itl_s": per_gap(ok),
         "e2e_s": per_request(e2e, main),
-        "decode_tps": _s(batch_decode_tps(main)),
+        "decode_tps": stats.summary_dict(batch_decode_tps(main)),
         **extras,
         "stream_tps": stream_speed(main),
         # the mean over passes (each pass its own window: bookkeeping between passes is not in it)

@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,7 @@ __all__ = [
     "percentile",
     "stability_warning",
     "summarize",
+    "summary_dict",
 ]
 
 #: Relative standard deviation above which a result is flagged unstable.
@@ -308,6 +310,12 @@ def summarize(values: Sequence[float], units: Sequence[object] | None = None) ->
         ci95_high=high,
         units=g,
     )
+
+
+def summary_dict(values: Sequence[float], units: Sequence[object] | None = None) -> dict[str, Any] | None:
+    """:func:`summarize` as a report keeps it (:meth:`Summary.to_dict`); None when nothing was measured."""
+    s = summarize(values, units)
+    return s.to_dict() if s else None
 
 
 def stability_warning(name: str, s: Summary, unit: str = "") -> str | None:
