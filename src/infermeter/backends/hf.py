@@ -222,8 +222,8 @@ class HFBackend(Backend):
             from transformers import CompileConfig
 
             cc = CompileConfig()
-            # transformers compiles only on accelerators by default; it declares this flag None, True turns it on
-            cc._compile_all_devices = True  # type: ignore[assignment]
+            # transformers compiles only on accelerators by default
+            cc._compile_all_devices = True  # type: ignore[assignment]  # declared None; True turns it on
             kw["compile_config"] = cc
         return kw
 
