@@ -59,7 +59,7 @@ browser:
 	@if ! command -v tmux >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; fi
 
-# The tests, after the static checks: ruff (lint + format) and the layers contract (import-linter).
+# The tests, after the static checks: ruff (lint + format), the layers contract (import-linter), mypy.
 test: install browser servers check
 	$(BIN)/python -m pytest -q
 
@@ -67,10 +67,9 @@ check: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
-
-# check + mypy (not yet clean: see docs/architecture.md, "Type checking").
-lint: check
 	$(BIN)/mypy src
+
+lint: check
 
 # Removes what the Makefile built. Your measurements in ./results are kept.
 clean:

@@ -361,6 +361,14 @@ class RunConfig(_Section):
 _SECTIONS = ("model", "generation", "workload", "measure", "server", "engine")
 
 
+def _section_model(section: str) -> type[BaseModel]:
+    """The model class of one of RunConfig's sections (``model``, ``generation``, ...)."""
+    cls = RunConfig.model_fields[section].annotation
+    if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
+        raise TypeError(f"RunConfig.{section} is not a section")
+    return cls
+
+
 def _field_index() -> dict[str, list[str]]:
     """Bare field name -> every dotted path it names (more than one: ambiguous)."""
     seen: dict[str, list[str]] = {}
@@ -368,8 +376,7 @@ def _field_index() -> dict[str, list[str]]:
         if name not in _SECTIONS:
             seen.setdefault(name, []).append(name)
     for section in _SECTIONS:
-        cls = RunConfig.model_fields[section].annotation
-        for name in cls.model_fields:  # type: ignore[union-attr]
+        for name in _section_model(section).model_fields:
             seen.setdefault(name, []).append(f"{section}.{name}")
     return seen
 
@@ -383,8 +390,7 @@ def resolve_key(key: str) -> str:
     key = RENAMED.get(key, key)
     if "." in key:
         section, _, name = key.partition(".")
-        cls = RunConfig.model_fields.get(section)
-        if section in _SECTIONS and cls and name in cls.annotation.model_fields:  # type: ignore[union-attr]
+        if section in _SECTIONS and name in _section_model(section).model_fields:
             return key
     else:
         paths = _field_index().get(key, [])

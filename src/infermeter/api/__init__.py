@@ -5,27 +5,22 @@ The CLI is a thin layer over these functions; everything it can do, a script can
 
 from __future__ import annotations
 
-import datetime as _dt
-import re
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from infermeter.api.points import measure_points
 from infermeter.api.processes import run_processes
+from infermeter.api.runs import INTERRUPTED, _report, _run_dir, start_run
 from infermeter.config import RunConfig, build_config
 from infermeter.core.environment import capture
-from infermeter.core.gpu_state import drift_warnings
 from infermeter.core.isolation import add_worker_initializer, run_isolated
 from infermeter.core.progress import load_view, phase_progress
 from infermeter.core.records import RECORDS_FILE, REPORT_FILE, read_records
 from infermeter.core.redact import clean
 from infermeter.errors import InfermeterError
-from infermeter.metrics import speed_of_light
 from infermeter.metrics.cache import cache_summary, input_repetition, repetition_warning
-from infermeter.metrics.compute import compute, warnings
 from infermeter.results import recording
 from infermeter.results.files import load_report
 from infermeter.results.lifecycle import all_failed
@@ -51,64 +46,6 @@ from infermeter.workloads.base import load_items
 # themselves know nothing of the database).
 add_worker_initializer(recording.install)
 
-INTERRUPTED = "interrupted (SIGINT/SIGTERM): what finished is kept"
-
-
-def _run_dir(cfg: RunConfig, label: str | None = None) -> Path:
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", label or cfg.label or Path(cfg.model.name).name)[:40]
-    # The folder name is the run id in the results database: the random tail keeps it unique
-    # across output folders and machines.
-    base = Path(cfg.output) / f"{stamp}-{slug}-{secrets.token_hex(2)}"
-    path, k = base, 1
-    while path.exists():
-        path, k = Path(f"{base}-{k}"), k + 1
-    path.mkdir(parents=True)
-    return path
-
-
-def _report(cfg: RunConfig, result: dict[str, Any], run_dir: Path, status: str, error: str | None) -> Report:
-    records = read_records(run_dir / RECORDS_FILE)
-    weights = (result.get("load") or {}).get("weights_bytes", 0)
-    metrics = compute(records, result.get("groups", []), weights)
-    if metrics.get("response_cache") is not None and result.get("response_cache"):
-        metrics["response_cache"]["store"] = result["response_cache"]  # entries, bytes, evictions, limits
-    gpu = result.get("gpu_state") or {}  # snapshots at start and end (absent where none was taken)
-    warn = warnings(metrics) + drift_warnings(gpu.get("start"), gpu.get("end"))
-    sol, sol_warnings = speed_of_light.sections(result, records)  # roofline (MBU/MFU) and energy
-    metrics.update(sol)
-    warn += sol_warnings
-    if cfg.measure.isolation == "inline":
-        warn.insert(0, "isolation=inline: measured in the calling process (debugging mode, less trustworthy)")
-    if cfg.measure.warmup == "none":
-        warn.insert(0, "warmup=none: first-call costs are inside the measured numbers")
-    workload = result.get("workload") or {}
-    if workload.get("skipped"):
-        warn.append(
-            f"{workload['skipped']} bad dataset items skipped (workload.skip_bad); the first: "
-            f"{workload['skipped_reasons'][0]}"
-        )
-    data = {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "run",
-        "status": status,
-        "error": error,
-        "run_dir": str(run_dir),
-        "config": cfg.model_dump(),
-        "environment": result.get("environment"),
-        "load": result.get("load"),
-        "first_call": result.get("first_call"),
-        "groups": result.get("groups", []),
-        "workload": workload or None,  # items measured, bad items skipped and why
-        "metrics": metrics,
-        "warnings": warn,
-        "records": [r.to_dict() for r in records],
-    }
-    report = Report(data)
-    write_json(report, run_dir / REPORT_FILE)
-    recording.finish(data)
-    return report
-
 
 def run(
     config: RunConfig | dict[str, Any] | None = None, *, progress: bool = True, processes: int = 1, **overrides: Any
@@ -125,7 +62,7 @@ def run(
     else:
         cfg = build_config(config, overrides)
     if processes != 1:
-        return run_processes(cfg, processes, progress)
+        return run_processes(cfg, processes, progress, run)
     run_dir, payload, workload = start_run(cfg, progress)
     try:
         result = run_isolated(measure, payload, cfg.measure.isolation)
@@ -144,26 +81,6 @@ def run(
         _report(cfg, {**result, "workload": workload}, run_dir, "failed", failed)
         raise InfermeterError(f"{failed}; the records are in {run_dir}")
     return report
-
-
-def start_run(cfg: RunConfig, progress: bool = True) -> tuple[Path, dict[str, Any], dict[str, Any]]:
-    """A run's folder (registered in the results database), its worker payload and workload summary.
-
-    Executors run ``measure(payload)`` wherever they place it, then :func:`finish_run`.
-    """
-    workload = load_items(cfg.workload).summary()  # bad input fails here, before a model is loaded
-    run_dir = _run_dir(cfg)
-    recording.begin(run_dir, "run", cfg.model_dump())
-    return run_dir, {"config": cfg.model_dump(), "run_dir": str(run_dir), "progress": progress}, workload
-
-
-def finish_run(
-    cfg: RunConfig, run_dir: Path, workload: dict[str, Any], result: dict[str, Any] | None, error: str | None
-) -> Report:
-    """Write the report of a run started with :func:`start_run` (failed when ``error``)."""
-    if error is not None:
-        return _report(cfg, {"workload": workload}, run_dir, "failed", error)
-    return _report(cfg, {**(result or {}), "workload": workload}, run_dir, "complete", None)
 
 
 def _new_report(kind: str, run_dir: Path, **fields: Any) -> Report:
@@ -210,7 +127,7 @@ def _tracked(report: Report, path: Path, finalize: Callable[[], None]) -> Iterat
 
 
 def compare(
-    variants: list[tuple[str, RunConfig | dict[str, Any]]],
+    variants: Sequence[tuple[str, RunConfig | dict[str, Any]]],
     options: CompareOptions | None = None,
     *,
     progress: bool = True,
@@ -331,8 +248,8 @@ def sweep(
     points = sw.plan(cfg, knob_list, design)
     if not any(k.key.startswith("workload.") for k in knob_list):
         load_items(cfg.workload)  # bad input fails before any model is loaded
-    if prev is not None:
-        run_dir = Path(resume)  # type: ignore[arg-type]
+    if prev is not None and resume is not None:  # prev is read from resume
+        run_dir = Path(resume)
         report = Report(prev)
         prev.update(status="running", error=None, config=cfg.model_dump())
         recording.begin(run_dir, "sweep", prev["config"], prev.get("environment"))

@@ -18,7 +18,7 @@ import atexit
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,23 @@ def _database(db: bool | str | Path) -> Iterator[None]:
             os.environ["INFERMETER_DB"] = old
 
 
+def _measure(
+    fn: Callable[..., Report],
+    config: RunConfig | dict[str, Any] | None,
+    *args: Any,
+    output: str | Path | None,
+    db: bool | str | Path,
+    progress: bool,
+    overrides: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Report:
+    """``fn(config, *args, progress=progress, **kwargs)`` of :mod:`infermeter.api`, with the config's output
+    resolved (:func:`_config`) and the results database written only when ``db`` asks."""
+    cfg = _config(config, overrides or {}, output)
+    with _database(db):
+        return fn(cfg, *args, progress=progress, **kwargs)
+
+
 def run(
     config: RunConfig | dict[str, Any] | None = None,
     *,
@@ -93,14 +110,12 @@ def run(
     """
     refuse_while_importing_main()
 
-    cfg = _config(config, overrides, output)
-    with _database(db):
-        return api.run(cfg, progress=progress, processes=processes)
+    return _measure(api.run, config, output=output, db=db, progress=progress, overrides=overrides, processes=processes)
 
 
 def compare(
     variants: dict[str, RunConfig | dict[str, Any]] | list[tuple[str, RunConfig | dict[str, Any]]],
-    options: Any = None,
+    options: CompareOptions | None = None,
     *,
     output: str | Path | None = None,
     db: bool | str | Path = False,
@@ -125,7 +140,7 @@ def compare(
 
 def soak(
     config: RunConfig | dict[str, Any] | None = None,
-    options: Any = None,
+    options: SoakOptions | None = None,
     *,
     output: str | Path | None = None,
     db: bool | str | Path = False,
@@ -141,8 +156,7 @@ def soak(
     refuse_while_importing_main()
 
     opts = options or SoakOptions(**option_kwargs)
-    with _database(db):
-        return api.soak(_config(config, {}, output), opts, progress=progress)
+    return _measure(api.soak, config, opts, output=output, db=db, progress=progress)
 
 
 def sweep(
@@ -165,14 +179,14 @@ def sweep(
     """
     refuse_while_importing_main()
 
-    with _database(db):
-        cfg = _config(config, {}, output)
-        return api.sweep(cfg, knobs, design=design, progress=progress, replicates=replicates)
+    return _measure(
+        api.sweep, config, knobs, output=output, db=db, progress=progress, design=design, replicates=replicates
+    )
 
 
 def load(
     config: RunConfig | dict[str, Any] | None = None,
-    options: Any = None,
+    options: LoadOptions | None = None,
     *,
     output: str | Path | None = None,
     db: bool | str | Path = False,
@@ -187,5 +201,4 @@ def load(
     """
 
     opts = options or LoadOptions(**option_kwargs)
-    with _database(db):
-        return api.load(_config(config, {}, output), opts, progress=progress)
+    return _measure(api.load, config, opts, output=output, db=db, progress=progress)

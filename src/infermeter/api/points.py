@@ -13,7 +13,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from infermeter import api as _api  # the package itself: run folders and reports (same layer)
+from infermeter.api.runs import finish_run, start_run
 from infermeter.errors import InfermeterError
 from infermeter.executors.base import Executor, Outcome, Task, gpus_for
 from infermeter.executors.deliver import deliver
@@ -30,7 +30,7 @@ def _start(point: Any, entry: dict[str, Any], folder: Path) -> tuple[Task, tuple
         return None
     cfg = point.config.model_copy(update={"output": str(folder)})
     try:
-        run_dir, payload, workload = _api.start_run(cfg, progress=False)
+        run_dir, payload, workload = start_run(cfg, progress=False)
     except InfermeterError as err:
         entry.update(status="failed", error=str(err))
         return None
@@ -44,11 +44,11 @@ def _record(out: Outcome, entry: dict[str, Any], cfg: Any, run_dir: Path, worklo
     deliver(out, run_dir)
     entry.update(placement=out.placement, wall_s=out.placement.get("task_s"), run_dir=str(run_dir))
     if out.status == "complete":
-        report = _api.finish_run(cfg, run_dir, workload, out.value, None)
+        report = finish_run(cfg, run_dir, workload, out.value, None)
         entry.update(status="complete", error=None, metrics=point_metrics(report.data))
         entry["warnings"] = report.data.get("warnings") or []
     else:
-        _api.finish_run(cfg, run_dir, workload, None, out.error)
+        finish_run(cfg, run_dir, workload, None, out.error)
         entry.update(status="lost" if out.status == "lost" else "failed", error=out.error)
 
 
@@ -90,7 +90,7 @@ def measure_points(
     except BaseException:  # interrupted or refused: the points not back yet are not lost, --resume runs them
         for entry, cfg, run_dir, workload in runs.values():
             entry.update(status="interrupted", error="interrupted before this point returned")
-            _api.finish_run(cfg, run_dir, workload, None, entry["error"])  # its run is closed, not left "running"
+            finish_run(cfg, run_dir, workload, None, entry["error"])  # its run is closed, not left "running"
         raise
 
 

@@ -11,10 +11,11 @@ within-process CI (metrics/processes.py). The results database stores those as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from infermeter import api as _api  # the package itself: run folders and reports (same layer)
+from infermeter.api.runs import INTERRUPTED, _run_dir
 from infermeter.config import RunConfig
 from infermeter.errors import InfermeterError
 from infermeter.metrics.checks import process_warnings
@@ -33,25 +34,25 @@ def check_processes(n: int, cfg: RunConfig) -> None:
         raise InfermeterError("--processes measures in fresh worker processes: drop --inline")
 
 
-def run_processes(cfg: RunConfig, n: int, progress: bool = True) -> Report:
+def run_processes(cfg: RunConfig, n: int, progress: bool, run: Callable[..., Report]) -> Report:
     """Measure ``cfg`` in ``n`` fresh processes and return the run report with its ``processes`` section.
 
     A process that fails or is interrupted stops the measurement and its error propagates; the run's
     report is still written, marked so, from the processes measured before it (each keeps its own
-    report under ``<run>/processes/``).
+    report under ``<run>/processes/``). ``run`` is :func:`infermeter.api.run`, handed in (it calls here).
     """
     check_processes(n, cfg)
-    parent = _api._run_dir(cfg)
+    parent = _run_dir(cfg)
     sub = cfg.model_copy(update={"output": str(parent / PROCESSES_DIR)})
     reports: list[dict[str, Any]] = []
     try:
         for _ in range(n):
-            reports.append(_api.run(sub, progress=progress).data)
+            reports.append(run(sub, progress=progress).data)
     except InfermeterError as err:
         _write(cfg, parent, reports, n, "failed", f"process {len(reports) + 1} of {n}: {err}")
         raise
     except KeyboardInterrupt:
-        _write(cfg, parent, reports, n, "interrupted", _api.INTERRUPTED)
+        _write(cfg, parent, reports, n, "interrupted", INTERRUPTED)
         raise
     return _write(cfg, parent, reports, n, "complete", None)
 

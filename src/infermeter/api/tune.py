@@ -306,13 +306,18 @@ def write_config(cfg: dict[str, Any], path: str | Path) -> Path:
     return p
 
 
-def tune(cfg: RunConfig, opts: TuneOptions, resume: str | Path | None = None) -> Any:
-    """Run (or continue) a tune and return its report (written to ``<run_dir>/report.json``)."""
+def tune(cfg: RunConfig | None, opts: TuneOptions, resume: str | Path | None = None) -> Any:
+    """Run (or continue) a tune and return its report (written to ``<run_dir>/report.json``).
+
+    ``cfg`` is None when resuming: the configuration is the one the run started with.
+    """
 
     if resume:
         run_dir = Path(resume)
         state = load_state(run_dir)
         cfg = RunConfig.model_validate(state["config"])
+    elif cfg is None:
+        raise InfermeterError("tune needs a configuration, or a run folder to resume")
     device = resolve_device(cfg.model.device)
     load_items(cfg.workload)  # bad input fails before anything runs or any folder is made
     preflight(cfg, opts, device)

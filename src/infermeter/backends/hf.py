@@ -222,7 +222,8 @@ class HFBackend(Backend):
             from transformers import CompileConfig
 
             cc = CompileConfig()
-            cc._compile_all_devices = True  # transformers compiles only on accelerators by default
+            # transformers compiles only on accelerators by default
+            cc._compile_all_devices = True  # type: ignore[assignment]  # declared None; True turns it on
             kw["compile_config"] = cc
         return kw
 

@@ -180,7 +180,7 @@ class OpenAIClient:
             raise InfermeterError(f"cannot reach the server at {url}: {self.reason(err)}") from None
         if not isinstance(body, dict):
             raise InfermeterError(f"{url} did not answer a JSON object (got {type(body).__name__})")
-        return [m.get("id") for m in (body or {}).get("data") or [] if isinstance(m, dict)]
+        return [m["id"] for m in (body or {}).get("data") or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
     def body(self, prompt: Prompt, params: GenerationParams, force: bool) -> bytes:
         """The JSON request body for one prompt."""
@@ -353,10 +353,10 @@ def counter(tok: Any) -> Callable[[list[str]], list[int]]:
     fast = getattr(getattr(tok, "backend_tokenizer", None), "encode_batch_fast", None)
     if fast is not None:  # the Rust tokenizer without offsets: several times cheaper per token
 
-        def count(texts: list[str]) -> list[int]:
+        def count_fast(texts: list[str]) -> list[int]:
             return [len(e.ids) for e in fast(texts, add_special_tokens=False)] if texts else []
 
-        return count
+        return count_fast
 
     def count(texts: list[str]) -> list[int]:
         return [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]] if texts else []

@@ -9,6 +9,7 @@ from typing import Any
 from infermeter.api import compare
 from infermeter.cli.executor import add_executor_flags, executor_from_args
 from infermeter.cli.flags import IN_PROCESS, add_config_flags, deep_merge, emit, overrides, progress_on, split_pairs
+from infermeter.cli.options import flag_values
 from infermeter.config import apply_overrides, load_yaml
 from infermeter.errors import InfermeterError
 from infermeter.render.console_compare import render_compare
@@ -22,6 +23,11 @@ _COMPARE_EPILOG = """examples:
                      --variant eager:attn_implementation=eager --isolation inline --cleanup gc
   infermeter compare a.yaml b.yaml --warmup-compare
 """
+
+
+# CompareOptions fields taken as parsed from the flags of the same names
+_OPTION_FLAGS: tuple[str, ...] = ("rounds", "target_ci", "budget_s", "calls", "warmup", "isolation", "cleanup")
+_OPTION_FLAGS += ("retain_previous", "warmup_compare")
 
 
 def add_parsers(sub: Any) -> dict[str, Any]:
@@ -81,7 +87,7 @@ def add_parsers(sub: Any) -> dict[str, Any]:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     # A compare is a speed A/B: by default one synthetic batch of 1 with a forced length.
-    base = {"workload": {"kind": "synthetic", "batch_size": 1}, "generation": {"max_new_tokens": 64}}
+    base: dict[str, Any] = {"workload": {"kind": "synthetic", "batch_size": 1}, "generation": {"max_new_tokens": 64}}
     if args.config:
         base = deep_merge(base, load_yaml(args.config))
     base = apply_overrides(base, overrides(args))
@@ -94,17 +100,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             raise InfermeterError(f"--variant needs a name: NAME:KEY=VALUE,..., got {spec!r}")
         variants.append((name.strip(), apply_overrides(base, split_pairs(pairs) if sep and pairs else {})))
     opts = CompareOptions(
+        **flag_values(args, *_OPTION_FLAGS),
         metrics=tuple(m.strip() for m in args.metric.split(",") if m.strip()),
-        rounds=args.rounds,
         max_rounds=max(args.max_rounds, args.rounds),
-        target_ci=args.target_ci,
-        budget_s=args.budget_s,
-        calls=args.calls,
-        warmup=args.warmup,
-        isolation=args.isolation,
-        cleanup=args.cleanup,
-        retain_previous=args.retain_previous,
-        warmup_compare=args.warmup_compare,
         seed=int(base.get("seed", 0)),
     )
     report = compare(variants, opts, progress=progress_on(args), executor=executor_from_args(args))

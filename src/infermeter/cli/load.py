@@ -18,6 +18,7 @@ from infermeter.cli.load_serving import (
     export_path,
     profile_from_args,
 )
+from infermeter.cli.options import flag_values
 from infermeter.config import build_config
 from infermeter.core.limits import port
 from infermeter.core.records import RECORDS_FILE, read_records
@@ -75,16 +76,10 @@ def _cmd_serve_null(args: argparse.Namespace) -> int:
         if not key:
             raise InfermeterError(f"--require-key-env: environment variable {args.require_key_env} is not set")
     opts = NullOptions(
-        tokens=args.tokens,
-        pace_ms=args.pace_ms,
-        ttft_ms=args.ttft_ms,
-        chunk_tokens=args.chunk_tokens,
-        model=args.model,
-        fault=args.fault,
-        fault_every=args.fault_every,
+        **flag_values(args, "tokens", "pace_ms", "ttft_ms", "chunk_tokens", "model", "fault", "fault_every"),
+        kv_slots=args.kv_slots,
         require_key=key,
         metrics=not args.no_metrics,
-        kv_slots=args.kv_slots,
     )
     opts.validate()
     try:
@@ -169,19 +164,15 @@ def _cmd_load(args: argparse.Namespace) -> int:
         max_requests=args.max_requests if args.max_requests is not None else args.num_prompts,
         duration_s=parse_duration(args.duration) if args.duration else None,
         warmup=args.window_warmup,
-        cooldown=args.cooldown,
         slo=parse_slo(args.slo or args.goodput, "--slo" if args.slo else "--goodput")
         if args.slo or args.goodput
         else {},
-        max_errors=args.max_errors,
-        sweep_points=args.sweep_points,
         max_concurrency=args.max_concurrency or 64,
         seed=cfg.seed,
         concurrency_cap=args.max_concurrency,
-        burstiness=args.burstiness,
         percentiles=parse_percentiles(args.percentiles),
-        label=args.label,
         metadata=parse_metadata(args.metadata),
+        **flag_values(args, "cooldown", "max_errors", "sweep_points", "burstiness", "label"),
         **extra_options(args),
     )
     ray_ready(opts)  # --executor ray: Ray installed, --ray-address reachable, before a run folder is made

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from infermeter.cli.options import flag_values
 from infermeter.errors import InfermeterError
 from infermeter.executors.ray_exec import check_reachable, import_ray
 
@@ -62,15 +63,9 @@ def add_extra_flags(p: argparse.ArgumentParser) -> None:
 
 def extra_options(args: argparse.Namespace) -> dict[str, Any]:
     """The LoadOptions fields these flags set."""
-    return {
-        "server_metrics": args.server_metrics,
-        "client_procs": args.client_procs,
-        "executor": args.executor or ("ray" if args.ray_address else "local"),
-        "ray_address": args.ray_address,
-        "client_shards": args.client_shards,
-        "slo_target": _share(args.slo_target),
-        "search_points": args.search_points,
-    }
+    fields = flag_values(args, "server_metrics", "client_procs", "ray_address", "client_shards", "search_points")
+    executor = args.executor or ("ray" if args.ray_address else "local")
+    return {**fields, "executor": executor, "slo_target": _share(args.slo_target)}
 
 
 def ray_ready(opts: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from infermeter.api import soak
 from infermeter.cli.executor import add_executor_flags, executor_from_args
 from infermeter.cli.flags import IN_PROCESS, add_config_flags, config_from_args, emit, ints, progress_on
+from infermeter.cli.options import flag_values
 from infermeter.errors import InfermeterError
 from infermeter.render.console_soak import render_soak
 from infermeter.scenarios.soak import SoakOptions, parse_duration
@@ -75,11 +76,7 @@ def _cmd_soak(args: argparse.Namespace) -> int:
         strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),
         batch_sizes=tuple(args.chunk_sizes or ()),
         at=tuple(args.at),
-        inputs=args.inputs,
-        warmup_calls=args.warmup_calls,
-        recreate_every=args.recreate_every,
-        min_step=args.min_step,
-        leak=args.leak,
+        **flag_values(args, "inputs", "warmup_calls", "recreate_every", "min_step", "leak"),
     )
     emit(args, soak(cfg, opts, progress=progress_on(args), executor=executor_from_args(args)), render_soak)
     return 0

@@ -8,6 +8,7 @@ from typing import Any
 
 from infermeter.api.tune import tune, write_config
 from infermeter.cli.flags import IN_PROCESS, add_config_flags, config_from_args, emit
+from infermeter.cli.options import flag_values
 from infermeter.errors import InfermeterError
 from infermeter.render.console_tune import render_tune, tune_html
 from infermeter.scenarios.tune import TuneOptions
@@ -40,13 +41,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     opts = TuneOptions(
-        metric=args.metric,
+        **flag_values(args, "metric", "slo", "rounds", "max_rounds", "target_ci"),
         budget_s=parse_duration(args.budget),
-        slo=args.slo,
         candidates=tuple(c.strip() for c in (args.candidates or "").split(",") if c.strip()),
-        rounds=args.rounds,
-        max_rounds=args.max_rounds,
-        target_ci=args.target_ci,
         verify=not args.no_verify,
     )
     if opts.metric not in ("decode_tps", "e2e_s", "ttft_s", "output_throughput"):

@@ -183,7 +183,7 @@ def calibrate(device: str, *, force: bool = False, repeats: int = 10, quick: boo
     data = {
         "version": VERSION,
         "identity": ident,
-        "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "time_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "repeats": repeats,
         **measure(device, repeats, quick),
     }

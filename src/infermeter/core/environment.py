@@ -96,11 +96,11 @@ def capture(client_only: bool = False) -> dict[str, Any]:
     return {**_basics(__version__), "torch_threads": torch.get_num_threads(), "cuda": _cuda_info()}
 
 
-def _basics(version: str) -> dict[str, Any]:
+def _basics(version: str | None) -> dict[str, Any]:
     return {
         "infermeter": version,
         "git_sha": git_sha(),
-        "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "time_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "hostname": platform.node(),

@@ -112,6 +112,12 @@ class MemoryWindow:
         self._nvml_peak: int | None = None
         self._rss_peak = 0
 
+    def result(self) -> MemoryPeak:
+        """The window's peaks, once it has closed."""
+        if self.peak is None:
+            raise RuntimeError("MemoryWindow.result() before the window closed")
+        return self.peak
+
     def _sample(self) -> None:
         proc = psutil.Process()
         while True:

@@ -118,10 +118,10 @@ class RecordSink:
     def hold(self) -> Iterator[list[RequestRecord]]:
         """Buffer records inside the block (a timed window); write them all when it ends."""
         outer = self._held is None
-        if outer:
+        if self._held is None:
             self._held = []
         try:
-            yield self._held  # type: ignore[misc]
+            yield self._held
         finally:
             if outer:
                 held, self._held = self._held or [], None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -59,7 +59,7 @@ class Executor(Protocol):
         """Resolve GPU needs (None: device auto); one clear line for a need no node or host can meet."""
         ...
 
-    def run(self, tasks: list[Task]) -> Iterator[Outcome]:
+    def run(self, tasks: list[Task]) -> Generator[Outcome, None, None]:
         """Run every task; yield each outcome as it arrives (never drops one)."""
         ...
 

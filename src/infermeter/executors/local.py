@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -100,7 +100,7 @@ class LocalExecutor:
                 raise InfermeterError(f"a task needs {need} GPUs, --devices gives {slots}")
         return resolved
 
-    def run(self, tasks: list[Task]) -> Iterator[Outcome]:
+    def run(self, tasks: list[Task]) -> Generator[Outcome, None, None]:
         """Run every task; yield outcomes as they arrive."""
         for t, n in zip(tasks, self.check([t.gpus for t in tasks]), strict=True):
             t.gpus = n
@@ -112,7 +112,7 @@ class LocalExecutor:
 
     def _take(self, task: Task, free: list[int], n_running: int, n_slots: int) -> list[int] | None:
         """GPU ids for ``task`` if it can start now (None: wait)."""
-        if task.gpus == 0:
+        if not task.gpus:  # 0 (run() has resolved None, device auto, before any task is taken)
             return [] if n_running < max(n_slots, 1) else None
         if task.pin is not None:
             return list(task.pin) if all(g in free for g in task.pin) else None
@@ -120,7 +120,8 @@ class LocalExecutor:
 
     def _pool(self, tasks: list[Task], slots: list[int]) -> Iterator[Outcome]:
         ctx = mp.get_context("spawn")
-        queue, free, running = list(tasks), list(slots), []
+        queue, free = list(tasks), list(slots)
+        running: list[_Running] = []
         try:
             while queue or running:
                 while queue:

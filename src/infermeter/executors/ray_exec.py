@@ -16,7 +16,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from infermeter.errors import InfermeterError
@@ -136,7 +136,7 @@ class RayExecutor:
                 raise InfermeterError(f"a task needs {n} GPU(s), the largest node of the Ray cluster has {biggest}")
         return resolved
 
-    def run(self, tasks: list[Task]) -> Iterator[Outcome]:
+    def run(self, tasks: list[Task]) -> Generator[Outcome, None, None]:
         """Submit every task; yield outcomes as they arrive; lost tasks re-run up to ``retries`` times."""
         ray = self.ray
         try:

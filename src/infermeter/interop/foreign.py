@@ -16,7 +16,8 @@ def _objects(text: str) -> list[Any]:
         return [json.loads(line) for line in text.splitlines() if line.strip()]  # vLLM --append-result
 
 
-_POINT = {"kind": "imported", "target_rate": None, "concurrency": None, "achieved_rate": None, "scheduled_rate": None,
+_POINT: dict[str, Any] = {
+          "kind": "imported", "target_rate": None, "concurrency": None, "achieved_rate": None, "scheduled_rate": None,
           "window_s": None, "request_rate": None, "output_throughput": None, "goodput": None, "errors_by_reason": {},
           "ttft_s": None, "tpot_s": None, "itl_s": None, "e2e_s": None, "turns": None}  # fmt: skip
 

@@ -8,11 +8,18 @@ adding requests stops paying off.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, TypedDict
 
 from infermeter import stats
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.throughput import batch_decode_tps, batch_throughputs
+
+
+class _Point(TypedDict):
+    batch_size: int
+    throughput: stats.Summary | None
+    decode_tps: stats.Summary | None
+    efficiency: float | None
 
 
 def batch_curve(records: list[RequestRecord]) -> dict[str, Any] | None:
@@ -22,25 +29,25 @@ def batch_curve(records: list[RequestRecord]) -> dict[str, Any] | None:
         groups[r.batch_size].append(r)
     if not groups:
         return None
-    points = []
+    points: list[_Point] = []
     for b in sorted(groups):
         thr = stats.summarize(batch_throughputs(groups[b]))
         dec = stats.summarize(batch_decode_tps(groups[b]))
-        points.append({"batch_size": b, "throughput": thr, "decode_tps": dec})
-    base = next((p["throughput"].mean for p in points if p["batch_size"] == 1 and p["throughput"]), None)
+        points.append({"batch_size": b, "throughput": thr, "decode_tps": dec, "efficiency": None})
+    base = next((t.mean for p in points if p["batch_size"] == 1 and (t := p["throughput"])), None)
     for p in points:
         thr = p["throughput"]
         p["efficiency"] = thr.mean / (p["batch_size"] * base) if base and thr else None
     xs = [p["batch_size"] for p in points if p["throughput"]]
-    ys = [p["throughput"].mean for p in points if p["throughput"]]
+    ys = [t.mean for p in points if (t := p["throughput"])]
     knee = stats.knee(xs, ys) if len(xs) >= 3 else None
     return {
         "points": [
             {
                 "batch_size": p["batch_size"],
                 "efficiency": p["efficiency"],
-                "throughput": p["throughput"].to_dict() if p["throughput"] else None,
-                "decode_tps": p["decode_tps"].to_dict() if p["decode_tps"] else None,
+                "throughput": t.to_dict() if (t := p["throughput"]) else None,
+                "decode_tps": d.to_dict() if (d := p["decode_tps"]) else None,
             }
             for p in points
         ],

@@ -23,11 +23,6 @@ from infermeter.metrics.latency import e2e, ttft, values
 REPEAT_WARN_FRACTION = 0.5
 
 
-def _s(vals: list[float]) -> dict[str, Any] | None:
-    s = stats.summarize(vals)
-    return s.to_dict() if s else None
-
-
 def input_repetition(records: list[RequestRecord]) -> dict[str, Any] | None:
     """Requests, distinct inputs, share of requests that repeat an earlier input, most copies of one."""
     keys = [r.extra.get("input") for r in records]
@@ -68,8 +63,8 @@ def cache_summary(records: list[RequestRecord]) -> dict[str, Any] | None:
         "misses": len(misses),
         "uncacheable": sum(s == "uncacheable" for s in status),
         "hit_rate": len(hits) / cacheable if cacheable else None,
-        "hit_e2e_s": _s(values(e2e, hits)),
-        "miss_e2e_s": _s(values(e2e, misses)),
-        "hit_ttft_s": _s(values(ttft, hits)),
-        "miss_ttft_s": _s(values(ttft, misses)),
+        "hit_e2e_s": stats.summary_dict(values(e2e, hits)),
+        "miss_e2e_s": stats.summary_dict(values(e2e, misses)),
+        "hit_ttft_s": stats.summary_dict(values(ttft, hits)),
+        "miss_ttft_s": stats.summary_dict(values(ttft, misses)),
     }

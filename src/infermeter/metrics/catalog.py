@@ -19,6 +19,7 @@ from infermeter.metrics.registry import (
     REQUEST,
     WINDOW,
     Metric,
+    Samples,
     register,
 )
 from infermeter.metrics.throughput import batch_decode_tps
@@ -40,8 +41,18 @@ def _e2e(records: list[RequestRecord]) -> list[float]:
     return values(e2e, records)
 
 
-def _m(*args: object, **kw: object) -> Metric:
-    return register(Metric(*args, builtin=True, **kw))  # type: ignore[arg-type]
+def _m(
+    key: str,
+    label: str,
+    unit: str,
+    better: str = NEUTRAL,
+    unit_of_analysis: str = REQUEST,
+    precise: str = "",
+    *,
+    doc: str = "",
+    samples: Samples | None = None,
+) -> Metric:
+    return register(Metric(key, label, unit, better, unit_of_analysis, precise, doc, samples, builtin=True))
 
 
 # Per-request latencies and the decode rate: functions of records.

@@ -28,11 +28,6 @@ from infermeter.metrics.throughput import batch_decode_tps, output_throughput, s
 from infermeter.metrics.units import by_pass, counts, per_gap, per_request
 
 
-def _s(vals: list[float]) -> dict[str, Any] | None:
-    s = stats.summarize(vals)
-    return s.to_dict() if s else None
-
-
 def accuracy(records: list[RequestRecord]) -> dict[str, Any] | None:
     """Mean score over scored items, with the per-item scores kept in the records.
 
@@ -43,7 +38,7 @@ def accuracy(records: list[RequestRecord]) -> dict[str, Any] | None:
     scored = [r for r in records if r.score is not None]
     if not scored:
         return None
-    scores = [float(r.score) for r in scored]  # type: ignore[arg-type]
+    scores = [float(r.score) for r in scored if r.score is not None]
     n = len(scores)
     mean = sum(scores) / n
     if all(x in (0.0, 1.0) for x in scores):
@@ -61,7 +56,7 @@ def accuracy(records: list[RequestRecord]) -> dict[str, Any] | None:
 def throughput_passes(main: list[RequestRecord]) -> dict[str, Any] | None:
     """Output throughput of each pass over the dataset, summarized (one value per pass)."""
     vals = [v for rs in by_pass(main).values() if (v := output_throughput(rs)) is not None]
-    return _s(vals)
+    return stats.summary_dict(vals)
 
 
 def memory(groups: list[dict[str, Any]], weights_bytes: int) -> dict[str, Any]:
@@ -69,7 +64,7 @@ def memory(groups: list[dict[str, Any]], weights_bytes: int) -> dict[str, Any]:
     by_phase: dict[str, list[MemoryPeak]] = {}
     for g in groups:
         by_phase.setdefault(g["phase"], []).append(MemoryPeak(**g["memory"]))
-    phases = {p: merge_peaks(v).to_dict() for p, v in by_phase.items()}  # type: ignore[union-attr]
+    phases = {p: peak.to_dict() for p, v in by_phase.items() if (peak := merge_peaks(v)) is not None}  # none empty
     overall = merge_peaks([p for v in by_phase.values() for p in v])
     out: dict[str, Any] = {"weights_bytes": weights_bytes, "phases": phases}
     if overall is not None:
@@ -86,7 +81,7 @@ def compute(records: list[RequestRecord], groups: list[dict[str, Any]], weights_
     first = by_pass(main).get(0, main) if main else []
     passes = throughput_passes(main)
     # Metrics registered elsewhere with a function of records get the same summary.
-    extras = {m.key: _s(m.samples(main)) for m in registry.extras() if m.samples is not None}
+    extras = {m.key: stats.summary_dict(m.samples(main)) for m in registry.extras() if m.samples is not None}
     return {
         # total/ok/tokens describe one pass over the items (what was asked); repeated passes add
         # units, counted in measured_requests; errors and short outputs count in every pass
@@ -106,7 +101,7 @@ def compute(records: list[RequestRecord], groups: list[dict[str, Any]], weights_
         "tpot_s": per_request(tpot, main),
         "itl_s": per_gap(ok),
         "e2e_s": per_request(e2e, main),
-        "decode_tps": _s(batch_decode_tps(main)),
+        "decode_tps": stats.summary_dict(batch_decode_tps(main)),
         **extras,
         "stream_tps": stream_speed(main),
         # the mean over passes (each pass its own window: bookkeeping between passes is not in it)

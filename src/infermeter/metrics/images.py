@@ -17,11 +17,6 @@ from infermeter import stats
 from infermeter.core.records import RequestRecord
 
 
-def _dist(vals: list[float]) -> dict[str, Any] | None:
-    s = stats.summarize(vals)
-    return s.to_dict() if s else None
-
-
 def image_inputs(records: list[RequestRecord]) -> dict[str, Any] | None:
     """Counts and preprocessing-time distributions over requests; None when no request had images."""
     seen = [r for r in records if "image_tokens" in r.extra]
@@ -35,8 +30,10 @@ def image_inputs(records: list[RequestRecord]) -> dict[str, Any] | None:
         "requests_with_images": len(with_images),
         "images": sum(r.extra["images"] for r in with_images),
         "image_tokens": sum(image_tokens),
-        "image_tokens_per_prompt": _dist([float(n) for n in image_tokens]),
+        "image_tokens_per_prompt": stats.summary_dict([float(n) for n in image_tokens]),
         "image_token_share": sum(image_tokens) / prompt_tokens if prompt_tokens else None,
-        "load_s": _dist([r.extra["image_load_s"] for r in with_images if "image_load_s" in r.extra]),
-        "preprocess_s": _dist([r.extra["image_preprocess_s"] for r in with_images if "image_preprocess_s" in r.extra]),
+        "load_s": stats.summary_dict([r.extra["image_load_s"] for r in with_images if "image_load_s" in r.extra]),
+        "preprocess_s": stats.summary_dict(
+            [r.extra["image_preprocess_s"] for r in with_images if "image_preprocess_s" in r.extra]
+        ),
     }

@@ -223,7 +223,7 @@ def vision_flops(v: Vision, patches: float, images: int = 1) -> float:
 def prefill_flops(g: Geometry, batch: int, prompt_tokens: int, image_tokens: int = 0, images: int = 0) -> float:
     """FLOPs of prefilling ``batch`` prompts of ``prompt_tokens`` (image tokens included in it)."""
     t = prompt_tokens
-    per_seq = 2 * g.layers * g.linear_params_per_layer() * t + 2 * g.vocab * g.hidden
+    per_seq: float = 2 * g.layers * g.linear_params_per_layer() * t + 2 * g.vocab * g.hidden
     per_seq += 2 * g.layers * g.heads * g.head_dim * t * (t + 1)
     if g.vision is not None and image_tokens:
         per_seq += vision_flops(g.vision, image_tokens * g.vision.merge**2, images or 1)

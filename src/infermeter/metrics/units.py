@@ -46,8 +46,7 @@ def per_request(fn: Callable[[RequestRecord], float | None], records: Iterable[R
             if v is not None:
                 vals.append(v)
                 units.append(unit_of(r))
-    s = stats.summarize(vals, units)
-    return s.to_dict() if s else None
+    return stats.summary_dict(vals, units)
 
 
 def per_gap(records: Iterable[RequestRecord]) -> dict | None:
@@ -60,8 +59,7 @@ def per_gap(records: Iterable[RequestRecord]) -> dict | None:
         for i in range(len(t) - 1):
             vals.append(t[i + 1] - t[i])
             units.append(u)
-    s = stats.summarize(vals, units)
-    return s.to_dict() if s else None
+    return stats.summary_dict(vals, units)
 
 
 def unit_means(fn: Callable[[RequestRecord], float | None], records: Iterable[RequestRecord]) -> list[float]:

@@ -16,7 +16,7 @@ from infermeter.models.vision import is_vision
 
 if TYPE_CHECKING:
     import torch
-    from transformers import PretrainedConfig
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, PretrainedConfig, PreTrainedModel
 
 # Qwen tokenizer ids: chat turns end at <|im_end|>, documents at <|endoftext|>.
 QWEN_EOS_IDS = [151645, 151643]
@@ -108,7 +108,7 @@ class Preset:
 
         return AutoConfig.for_model(self.model_type, **self.config)
 
-    def model_class(self) -> type:
+    def model_class(self) -> type[AutoModelForCausalLM] | type[AutoModelForImageTextToText]:
         """The transformers auto class that builds this architecture with its generation head."""
         from transformers import AutoModelForCausalLM, AutoModelForImageTextToText  # heavy engine, on use
 
@@ -349,7 +349,7 @@ def get_preset(name: str) -> Preset:
         raise KeyError(f"unknown model preset {name!r}; known: {', '.join(PRESETS)}") from None
 
 
-def build_model(preset: Preset, *, dtype: torch.dtype, device: str, seed: int) -> torch.nn.Module:
+def build_model(preset: Preset, *, dtype: torch.dtype, device: str, seed: int) -> PreTrainedModel:
     """The preset's architecture with weights drawn from ``seed``, in eval mode.
 
     Weights are created on ``device`` in ``dtype`` directly, so an 8B model never exists in fp32 on

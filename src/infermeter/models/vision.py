@@ -80,12 +80,11 @@ def build_processor(model_type: str, tokenizer: Any, image_processor: Any = None
     transformers' processors insist on a video processor (which needs torchvision); benchmarks send
     no video, so the check is relaxed for that one missing piece and nothing else.
     """
-    if model_type == "qwen2_5_vl":
-        from transformers import Qwen2_5_VLProcessor as base
-    else:
-        from transformers import Qwen2VLProcessor as base
+    from transformers import Qwen2_5_VLProcessor, Qwen2VLProcessor
 
-    class ImageTextProcessor(base):  # type: ignore[misc, valid-type]
+    base = Qwen2_5_VLProcessor if model_type == "qwen2_5_vl" else Qwen2VLProcessor
+
+    class ImageTextProcessor(base):  # type: ignore[misc, valid-type]  # a base chosen at run time
         def check_argument_for_proper_class(self, argument_name: str, argument: Any) -> Any:
             if argument is None and argument_name == "video_processor":
                 return None

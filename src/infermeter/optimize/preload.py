@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from infermeter.backends.base import get_backend
 from infermeter.config import RunConfig, build_config
@@ -115,7 +115,7 @@ class Preloader(Generic[T]):
             self._waits.append(self._clock() - t0)
         if self._error is not None:
             raise self._error
-        return self._model  # type: ignore[return-value]
+        return cast(T, self._model)  # done without an error: _work stored the loaded model
 
     def timings(self) -> dict[str, Any]:
         """Seconds: load, warm-up, total background time, and how long each ``get()`` waited."""

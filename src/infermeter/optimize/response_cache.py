@@ -161,13 +161,13 @@ class ResponseCache:
             if key is None:
                 self._stats.uncacheable += 1
                 return default
-            entry = self._data.get(key, _MISSING)
-            if entry is _MISSING:
+            entry = self._data.get(key)
+            if entry is None:  # entries are (value, size) pairs, never None
                 self._stats.misses += 1
                 return default
             self._data.move_to_end(key)
             self._stats.hits += 1
-            return entry[0]  # type: ignore[index]
+            return entry[0]
 
     def put(self, key: str | None, value: Any, size: int | None = None) -> bool:
         """Store a response (evicting least recently used ones); False when it was not stored."""

@@ -117,7 +117,7 @@ def accuracy_context(a: dict[str, Any], data: dict[str, Any]) -> str:
     return ""
 
 
-def _images(i: dict[str, Any] | None) -> str:
+def _images(i: dict[str, Any]) -> str:
     tokens = i["image_tokens_per_prompt"]
     pre = i["preprocess_s"]
     share = f", {i['image_token_share']:.0%} of their prompt tokens" if i["image_token_share"] is not None else ""

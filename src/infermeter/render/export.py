@@ -163,7 +163,11 @@ def _run_tables(r: dict[str, Any]) -> list[Table]:
 
 
 # -- compare ---------------------------------------------------------------------------------------
-_VARIANT_COLS = (("decode_tps", "decode tok/s"), ("e2e_s", "E2E ms"), ("ttft_s", "TTFT ms"))
+_VARIANT_COLS: tuple[tuple[str, str], ...] = (
+    ("decode_tps", "decode tok/s"),
+    ("e2e_s", "E2E ms"),
+    ("ttft_s", "TTFT ms"),
+)
 _VARIANT_COLS += (("first_call_s", "first call ms"), ("load_s", "load ms"))
 
 

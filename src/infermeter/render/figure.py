@@ -7,18 +7,26 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 # Text from reports (variant names, model names) is never parsed as mathtext: a "$" in a name would
 # otherwise change what is drawn or raise. svg.fonttype "none" keeps text as <text> elements: small,
 # searchable, and written through matplotlib's XML escaping (tested), at the price of the viewer
 # choosing the font (system sans-serif; nothing is fetched). A fixed hash salt makes element ids,
 # and therefore the HTML, reproducible.
-_RC = {"text.parse_math": False, "svg.fonttype": "none", "svg.hashsalt": "infermeter", "font.size": 9}
+_RC: dict[RcKeyType, Any] = {
+    "text.parse_math": False,
+    "svg.fonttype": "none",
+    "svg.hashsalt": "infermeter",
+    "font.size": 9,
+}
 _SIZE = (7.0, 3.4)
 _MS = 1000.0
 

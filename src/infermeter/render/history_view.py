@@ -29,7 +29,7 @@ def _value(meas: dict[str, dict[str, Any]], name: str) -> float | None:
 
 
 def _peak(meas: dict[str, dict[str, Any]]) -> float | None:
-    peaks = [m.get("value") for n, m in meas.items() if n.startswith("memory.peak.") and m.get("value")]
+    peaks: list[float] = [m["value"] for n, m in meas.items() if n.startswith("memory.peak.") and m.get("value")]
     return max(peaks) if peaks else None
 
 

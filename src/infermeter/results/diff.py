@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from scipy import stats as _sps
 
@@ -60,7 +60,7 @@ class DiffRow:
         return asdict(self)
 
 
-def _finite(x: Any) -> bool:
+def _finite(x: Any) -> TypeGuard[float]:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
@@ -81,7 +81,7 @@ def welch(a: dict[str, Any], b: dict[str, Any]) -> tuple[float | None, str | Non
         return float(_sps.ttest_ind(sa, sb, equal_var=False).pvalue), "samples"
     na, nb = a.get("n") or 0, b.get("n") or 0
     ma, mb, da, db = a.get("mean"), b.get("mean"), a.get("stdev"), b.get("stdev")
-    if na < 2 or nb < 2 or not all(_finite(x) for x in (ma, mb, da, db)):
+    if na < 2 or nb < 2 or not (_finite(ma) and _finite(mb) and _finite(da) and _finite(db)):
         return None, None
     if da == 0 and db == 0:
         return _equal_constants(ma, mb), "summary"
@@ -125,7 +125,7 @@ def diff_runs(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]], alpha:
 def _holm(rows: list[DiffRow], alpha: float) -> list[DiffRow]:
     """Rows with Holm-adjusted p over the tested ones, and verdicts recomputed from the adjusted p."""
     tested = [i for i, r in enumerate(rows) if r.p is not None]
-    adj = holm([rows[i].p for i in tested])  # type: ignore[misc]
+    adj = holm([p for i in tested if (p := rows[i].p) is not None])
     out = list(rows)
     for i, p in zip(tested, adj, strict=True):
         r = rows[i]

@@ -91,7 +91,8 @@ def _run_measurements(report: dict[str, Any]) -> list[dict[str, Any] | None]:
         meas = _from_samples("accuracy", "fraction", scores, acc["mean"]) or _scalar(
             "accuracy", "fraction", acc["mean"]
         )
-        out.append({**meas, **{k: acc.get(k) for k in ("n", "ci95_low", "ci95_high")}})
+        if meas is not None:  # always: an accuracy summary has its mean
+            out.append({**meas, **{k: acc.get(k) for k in ("n", "ci95_low", "ci95_high")}})
     for p in (m.get("context_load") or {}).get("points", []):
         n = p["prompt_tokens"]
         ctx = [r for r in recs if r.phase == "context" and r.prompt_tokens == n]

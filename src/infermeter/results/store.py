@@ -58,7 +58,7 @@ def run_id_for(report: dict[str, Any]) -> str:
 
 def _now_utc() -> str:
     # ISO 8601 in UTC sorts as text, so ``since`` filters are plain string comparisons.
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 # -- measurements of a report (pure) -----------------------------------------------------------------
@@ -139,7 +139,8 @@ def _model_of(config: dict[str, Any]) -> str | None:
 def _device_of(config: dict[str, Any], environment: dict[str, Any]) -> str | None:
     model = config.get("model") if isinstance(config.get("model"), dict) else None
     if model is None and isinstance(config.get("configs"), dict):
-        model = next(iter(config["configs"].values()), {}).get("model")
+        first: dict[str, Any] = next(iter(config["configs"].values()), {})
+        model = first.get("model")
     device = (model or {}).get("device")
     if device == "auto":  # what "auto" resolves to: CUDA when the environment saw one
         device = "cuda" if (environment.get("cuda") or {}).get("available") else "cpu"
@@ -337,7 +338,8 @@ class ResultStore:
         or date (UTC when no zone is given) or a datetime; ``limit=None`` lists all. Each run has
         ``n_records`` and ``n_measurements``.
         """
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         if kind is not None:
             where.append("kind = ?")
             args.append(kind)
@@ -404,8 +406,8 @@ def _iso_utc(t: str | _dt.datetime) -> str:
         except ValueError as err:
             raise InfermeterError(f"bad time {t!r}: expected ISO, e.g. 2026-11-21 or 2026-11-21T09:00") from err
     if t.tzinfo is None:
-        t = t.replace(tzinfo=_dt.timezone.utc)
-    return t.astimezone(_dt.timezone.utc).isoformat(timespec="seconds")
+        t = t.replace(tzinfo=_dt.UTC)
+    return t.astimezone(_dt.UTC).isoformat(timespec="seconds")
 
 
 _STORES: dict[tuple[int, Path], ResultStore] = {}

@@ -78,13 +78,15 @@ def _measure(
             per_call.append(call_metrics(runner.call("compare", prompts, params, force, k)))
     if first_call is None:
         first_call = per_call[0]["e2e_s"]
-    steady = {m: statistics.median([c[m] for c in per_call[1:] if c[m] is not None] or [float("nan")]) for m in METRICS}
+    steady = {
+        m: statistics.median([v for c in per_call[1:] if (v := c[m]) is not None] or [float("nan")]) for m in METRICS
+    }
     return {
         "first_call_s": first_call,
         "first_measured": per_call[0],
         "steady": steady,
         "calls": per_call,
-        "memory": mem.peak.to_dict(),
+        "memory": mem.result().to_dict(),
     }
 
 

@@ -24,7 +24,7 @@ import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -38,7 +38,7 @@ from infermeter.scenarios.load_points import summarize
 from infermeter.scenarios.load_profiles import MAX_SYNTHETIC, LoadOptions, Profile, concurrency_part, parse_span
 from infermeter.scenarios.load_prompts import serving_prompts
 from infermeter.scenarios.run_cache import with_repeats  # --repeat-ratio
-from infermeter.workloads.base import load_items
+from infermeter.workloads.base import WorkItem, load_items
 
 
 class ThreadedSink:
@@ -104,6 +104,16 @@ _ITEM_KEYS = ("at_s", "conversation", "turn", "max_tokens")
 RequestFn = Callable[[Prompt, GenerationParams, bool], Awaitable[Generation]]
 
 
+class PointSink(Protocol):
+    """Where a LoadRunner's records go: a file through :class:`ThreadedSink`, or a client process's list."""
+
+    def put(self, r: RequestRecord) -> None:
+        """Take one record."""
+
+    def point_records(self, point: int) -> list[RequestRecord]:
+        """The records of one load point."""
+
+
 class LoadRunner:
     """Drives one client through profile points; records every request as it completes."""
 
@@ -114,7 +124,7 @@ class LoadRunner:
         params: GenerationParams,
         force: bool,
         opts: LoadOptions,
-        sink: ThreadedSink,
+        sink: PointSink,
         now: Callable[[], float],
     ) -> None:
         self.request, self.prompts, self.params, self.force = request, prompts, params, force
@@ -315,7 +325,7 @@ def prompts_for(backend: Any, cfg: Any, planned: int = 0) -> tuple[list[Prompt],
     would otherwise make it look faster than real traffic would. Dataset items cycle.
     """
 
-    items = load_items(cfg.workload)
+    items: list[WorkItem] = load_items(cfg.workload)
     served = serving_prompts(backend, cfg, items, planned)  # ShareGPT, random lengths, traces, multi-turn
     if served is not None:
         return served

@@ -27,7 +27,7 @@ _CONNECT_REASONS = ("connection refused", "cannot connect", "connect timeout", "
 
 def is_connect_failure(error: str | None) -> bool:
     """A failure before the server answered anything (it is down or refusing connections)."""
-    return bool(error) and error.startswith(_CONNECT_REASONS)  # type: ignore[union-attr]
+    return error is not None and error.startswith(_CONNECT_REASONS)
 
 
 def is_cancelled(error: str | None) -> bool:

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 
 
 def _s(vals: list[float], pcts: tuple[float, ...] = DEFAULT_PERCENTILES) -> dict[str, Any] | None:
-    s = stats.summarize(vals)
-    return {**s.to_dict(), **percentiles_of(vals, pcts)} if s else None
+    """The summary of ``vals`` with the load test's chosen percentiles beside it (``--percentiles``)."""
+    s = stats.summary_dict(vals)
+    return {**s, **percentiles_of(vals, pcts)} if s else None
 
 
 def summarize(

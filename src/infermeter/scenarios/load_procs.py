@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from infermeter.backends.openai import OpenAIClient, counter
 from infermeter.core.records import RequestRecord
@@ -62,7 +62,7 @@ def _worker(conn: Any, i: int, n: int, cfg: Any, opts: Any, prompts: list[Any], 
                     return
                 point, profile, start, index = msg
                 sink = _ListSink()
-                runner = LoadRunner(client.request, prompts, cfg.generation, force, opts, sink, client.now)  # type: ignore[arg-type]
+                runner = LoadRunner(client.request, prompts, cfg.generation, force, opts, sink, client.now)
                 runner.index = index
                 await runner.run_point(point, profile, start, (i, n))
                 conn.send(("done", [r.to_dict() for r in sink.records], runner.stopped))
@@ -122,7 +122,13 @@ class ClientProcs:
                 p.join(5)
 
 
-async def run_procs(procs: ClientProcs, profiles: Any, opts: Any, sink: Any, meta: dict[str, Any]) -> None:
+class PointClients(Protocol):
+    """What :func:`run_procs` drives: local client processes, or Ray client shards (load_shards.py)."""
+
+    async def run_point(self, point: int, profile: Any, index: int) -> tuple[list[RequestRecord], str | None]: ...
+
+
+async def run_procs(procs: PointClients, profiles: Any, opts: Any, sink: Any, meta: dict[str, Any]) -> None:
     """The point loop of :meth:`LoadRunner.run`, with the points run by ``procs``."""
 
     summaries: list[dict[str, Any]] = []

@@ -103,7 +103,7 @@ class Runner:
         """Score the records whose scoring was deferred until the window ended."""
         pending, self._unscored = self._unscored, []
         for r, item in pending:
-            r.score = score(item.scorer, r.text, item.reference)
+            r.score = score(item.scorer, r.text or "", item.reference)  # records made here carry the text
 
     # -- one generate() call -------------------------------------------------------------
     def call(
@@ -206,7 +206,7 @@ class Runner:
                 "phase": phase,
                 "shape": shape,
                 "repeats": rep,
-                "memory": mem.peak.to_dict(),
+                "memory": mem.result().to_dict(),
                 "energy": energy.to_dict(),
                 "batch_ids": [first_batch, self.batch_id],  # the window's generate() calls: [first, end)
             }
@@ -255,11 +255,12 @@ class Runner:
         failed = [r.error or "no token came back" for r, t in zip(recs, e2es, strict=True) if t is None]
         if failed:  # a server answering errors: nothing after this could be measured either
             raise InfermeterError(f"the first calls failed ({failed[0]}): nothing can be measured")
-        steady = float(np.median(e2es[1:]))
+        times = [t for t in e2es if t is not None]  # all three: a call without one raised above
+        steady = float(np.median(times[1:]))
         return {
-            "first_call_s": e2es[0],
+            "first_call_s": times[0],
             "steady_call_s": steady,
-            "overhead_s": e2es[0] - steady,
+            "overhead_s": times[0] - steady,
             "shape": {
                 "batch_size": 1,
                 "prompt_tokens": m.probe_prompt_len,
@@ -333,7 +334,7 @@ class Runner:
                 "phase": "dataset",
                 "shape": {"batch_size": bs, "items": len(items)},
                 "repeats": passes,
-                "memory": mem.peak.to_dict(),
+                "memory": mem.result().to_dict(),
                 "energy": energy.to_dict(),
                 "batch_ids": [first_batch, self.batch_id],
             }

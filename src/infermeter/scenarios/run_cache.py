@@ -41,13 +41,21 @@ def with_repeats(cfg: RunConfig, items: list[WorkItem], prompts: list[Prompt]) -
     return out_items, out_prompts
 
 
+def _cache(spec: str) -> ResponseCache:
+    """The response cache ``spec`` describes; only built for a spec that names one (not ``none``)."""
+    cache = ResponseCache.from_spec(spec)
+    if cache is None:
+        raise ValueError(f"no response cache in {spec!r}")
+    return cache
+
+
 class CachedGenerate:
     """A Runner's generate() behind a :class:`ResponseCache`."""
 
     def __init__(self, runner: Runner, spec: str) -> None:
 
         self.runner = runner
-        self.cache = ResponseCache.from_spec(spec)
+        self.cache = _cache(spec)
         cfg = runner.cfg
         # Everything that decides the output besides the prompt: model identity and numerics, the run's
         # seed (random weights; not named "seed", which would mean a per-request sampling seed),
@@ -111,7 +119,7 @@ def cached_request(cfg: RunConfig, request: Any) -> Any:
     input fingerprint (for the repeated-input warning) through the generation's ``extra``.
     """
 
-    cache = ResponseCache.from_spec(cfg.measure.response_cache)
+    cache = _cache(cfg.measure.response_cache)
     base = {"endpoint": cfg.server.base_url, "api": cfg.server.api, "served_model": cfg.server.served_model}
     clock = time.perf_counter
 
@@ -134,5 +142,4 @@ def cached_request(cfg: RunConfig, request: Any) -> Any:
         g.extra.update(cache="miss" if key else "uncacheable", input=fingerprint(prompt))
         return g
 
-    send.cache = cache  # type: ignore[attr-defined]
     return send

@@ -209,8 +209,8 @@ class Soak:
     def _recreate(self) -> dict[str, Any]:
 
         # The old instance must have no name left, or neither it nor what it keeps can be freed.
-        self.runner.backend = None  # type: ignore[assignment]
-        self.instance = None  # type: ignore[assignment]
+        self.runner.backend = None  # type: ignore[assignment]  # None only until rebuilt below
+        self.instance = None  # type: ignore[assignment]  # None only until rebuilt below
         report = cleanup(_RECREATE_LEVEL, baseline=self.empty)
         self.instance = Instance(self.cfg, self.device, self.opts["leak"])
         self.loaded = snapshot()

@@ -161,9 +161,10 @@ def identity(config: dict[str, Any]) -> str:
 
 
 def _get(config: dict[str, Any], path: str) -> Any:
+    node: Any = config
     for part in path.split("."):
-        config = config.get(part) if isinstance(config, dict) else None  # type: ignore[assignment]
-    return config
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
 
 
 def short_key(path: str) -> str:

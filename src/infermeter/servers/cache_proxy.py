@@ -20,6 +20,7 @@ import hashlib
 import json
 import sys
 import time
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -64,11 +65,11 @@ class CachingProxy:
         """Routes: the two completion endpoints, models passthrough, metrics, stats, health."""
         app = web.Application(client_max_size=64 * 2**20)
         for path in ENDPOINTS:
-            app.router.add_post(path, lambda r, p=path: self.complete(r, p))
+            app.router.add_post(path, partial(self.complete, path=path))
         app.router.add_get("/v1/models", self.models)
         app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/stats", self.stats)
-        app.router.add_get("/health", lambda r: web.Response(text="ok"))
+        app.router.add_get("/health", self.health)
         app.on_startup.append(self._open)
         app.on_cleanup.append(self._close)
         return app
@@ -88,6 +89,10 @@ class CachingProxy:
             ms = 1000 * (time.perf_counter() - t0)
             print(f"{request.method} {request.path} {status} {how} {ms:.1f} ms", file=sys.stderr, flush=True)
 
+    async def health(self, request: web.Request) -> web.Response:
+        """Liveness: the proxy answers (whatever the upstream does)."""
+        return web.Response(text="ok")
+
     async def models(self, request: web.Request) -> web.Response:
         """Passthrough of the upstream's model list."""
         assert self.session is not None
@@ -95,7 +100,7 @@ class CachingProxy:
             async with self.session.get(self.upstream + "/v1/models", headers=self._headers(request)) as up:
                 body = await up.read()
                 return web.Response(status=up.status, body=body, content_type=up.content_type)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+        except (TimeoutError, aiohttp.ClientError) as err:
             self.upstream_errors += 1
             return web.json_response({"error": {"message": f"upstream unreachable: {type(err).__name__}"}}, status=502)
 
@@ -124,9 +129,9 @@ class CachingProxy:
                 return response
         response, chunks = await self._forward(request, path, raw, stream)
         done = chunks is not None and response.status == 200
-        if done and stream:
+        if chunks is not None and done and stream:
             done = b"[DONE]" in b"".join(chunks[-2:])  # a stream cut short is not a response
-        if self.cache is not None and key is not None and done:
+        if self.cache is not None and key is not None and chunks is not None and done:
             ctype = response.headers.get("Content-Type", "application/json")
             self.cache.put(key, (response.status, ctype, tuple(chunks)), size=sum(map(len, chunks)) + len(ctype))
             self.cache.observe(False, time.perf_counter() - t0)
@@ -164,7 +169,7 @@ class CachingProxy:
                     await resp.write(chunk)
             await resp.write_eof()
             return resp, (chunks if kept <= MAX_KEPT_BYTES else None)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+        except (TimeoutError, aiohttp.ClientError) as err:
             self.upstream_errors += 1
             if resp is None:  # nothing sent yet: a clean 502
                 msg = {"error": {"message": f"upstream unreachable: {type(err).__name__}"}}
@@ -211,7 +216,7 @@ def serve_proxy(upstream: str, cache: ResponseCache | None, host: str = "127.0.0
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
-        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        bound = runner.addresses[0][1]
         print(f"{READY}http://{host}:{bound} -> {proxy.upstream}", file=sys.stderr, flush=True)
         try:
             await asyncio.Event().wait()

@@ -265,7 +265,8 @@ class NullServer:
             if sent >= 2 and fault == "stall":
                 await asyncio.sleep(3600)
             if sent >= n // 2 and fault == "drop-mid-stream":
-                request.transport.abort()  # type: ignore[union-attr] - the server dies mid-answer
+                if request.transport is not None:  # None: the client has already gone
+                    request.transport.abort()  # the server dies mid-answer
                 return resp
             take = min(k, n - sent)
             piece = pieces[i % len(pieces)] if take == k else _chunk(api, o.model, "".join(WORDS[:take]))
@@ -273,7 +274,8 @@ class NullServer:
             sent += take
         await resp.write(_chunk(api, o.model, "" if api == "completions" else None, finish="length"))
         if (body.get("stream_options") or {}).get("include_usage"):
-            final = {"id": "null-0", "object": "chat.completion.chunk" if api == "chat" else "text_completion",
+            final: dict[str, Any] = {
+                     "id": "null-0", "object": "chat.completion.chunk" if api == "chat" else "text_completion",
                      "created": 0, "model": o.model, "choices": [], "usage": usage}  # fmt: skip
             await resp.write(b"data: " + json.dumps(final).encode() + b"\n\n")
         await resp.write(b"data: [DONE]\n\n")
@@ -290,7 +292,7 @@ def serve(opts: NullOptions, host: str = "127.0.0.1", port: int = 0) -> None:
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_address=True)
         await site.start()
-        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr] - port 0: ask the OS
+        bound = runner.addresses[0][1]  # port 0: ask the OS
         print(f"{READY}http://{host}:{bound}", file=sys.stderr, flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,7 @@ __all__ = [
     "percentile",
     "stability_warning",
     "summarize",
+    "summary_dict",
 ]
 
 #: Relative standard deviation above which a result is flagged unstable.
@@ -42,7 +44,7 @@ UNSTABLE_CV = 0.10
 _KNEE_MIN_DIFF = 0.1
 
 
-def _as_array(values: Sequence[float]) -> np.ndarray:
+def _as_array(values: Sequence[float] | np.ndarray) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     if arr.ndim != 1:
         raise ValueError(f"expected a 1-D sequence of numbers, got shape {arr.shape}")
@@ -174,7 +176,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(arr, q))
 
 
-def ci_mean(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+def ci_mean(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
     """Two-sided Student-t confidence interval of the mean of ``values``.
 
     Returns ``(low, high)``; every value is taken as an independent unit. With a single value
@@ -195,7 +197,7 @@ def ci_mean(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
 
 
 def cluster_ci(
-    values: Sequence[float], units: Sequence[object] | None = None, confidence: float = 0.95
+    values: Sequence[float] | np.ndarray, units: Sequence[object] | None = None, confidence: float = 0.95
 ) -> tuple[float, float, int]:
     """``(low, high, n_units)``: CI of the mean of ``values`` over their independent units.
 
@@ -308,6 +310,12 @@ def summarize(values: Sequence[float], units: Sequence[object] | None = None) ->
         ci95_high=high,
         units=g,
     )
+
+
+def summary_dict(values: Sequence[float], units: Sequence[object] | None = None) -> dict[str, Any] | None:
+    """:func:`summarize` as a report keeps it (:meth:`Summary.to_dict`); None when nothing was measured."""
+    s = summarize(values, units)
+    return s.to_dict() if s else None
 
 
 def stability_warning(name: str, s: Summary, unit: str = "") -> str | None:

@@ -10,7 +10,7 @@ than 1%, are "no significant difference".
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -136,8 +136,8 @@ def order_effect(
 
 def order_effect_across_processes(
     metric: str,
-    forward: Sequence[dict[int, Sequence[float]]],
-    reverse: Sequence[dict[int, Sequence[float]]],
+    forward: Sequence[Mapping[int, Sequence[float]]],
+    reverse: Sequence[Mapping[int, Sequence[float]]],
     alpha: float = 0.01,
 ) -> OrderEffect:
     """Order effect with the process as the unit: each sequence process gives one value.
@@ -149,7 +149,7 @@ def order_effect_across_processes(
     inside one process are not independent; processes are). Fewer than 2 processes per order: p = 1.
     """
 
-    def d(proc: dict[int, Sequence[float]]) -> float:
+    def d(proc: Mapping[int, Sequence[float]]) -> float:
         return float(np.log(np.median(proc[1]) / np.median(proc[0])))
 
     df = np.array([d(x) for x in forward])

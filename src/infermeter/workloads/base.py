@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,10 +40,10 @@ class WorkItem:
         return msgs + [{"role": "user", "content": self.prompt}]
 
 
-class ItemList(list):
+class ItemList(list[WorkItem]):
     """The items of a workload, plus the bad items skipped on the way (``workload.skip_bad``)."""
 
-    def __init__(self, items: list[WorkItem] = (), skipped: list[str] | None = None) -> None:  # type: ignore[assignment]
+    def __init__(self, items: Iterable[WorkItem] = (), skipped: list[str] | None = None) -> None:
         super().__init__(items)
         self.skipped: list[str] = list(skipped or [])  # one line per bad item, naming file and item
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,4 @@ def load_csv(cfg) -> ItemList:  # noqa: ANN001 - WorkloadConfig
             f"needed: prompt; optional: {', '.join(KNOWN_COLUMNS[1:])}"
         )
     scorer = scorer_for(cfg, "contains")
-    return select(
-        cfg, [(lambda n=n, row=row, k=k: _row_item(path, n, row, k, scorer)) for k, (n, row) in enumerate(rows, 1)]
-    )
+    return select(cfg, [partial(_row_item, path, n, row, k, scorer) for k, (n, row) in enumerate(rows, 1)])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from functools import partial
 from pathlib import Path
 
 from infermeter.errors import InfermeterError
@@ -59,4 +60,4 @@ def load_easy_vqa(cfg) -> ItemList:  # noqa: ANN001 - WorkloadConfig
         raise InfermeterError(f"{qfile}: expected a list of [question, answer, image_id]")
     scorer = scorer_for(cfg, "vqa")
     images = root / "images"
-    return select(cfg, [(lambda k=k, e=e: _item(qfile, k, e, images, scorer)) for k, e in enumerate(entries)])
+    return select(cfg, [partial(_item, qfile, k, e, images, scorer) for k, e in enumerate(entries)])

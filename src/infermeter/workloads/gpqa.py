@@ -11,6 +11,7 @@ which asks for a last line ``Answer: $LETTER``; the reference is the correct let
 from __future__ import annotations
 
 import random
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -60,5 +61,5 @@ def load_gpqa(cfg) -> ItemList:  # noqa: ANN001 - WorkloadConfig
     seed = cfg.sample_seed
     return select(
         cfg,
-        [(lambda n=n, k=k, row=row: _item(path, n, k, row, seed, scorer)) for k, (n, row) in enumerate(rows)],
+        [partial(_item, path, n, k, row, seed, scorer) for k, (n, row) in enumerate(rows)],
     )

@@ -103,7 +103,7 @@ def check_image(path: Path, where: str) -> str:
 def answers(value: object, where: str) -> str | list[str] | int | float | None:
     """A reference as the scorers accept it (a string, a number or a list of them), else :class:`BadItem`."""
     if value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool)):
-        return value  # type: ignore[return-value]
+        return value
     if (
         isinstance(value, (list, tuple))
         and value

@@ -20,6 +20,7 @@ format; a file it cannot place is an error naming the formats, never a silent fa
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -128,12 +129,13 @@ def _turns(row: Any, where: str) -> list[tuple[str, str]]:
     conv = row["conversations"]
     if not isinstance(conv, list):
         raise InfermeterError(f'{where}: \'conversations\' must be a list of {{"from", "value"}} turns')
-    out = []
+    out: list[tuple[str, str]] = []
     for t in conv:
-        if not isinstance(t, dict) or not isinstance(t.get("value", t.get("content")), str):
+        text = t.get("value", t.get("content")) if isinstance(t, dict) else None
+        if not isinstance(text, str):
             raise BadItem(f"{where}: a turn without a 'value' string")
         who = str(t.get("from", t.get("role", ""))).lower()
-        out.append(("user" if who in _HUMAN else "assistant" if who in _BOT else who, t.get("value", t.get("content"))))
+        out.append(("user" if who in _HUMAN else "assistant" if who in _BOT else who, text))
     return out
 
 
@@ -156,7 +158,7 @@ def load_sharegpt(cfg) -> ItemList:  # noqa: ANN001 - WorkloadConfig
         return WorkItem(id=str(ident), prompt=turns[0][1], scorer="none", meta=(("reply", turns[1][1]),))
 
     usable = [i for i, t in enumerate(convs) if len(t) >= 2]  # vLLM skips conversations without a reply
-    return select(cfg, [lambda i=i: item(i) for i in usable])
+    return select(cfg, [partial(item, i) for i in usable])
 
 
 @register_workload("multi-turn")
@@ -216,4 +218,4 @@ def load_hf_json(cfg) -> ItemList:  # noqa: ANN001 - WorkloadConfig
         return WorkItem(id=str(row.get("id", f"row-{i}")), prompt=row[cols["prompt"]], scorer="none",
                         system=row.get(cols["system"]) or None, output_len=n, meta=meta)  # fmt: skip
 
-    return select(cfg, [lambda i=i: item(i) for i in range(len(rows))])
+    return select(cfg, [partial(item, i) for i in range(len(rows))])

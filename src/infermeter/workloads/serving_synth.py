@@ -54,14 +54,16 @@ def _lengths_spec(text: str | None, prompt_len: int, output_len: int) -> dict[st
                 f"--lengths: cannot read {part!r}: use prompt_tokens=N,output_tokens=N with N fixed (256), a range "
                 "(128-512), or a mean with _stdev, _min, _max (prompt_tokens=256,prompt_tokens_stdev=64)"
             )
+        if spec[key] < 0:  # -1 would also be taken for the range marker above
+            raise InfermeterError(f"--lengths: {part!r}: lengths and spreads cannot be negative")
     return spec
 
 
 def draw_lengths(spec: dict[str, float], key: str, n: int, rng: np.random.Generator) -> list[int]:
     """``n`` lengths (>= 1) for ``key``: fixed, uniform over [min, max], or normal clipped to [min, max]."""
     mean, lo, hi = spec[key], spec.get(key + "_min", 1), spec.get(key + "_max")
-    if mean == -1:  # a range
-        got = rng.integers(int(lo), int(hi) + 1, size=n)
+    if mean == -1:  # a range: _lengths_spec set both of its bounds
+        got = rng.integers(int(lo), int(spec[key + "_max"]) + 1, size=n)
     elif spec.get(key + "_stdev"):
         got = np.rint(rng.normal(mean, spec[key + "_stdev"], size=n))
     else:
@@ -74,7 +76,9 @@ def random_items(cfg: Any, count: int, output_len: int) -> list[WorkItem]:
     spec = _lengths_spec(cfg.lengths, cfg.prompt_len, output_len)
     for key in ("prompt_tokens", "output_tokens"):
         lo, hi = spec.get(key + "_min", 1), spec.get(key + "_max")
-        if hi is not None and hi < lo or spec[key] == 0:
+        if spec[key] == 0:
+            raise InfermeterError(f"--lengths: {key} must be at least 1 token")
+        if hi is not None and hi < lo:
             raise InfermeterError(f"--lengths: {key} has an empty range ({lo:g}-{hi:g})")
     rng = np.random.default_rng([cfg.sample_seed, 13])
     ins = draw_lengths(spec, "prompt_tokens", count, rng)

@@ -15,6 +15,7 @@ annotation, and every annotation must have its question. Scored with the officia
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,9 @@ def _references(ann: dict[str, Any], where: str) -> list[str]:
     raw = ann.get("answers")
     if isinstance(raw, list) and raw:
         out = [a.get("answer") if isinstance(a, dict) else a for a in raw]
-        if all(isinstance(a, str) for a in out):
-            return out
+        texts = [a for a in out if isinstance(a, str)]
+        if len(texts) == len(out):
+            return texts
     raise BadItem(
         f"{where}: unknown answer format: expected 'answers' as a list of {{'answer': str}} objects, "
         f"got {str(raw)[:80]}"
@@ -114,4 +116,4 @@ def load_vqa(cfg) -> ItemList:  # noqa: ANN001 - WorkloadConfig
         bad = [f"{afile} annotation #{k}: no question_id" for k in unkeyed]
         bad += [f"{afile} question_id {q}: annotation without a question in {qfile}" for q in by_qid if q not in asked]
         ctx.update(afile=afile, annotations=by_qid)
-    return select(cfg, [(lambda q=q, k=k: _item(q, k, ctx)) for k, q in enumerate(questions)], bad)
+    return select(cfg, [partial(_item, q, k, ctx) for k, q in enumerate(questions)], bad)

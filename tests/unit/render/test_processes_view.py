@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from infermeter import api
 from infermeter.api import processes as procs
 from infermeter.config import build_config
 from infermeter.errors import InfermeterError
@@ -50,10 +49,9 @@ def test_a_failed_process_still_leaves_the_runs_report(monkeypatch: pytest.Monke
             raise InfermeterError("out of memory")
         return Report(_report(len(calls), 10.0 * len(calls)))
 
-    monkeypatch.setattr(api, "run", one_run)
     cfg = build_config({"model": {"name": "tiny-qwen3"}, "output": str(tmp_path)})
     with pytest.raises(InfermeterError, match="out of memory"):
-        procs.run_processes(cfg, 4, progress=False)
+        procs.run_processes(cfg, 4, False, one_run)
     (folder,) = tmp_path.iterdir()
     data = json.loads((folder / "report.json").read_text())
     assert data["status"] == "failed" and data["error"] == "process 3 of 4: out of memory"

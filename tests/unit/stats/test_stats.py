@@ -16,6 +16,7 @@ from infermeter.stats import (
     percentile,
     stability_warning,
     summarize,
+    summary_dict,
 )
 
 # t(0.975, df=4) from a printed t-table, kept independent of scipy so the
@@ -157,6 +158,12 @@ def test_to_dict_is_json_serializable():
         assert back["mean"] == pytest.approx(float(np.mean(values)))
         assert {"cv", "unstable", "rel_ci_halfwidth", "ci95_low", "ci95_high"} <= set(back)
         assert all(type(v) in (int, float, bool, type(None)) for v in d.values())
+
+
+def test_summary_dict_is_the_report_form_of_summarize():
+    assert summary_dict([]) is None  # nothing measured: no zeros in its place
+    assert summary_dict([3.0, 1.0, 2.0]) == summarize([3.0, 1.0, 2.0]).to_dict()
+    assert summary_dict([1.0, 2.0, 3.0, 4.0], units=["a", "a", "b", "b"])["units"] == 2
 
 
 def test_to_dict_uses_none_for_non_finite():

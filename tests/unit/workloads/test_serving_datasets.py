@@ -91,10 +91,17 @@ def test_random_length_distributions(spec, check):
 
 
 def test_random_length_spec_errors():
-    for bad in ("prompt_tokens=x", "colour=3", "prompt_tokens=20-10"):
+    for bad in ("prompt_tokens=x", "colour=3", "prompt_tokens=20-10", "prompt_tokens=0"):
         with pytest.raises(InfermeterError, match="--lengths"):
             random_items(WorkloadConfig(kind="random", lengths=bad), 4, 16)
     assert draw_lengths({"k": 0.5, "k_min": 1}, "k", 3, np.random.default_rng(0)) == [1, 1, 1]
+
+
+def test_negative_lengths_are_one_clear_error():
+    # -1 once passed for the internal range marker (then crashed looking up the range's bounds)
+    for bad in ("prompt_tokens=-1", "output_tokens=-5", "prompt_tokens=64,prompt_tokens_stdev=-3"):
+        with pytest.raises(InfermeterError, match="cannot be negative"):
+            random_items(WorkloadConfig(kind="random", lengths=bad), 4, 16)
 
 
 def test_sonnet_prompts_share_their_prefix():
