@@ -33,6 +33,7 @@ from infermeter.results.schema import SCHEMA_VERSION, Report, write_json
 from infermeter.scenarios import load_analysis, soak_analysis
 from infermeter.scenarios import sweep as sw
 from infermeter.scenarios.compare import CompareOptions, run_compare
+from infermeter.scenarios.context_fit import check_fit, check_points
 from infermeter.scenarios.load_extras import extra_warnings
 from infermeter.scenarios.load_options import name_after_served, window_all
 from infermeter.scenarios.load_profiles import LoadOptions
@@ -143,7 +144,9 @@ def start_run(cfg: RunConfig, progress: bool = True) -> tuple[Path, dict[str, An
 
     Executors run ``measure(payload)`` wherever they place it, then :func:`finish_run`.
     """
-    workload = load_items(cfg.workload).summary()  # bad input fails here, before a model is loaded
+    items = load_items(cfg.workload)  # bad input fails here, before a model is loaded
+    check_fit(cfg, "run", items)  # so does a prompt longer than the model's context
+    workload = items.summary()
     run_dir = _run_dir(cfg)
     recording.begin(run_dir, "run", cfg.model_dump())
     return run_dir, {"config": cfg.model_dump(), "run_dir": str(run_dir), "progress": progress}, workload
@@ -219,8 +222,8 @@ def compare(
     if len(set(names)) != len(names):
         raise InfermeterError(f"variant names must be unique, got {', '.join(names)}")
     opts.validate(len(cfgs))
-    for _, c in cfgs:
-        load_items(c.workload)  # bad input fails before any model is loaded
+    for n, c in cfgs:
+        check_fit(c, "compare", load_items(c.workload), f"variant {n}: ")  # bad input fails before any model loads
     run_dir = _run_dir(cfgs[0][1], "compare-" + "-vs-".join(names))
     report = _new_report("compare", run_dir, configs={n: c.model_dump() for n, c in cfgs})
     data = report.data
@@ -255,7 +258,7 @@ def soak(
     cfg = config if isinstance(config, RunConfig) else build_config(config)
     opts.validate()
     opts.check_config(cfg)
-    load_items(cfg.workload)  # bad input fails before any model is loaded
+    check_fit(cfg, "soak", load_items(cfg.workload))  # bad input fails before any model is loaded
     configs = plan(cfg, opts)
     run_dir = _run_dir(cfg, "soak-" + Path(cfg.model.name).name)
     report = _new_report(
@@ -314,6 +317,7 @@ def sweep(
     points = sw.plan(cfg, knob_list, design)
     if not any(k.key.startswith("workload.") for k in knob_list):
         load_items(cfg.workload)  # bad input fails before any model is loaded
+    check_points([(p.label, p.config) for p in points if p.config is not None])  # and prompts past the context
     if prev is not None:
         run_dir = Path(resume)  # type: ignore[arg-type]
         report = Report(prev)
@@ -371,6 +375,7 @@ def load(
     load_items(cfg.workload)  # bad input fails before the server is touched
 
     name_after_served(cfg)  # the served model names the run (unless a local model was asked for)
+    check_fit(cfg, "load")  # a prompt past the server's max_model_len fails before a request is sent
     run_dir = _run_dir(cfg, f"load-{Path(cfg.model.name).name}-{opts.profile.replace(':', '')}")
     report = _new_report("load", run_dir, config=cfg.model_dump())
     data = report.data

@@ -61,6 +61,7 @@ def _add_serve_null(sub: Any) -> None:
     p.add_argument("--fault-every", type=int, default=1, help="apply --fault to every N-th request (default 1: all)")
     p.add_argument("--no-metrics", action="store_true", help="serve no /metrics (as a server without them)")
     p.add_argument("--kv-slots", type=int, default=64, help="/metrics: streams that fill the pretend KV cache")
+    p.add_argument("--max-model-len", type=int, help="context window reported by /v1/models (default: none)")
     p.add_argument(
         "--require-key-env",
         metavar="VAR",
@@ -85,6 +86,7 @@ def _cmd_serve_null(args: argparse.Namespace) -> int:
         require_key=key,
         metrics=not args.no_metrics,
         kv_slots=args.kv_slots,
+        max_model_len=args.max_model_len,
     )
     opts.validate()
     try:

@@ -58,6 +58,7 @@ class NullOptions:
     require_key: str | None = None
     metrics: bool = True  # serve /metrics (Prometheus text, vLLM's names)
     kv_slots: int = 64  # requests that fill the pretend KV cache (kv_cache_usage_perc = running / kv_slots)
+    max_model_len: int | None = None  # reported by /v1/models, as vLLM does (None: not reported)
 
     def validate(self) -> None:
         """Refuse options that make no sense, in one line."""
@@ -192,7 +193,10 @@ class NullServer:
         return web.json_response({"status": "ok"})
 
     async def models(self, request: web.Request) -> web.Response:
-        data = [{"id": self.opts.model, "object": "model", "created": 0, "owned_by": "infermeter"}]
+        entry: dict[str, Any] = {"id": self.opts.model, "object": "model", "created": 0, "owned_by": "infermeter"}
+        if self.opts.max_model_len:
+            entry["max_model_len"] = self.opts.max_model_len
+        data = [entry]
         return web.json_response({"object": "list", "data": data})
 
     def _auth_error(self, request: web.Request) -> web.Response | None:
