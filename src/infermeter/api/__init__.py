@@ -43,6 +43,7 @@ from infermeter.scenarios.run_cache import cached_request
 from infermeter.scenarios.soak import SoakOptions, plan, run_soak
 from infermeter.scenarios.soak_worker import CALLS_FILE
 from infermeter.scenarios.sweep_analysis import analyze
+from infermeter.scenarios.sweep_size import grid_size, size_warning
 from infermeter.workloads.base import load_items
 
 # Workers write records; the results database hears of each batch through this hook (the scenarios
@@ -290,6 +291,8 @@ def sweep(
     announce: Callable[[Path, int, int], None] | None = None,
     executor: Any = None,
     check_interference: bool = False,
+    allow_large: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> Report:
     """Measure ``config`` at every point of a grid over ``knobs`` (key -> values), each point a full
     :func:`run` in its own worker (see :mod:`infermeter.scenarios.sweep`); writes a sweep report.
@@ -301,6 +304,8 @@ def sweep(
     ``executor``: where the points run (:func:`infermeter.executors.make_executor`; None: here, one by one).
     ``check_interference``: with an executor, measure the first pending point alone first and report how
     the concurrent tasks changed it (see :mod:`infermeter.executors.interference`).
+    ``allow_large``: measure a grid of more than 10,000 points (refused otherwise); ``warn(line)`` hears the
+    warning of a grid of more than 1,000 (see :mod:`infermeter.scenarios.sweep_size`).
     """
 
     if check_interference and executor is None:
@@ -314,6 +319,9 @@ def sweep(
         cfg = config if isinstance(config, RunConfig) else build_config(config)
         knob_list = sw.knobs_from(knobs or {})
     design = design or "full"
+    large = size_warning(grid_size(knob_list, design), allow_large)  # before thousands of configs are built
+    if large and warn:
+        warn(large)
     points = sw.plan(cfg, knob_list, design)
     if not any(k.key.startswith("workload.") for k in knob_list):
         load_items(cfg.workload)  # bad input fails before any model is loaded
@@ -337,7 +345,7 @@ def sweep(
         if executor is not None:
             data["sweep"]["executor"] = executor.describe()  # a Ray cluster's size is known once joined
         analyze(data["sweep"])
-        data["warnings"] = sw.warnings(cfg, data["sweep"]["knobs"], data["sweep"]["points"])
+        data["warnings"] = [large] * bool(large) + sw.warnings(cfg, data["sweep"]["knobs"], data["sweep"]["points"])
         (run_dir / sw.POINTS_CSV).write_text(points_csv(data), encoding="utf-8")
 
     def checkpoint() -> None:
