@@ -68,7 +68,18 @@ def test_compare_and_sweep_refuse_before_any_worker(ctx64: Path, tmp_path: Path)
     _refused(proc, "variant long: --prompt-len 32 + 40")
     assert not (tmp_path / "cmp").exists()
 
-    proc = run_cli("sweep", *base[:4], "--max-new-tokens", "8", *QUIET, "--output", "swp", "--set", "prompt_len=16,60", tmp=tmp_path)
+    proc = run_cli(
+        "sweep",
+        *base[:4],
+        "--max-new-tokens",
+        "8",
+        *QUIET,
+        "--output",
+        "swp",
+        "--set",
+        "prompt_len=16,60",
+        tmp=tmp_path,
+    )
     _refused(proc, "1 of 2 sweep points", "point prompt_len=60")
     assert not (tmp_path / "swp").exists()
 

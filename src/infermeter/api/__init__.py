@@ -33,6 +33,7 @@ from infermeter.results.schema import SCHEMA_VERSION, Report, write_json
 from infermeter.scenarios import load_analysis, soak_analysis
 from infermeter.scenarios import sweep as sw
 from infermeter.scenarios.compare import CompareOptions, run_compare
+from infermeter.scenarios.compare_failure import failure_line
 from infermeter.scenarios.context_fit import check_fit, check_points
 from infermeter.scenarios.load_extras import extra_warnings
 from infermeter.scenarios.load_options import name_after_served, window_all
@@ -235,6 +236,9 @@ def compare(
 
     def finalize() -> None:
         data["records_file"] = str(run_dir / RECORDS_FILE)
+        failed = (data.get("compare") or {}).get("failed")
+        if failed:  # which variant failed and why, beside the report's error line
+            data.setdefault("warnings", []).append(failure_line(failed))
 
     with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
         data["compare"] = run_compare(cfgs, opts, run_dir, bar, checkpoint, executor)

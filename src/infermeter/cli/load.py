@@ -63,6 +63,9 @@ def _add_serve_null(sub: Any) -> None:
     p.add_argument("--kv-slots", type=int, default=64, help="/metrics: streams that fill the pretend KV cache")
     p.add_argument("--max-model-len", type=int, help="context window reported by /v1/models (default: none)")
     p.add_argument(
+        "--die-after-chunks", type=int, default=0, metavar="N", help="exit abruptly after N token chunks (a crash)"
+    )
+    p.add_argument(
         "--require-key-env",
         metavar="VAR",
         help="answer 401 unless the request carries the bearer key held in environment variable VAR",
@@ -87,6 +90,7 @@ def _cmd_serve_null(args: argparse.Namespace) -> int:
         metrics=not args.no_metrics,
         kv_slots=args.kv_slots,
         max_model_len=args.max_model_len,
+        die_after_chunks=args.die_after_chunks,
     )
     opts.validate()
     try:

@@ -33,9 +33,9 @@ def test_config_context_reads_the_text_config_of_a_vision_model() -> None:
 
 def test_presets_give_their_published_context() -> None:
     assert model_context("qwen3-1.7b") == 40960
-    assert model_context("tiny-qwen2.5-vl") == PRESETS["tiny-qwen2.5-vl"].config["text_config"][
-        "max_position_embeddings"
-    ]
+    assert (
+        model_context("tiny-qwen2.5-vl") == PRESETS["tiny-qwen2.5-vl"].config["text_config"]["max_position_embeddings"]
+    )
 
 
 def test_embedded_gguf_header_gives_its_context() -> None:
