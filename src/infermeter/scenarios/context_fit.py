@@ -173,7 +173,8 @@ class FitChecker:
             more = f" and {len(too_long) - _SHOWN} more" if len(too_long) > _SHOWN else ""
             raise InfermeterError(
                 f"{where}{len(too_long)} of {len(items)} {wl.kind} prompts + their output tokens exceed the model's "
-                f"context of {limit} tokens{at}: {shown}{more}; lower --max-new-tokens or --limit, or pick shorter items"
+                f"context of {limit} tokens{at}: {shown}{more}; lower --max-new-tokens or --limit, or pick shorter "
+                "items"
             )
 
 
