@@ -160,9 +160,11 @@ class FitChecker:
             return
         gen, wl = cfg.generation, cfg.workload
         too_long: list[tuple[str, int]] = []
-        if items is None:
+        if items is None:  # a sweep's points share their workloads: each is loaded once
             key = wl.model_dump_json()
-            items = self.items[key] = self.items[key] if key in self.items else load_items(wl)
+            if key not in self.items:
+                self.items[key] = load_items(wl)
+            items = self.items[key]
         for it in items:
             output = wl.output_len or it.output_len or gen.max_new_tokens
             need = self.prompt_tokens(cfg, it, limit - output) + output
