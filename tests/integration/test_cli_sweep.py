@@ -40,7 +40,7 @@ def _wait(results: Path, ready, timeout: float = 180) -> tuple[Path, dict]:
         got = _report(results)
         if got and ready(*got):
             return got
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"sweep did not get there in {timeout} s: {_report(results)}")
 
 
@@ -57,12 +57,13 @@ def test_a_sweep_interrupted_after_its_first_point_resumes_without_measuring_it_
                             start_new_session=True)  # fmt: skip
     try:
 
-        def second_started(folder: Path, data: dict) -> bool:
-            p = _points(data)
-            return p["p01"]["status"] == "complete" and any((folder / "points" / "p02").glob("*/records.jsonl"))
+        def second_measuring(folder: Path, data: dict) -> bool:
+            # The event, not a delay: the second point's worker has written a whole record, so it is
+            # measuring now (its remaining passes take far longer than the signal takes to arrive).
+            files = (folder / "points" / "p02").glob("*/records.jsonl")
+            return _points(data)["p01"]["status"] == "complete" and any(b"\n" in f.read_bytes() for f in files)
 
-        folder, _ = _wait(results, second_started)
-        time.sleep(1.0)  # the second point's worker is measuring now
+        folder, _ = _wait(results, second_measuring)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=300)
     finally:

@@ -55,9 +55,10 @@ def cluster():  # noqa: ANN201 - yields a ray.cluster_utils.Cluster
 
 
 class Killer(threading.Thread):
-    """Kills the first Ray worker that has been running an infermeter task for ``after_s`` seconds."""
+    """Kills the first Ray worker seen running an infermeter task (the event: its process is there; a
+    task takes seconds, loading the model, so it is seen; no delay decides whether it is killed)."""
 
-    def __init__(self, after_s: float = 3.0, timeout_s: float = 600) -> None:
+    def __init__(self, after_s: float = 0.0, timeout_s: float = 600) -> None:
         super().__init__(daemon=True)
         self.after_s, self.timeout_s = after_s, timeout_s
         self.killed: int | None = None

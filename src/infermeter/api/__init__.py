@@ -29,6 +29,8 @@ from infermeter.results.schema import SCHEMA_VERSION, Report, write_json
 from infermeter.scenarios import load_analysis, soak_analysis
 from infermeter.scenarios import sweep as sw
 from infermeter.scenarios.compare import CompareOptions, run_compare
+from infermeter.scenarios.compare_failure import failure_line
+from infermeter.scenarios.context_fit import check_fit, check_points
 from infermeter.scenarios.load_extras import extra_warnings
 from infermeter.scenarios.load_options import name_after_served, window_all
 from infermeter.scenarios.load_profiles import LoadOptions
@@ -39,6 +41,7 @@ from infermeter.scenarios.soak import SoakOptions, plan, run_soak
 from infermeter.scenarios.soak_worker import CALLS_FILE
 from infermeter.scenarios.sweep_analysis import analyze
 from infermeter.scenarios.sweep_replicates import check_replicates, run_replicated
+from infermeter.scenarios.sweep_size import grid_size, size_warning
 from infermeter.scenarios.sweep_stats import replicate_warnings
 from infermeter.workloads.base import load_items
 
@@ -144,8 +147,8 @@ def compare(
     if len(set(names)) != len(names):
         raise InfermeterError(f"variant names must be unique, got {', '.join(names)}")
     opts.validate(len(cfgs))
-    for _, c in cfgs:
-        load_items(c.workload)  # bad input fails before any model is loaded
+    for n, c in cfgs:
+        check_fit(c, "compare", load_items(c.workload), f"variant {n}: ")  # bad input fails before any model loads
     run_dir = _run_dir(cfgs[0][1], "compare-" + "-vs-".join(names))
     report = _new_report("compare", run_dir, configs={n: c.model_dump() for n, c in cfgs})
     data = report.data
@@ -156,6 +159,9 @@ def compare(
 
     def finalize() -> None:
         data["records_file"] = str(run_dir / RECORDS_FILE)
+        failed = (data.get("compare") or {}).get("failed")
+        if failed:  # which variant failed and why, beside the report's error line
+            data.setdefault("warnings", []).append(failure_line(failed))
 
     with _tracked(report, run_dir / REPORT_FILE, finalize), phase_progress(progress) as bar:
         data["compare"] = run_compare(cfgs, opts, run_dir, bar, checkpoint, executor)
@@ -180,7 +186,7 @@ def soak(
     cfg = config if isinstance(config, RunConfig) else build_config(config)
     opts.validate()
     opts.check_config(cfg)
-    load_items(cfg.workload)  # bad input fails before any model is loaded
+    check_fit(cfg, "soak", load_items(cfg.workload))  # bad input fails before any model is loaded
     configs = plan(cfg, opts)
     run_dir = _run_dir(cfg, "soak-" + Path(cfg.model.name).name)
     report = _new_report(
@@ -213,6 +219,8 @@ def sweep(
     executor: Any = None,
     check_interference: bool = False,
     replicates: int | None = None,
+    allow_large: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> Report:
     """Measure ``config`` at every point of a grid over ``knobs`` (key -> values), each point a full
     :func:`run` in its own worker (see :mod:`infermeter.scenarios.sweep`); writes a sweep report.
@@ -227,6 +235,8 @@ def sweep(
     ``replicates``: measure each point that many times, each in its own process, replicate k in its
     own order drawn from the config's ``seed`` (:mod:`infermeter.scenarios.sweep_replicates`); None:
     as the resumed sweep did, else once.
+    ``allow_large``: measure a grid of more than 10,000 points (refused otherwise); ``warn(line)`` hears the
+    warning of a grid of more than 1,000 (see :mod:`infermeter.scenarios.sweep_size`).
     """
 
     if check_interference and executor is None:
@@ -245,9 +255,13 @@ def sweep(
     check_replicates(replicates)
     if replicates > 1 and executor is not None:
         raise InfermeterError("--replicates measures the points here, one after the other: drop --executor/--devices")
+    large = size_warning(grid_size(knob_list, design), allow_large)  # before thousands of configs are built
+    if large and warn:
+        warn(large)
     points = sw.plan(cfg, knob_list, design)
     if not any(k.key.startswith("workload.") for k in knob_list):
         load_items(cfg.workload)  # bad input fails before any model is loaded
+    check_points([(p.label, p.config) for p in points if p.config is not None])  # and prompts past the context
     if prev is not None and resume is not None:  # prev is read from resume
         run_dir = Path(resume)
         report = Report(prev)
@@ -267,7 +281,7 @@ def sweep(
         if executor is not None:
             data["sweep"]["executor"] = executor.describe()  # a Ray cluster's size is known once joined
         analyze(data["sweep"])
-        data["warnings"] = sw.warnings(cfg, data["sweep"]["knobs"], data["sweep"]["points"])
+        data["warnings"] = [large] * bool(large) + sw.warnings(cfg, data["sweep"]["knobs"], data["sweep"]["points"])
         data["warnings"] += replicate_warnings(data["sweep"])
         (run_dir / sw.POINTS_CSV).write_text(points_csv(data), encoding="utf-8")
 
@@ -310,6 +324,7 @@ def load(
     load_items(cfg.workload)  # bad input fails before the server is touched
 
     name_after_served(cfg)  # the served model names the run (unless a local model was asked for)
+    check_fit(cfg, "load")  # a prompt past the server's max_model_len fails before a request is sent
     run_dir = _run_dir(cfg, f"load-{Path(cfg.model.name).name}-{opts.profile.replace(':', '')}")
     report = _new_report("load", run_dir, config=cfg.model_dump())
     data = report.data

@@ -20,6 +20,7 @@ from infermeter.metrics import speed_of_light
 from infermeter.metrics.compute import compute, warnings
 from infermeter.results import recording
 from infermeter.results.schema import SCHEMA_VERSION, Report, write_json
+from infermeter.scenarios.context_fit import check_fit
 from infermeter.workloads.base import load_items
 
 INTERRUPTED = "interrupted (SIGINT/SIGTERM): what finished is kept"
@@ -86,7 +87,9 @@ def start_run(cfg: RunConfig, progress: bool = True) -> tuple[Path, dict[str, An
 
     Executors run ``measure(payload)`` wherever they place it, then :func:`finish_run`.
     """
-    workload = load_items(cfg.workload).summary()  # bad input fails here, before a model is loaded
+    items = load_items(cfg.workload)  # bad input fails here, before a model is loaded
+    check_fit(cfg, "run", items)  # so does a prompt longer than the model's context
+    workload = items.summary()
     run_dir = _run_dir(cfg)
     recording.begin(run_dir, "run", cfg.model_dump())
     return run_dir, {"config": cfg.model_dump(), "run_dir": str(run_dir), "progress": progress}, workload

@@ -164,6 +164,10 @@ class OpenAIClient:
 
     async def models(self) -> list[str]:
         """Model ids from ``/v1/models`` (raises InfermeterError naming the problem)."""
+        return [m["id"] for m in await self.model_entries() if isinstance(m.get("id"), str)]
+
+    async def model_entries(self) -> list[dict[str, Any]]:
+        """The entries of ``/v1/models`` (id, and ``max_model_len`` where the server reports it)."""
         url = base_v1(self.server.base_url or "") + "/models"
         try:
             async with asyncio.timeout(self.server.request_timeout_s or 60.0), self.session.get(url) as resp:
@@ -180,7 +184,7 @@ class OpenAIClient:
             raise InfermeterError(f"cannot reach the server at {url}: {self.reason(err)}") from None
         if not isinstance(body, dict):
             raise InfermeterError(f"{url} did not answer a JSON object (got {type(body).__name__})")
-        return [m["id"] for m in (body or {}).get("data") or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        return [m for m in (body or {}).get("data") or [] if isinstance(m, dict)]
 
     def body(self, prompt: Prompt, params: GenerationParams, force: bool) -> bytes:
         """The JSON request body for one prompt."""

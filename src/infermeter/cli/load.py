@@ -62,6 +62,10 @@ def _add_serve_null(sub: Any) -> None:
     p.add_argument("--fault-every", type=int, default=1, help="apply --fault to every N-th request (default 1: all)")
     p.add_argument("--no-metrics", action="store_true", help="serve no /metrics (as a server without them)")
     p.add_argument("--kv-slots", type=int, default=64, help="/metrics: streams that fill the pretend KV cache")
+    p.add_argument("--max-model-len", type=int, help="context window reported by /v1/models (default: none)")
+    p.add_argument(
+        "--die-after-chunks", type=int, default=0, metavar="N", help="exit abruptly after N token chunks (a crash)"
+    )
     p.add_argument(
         "--require-key-env",
         metavar="VAR",
@@ -80,6 +84,8 @@ def _cmd_serve_null(args: argparse.Namespace) -> int:
         kv_slots=args.kv_slots,
         require_key=key,
         metrics=not args.no_metrics,
+        max_model_len=args.max_model_len,
+        die_after_chunks=args.die_after_chunks,
     )
     opts.validate()
     try:

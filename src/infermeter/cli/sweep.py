@@ -74,6 +74,11 @@ def add_parsers(sub: Any) -> dict[str, Any]:
         "points (seeded by --seed, recorded); point means get CIs over replicates, effects and Pareto fronts say "
         "what the noise cannot tell apart",
     )
+    p.add_argument(
+        "--yes-large-sweep",
+        action="store_true",
+        help="measure a grid of more than 10,000 points (refused otherwise; more than 1,000 warns)",
+    )
     add_executor_flags(p)
     p.add_argument(
         "--check-interference",
@@ -115,17 +120,23 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     progress = not (args.quiet or args.json)
     executor = executor_from_args(args)
+    size = {
+        "allow_large": args.yes_large_sweep,
+        "warn": lambda line: print(f"infermeter: warning: {line}", file=sys.stderr),
+    }
     try:
         if args.resume and not (args.set or args.config or flags):
             report = sweep(resume=args.resume, design=args.design, retry_failed=args.retry_failed,
                            progress=progress, announce=announce, executor=executor,
-                           check_interference=args.check_interference, replicates=args.replicates)  # fmt: skip
+                           check_interference=args.check_interference, replicates=args.replicates,
+                           **size)  # fmt: skip
         else:
             cfg = build_config(data, {**flags, **fixed}, f" ({args.config})" if args.config else "")
             grid = {k.key: k.values for k in knobs}
             report = sweep(cfg, grid, design=args.design, resume=args.resume, retry_failed=args.retry_failed,
                            progress=progress, announce=announce, executor=executor,
-                           check_interference=args.check_interference, replicates=args.replicates)  # fmt: skip
+                           check_interference=args.check_interference, replicates=args.replicates,
+                           **size)  # fmt: skip
     except KeyboardInterrupt:
         if where:
             print(f"infermeter: resume with: infermeter sweep --resume {where[0]}", file=sys.stderr)

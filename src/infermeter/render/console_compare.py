@@ -11,6 +11,7 @@ from rich.text import Text
 from infermeter.executors.view import executor_line
 from infermeter.render.ab_view import log_ci, verdict_line
 from infermeter.render.layout import glossary_footer, table_or_stack
+from infermeter.scenarios.compare_failure import failed_call_rows, failure_line
 
 
 def _fmt(metric: str, v: float | None) -> str:
@@ -121,6 +122,11 @@ def render_compare(data: dict[str, Any], console: Console | None = None) -> None
         _inline(c, list(c["options"]["metrics"]), console)
     if c.get("warmup_table"):
         _warmups(c["warmup_table"], console)
+    if c.get("failed"):  # a variant's worker failed: the comparison stopped there
+        heads = ("call", "E2E ms", "TTFT ms", "decode tok/s", "failed requests")
+        if c["failed"].get("calls"):
+            table_or_stack(console, "failed variant: its measured calls", heads, failed_call_rows(c["failed"]))
+        console.print(Text(failure_line(c["failed"]), style="bold red"))
     if c.get("executor"):  # rounds over several GPUs: how they were placed
         note = c["executor"].get("note")
         console.print(executor_line(c["executor"]) + (f"; {note}" if note else ""))

@@ -26,6 +26,7 @@ from infermeter.render.plots import figures
 from infermeter.render.tables import Table, gib, md_escape, md_table, ms, num
 from infermeter.render.tables_load import load_extra_tables, load_rows
 from infermeter.results.points import csv_safe as _cell
+from infermeter.scenarios.compare_failure import failed_call_rows, failure_line
 
 CSV_FIELDS = (
     "report_id", "kind", "section", "name", "n", "mean", "median", "p90", "p95", "p99", "ci95_low", "ci95_high", "unit",
@@ -198,6 +199,10 @@ def _compare_tables(r: dict[str, Any]) -> list[Table]:
         out.append(Table("ratios", "A/B ratios (variant / baseline)", heads, rows, numeric=numeric))
     for e in (c.get("inline") or {}).get("order_effects", []):
         out.append(Table("order", "inline: order effect", ["verdict"], [[e["verdict"]]]))
+    if c.get("failed"):  # the variant whose worker failed: why, and the calls it had measured
+        heads = ["call", "E2E ms", "TTFT ms", "decode tok/s", "failed requests"]
+        note = failure_line(c["failed"])
+        out.append(Table("failed", "failed variant", heads, failed_call_rows(c["failed"]), note=note))
     return out
 
 
@@ -326,6 +331,10 @@ def _compare_rows(r: dict[str, Any]) -> list[dict[str, Any] | None]:
         ratio, lo, hi = variant_over_baseline(x)  # the row name says variant/baseline: so is the value
         d = {"n": x["n"], "mean": ratio, "ci95_low": lo, "ci95_high": hi}
         out.append(_stat_row("ratio", f"{x['metric']}:{x['variant']}/{x['baseline']}", d, "ratio"))
+    failed = c.get("failed") or {}
+    for k, call in enumerate(failed.get("calls") or [], 1):  # the failed variant's measured calls
+        sec = f"failed:{failed['variant']}:round{failed['round'] + 1}"
+        out += [_value_row(sec, f"{m}@call{k}", call.get(m), _unit(m)) for m in ("e2e_s", "ttft_s", "decode_tps")]
     return out
 
 

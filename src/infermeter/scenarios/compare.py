@@ -29,6 +29,7 @@ from infermeter.errors import InfermeterError
 from infermeter.executors.rounds import check_same_model, run_round
 from infermeter.optimize.cleanup import LEVELS
 from infermeter.optimize.warmup import STRATEGIES as WARMUPS
+from infermeter.scenarios.compare_failure import failed_variant
 from infermeter.scenarios.compare_workers import (
     METRICS,
     balanced_orders,
@@ -160,10 +161,19 @@ def _process_rounds(
                 "options": _options(opts),
             }
             jobs.append((i, name, payload))
-        for name, result in run_round(executor, measure_variant, jobs, r, run_dir):
-            per_round[name].append(result)
-            progress.advance(task)
         done_orders.append([names[i] for i in order])
+        finished: list[str] = []
+        try:
+            for name, result in run_round(executor, measure_variant, jobs, r, run_dir):
+                per_round[name].append(result)
+                finished.append(name)
+                progress.advance(task)
+        except InfermeterError as err:  # keep the round's finished variants and what the failed one measured
+            failed = next(n for _, n, _ in jobs if n not in finished)
+            result = _round_results(names, per_round, done_orders, opts.metrics)
+            checkpoint({**result, "failed": failed_variant(run_dir, failed, r, err)})
+            err.args = (f"variant {failed} failed in round {r + 1}: {err}", *err.args[1:])  # same type and exit code
+            raise
         result = _round_results(names, per_round, done_orders, opts.metrics)
         checkpoint(result)  # a killed comparison keeps every finished round
         if r + 1 >= opts.rounds:

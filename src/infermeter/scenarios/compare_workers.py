@@ -17,6 +17,7 @@ from infermeter.core.device import resolve_device
 from infermeter.core.memory import MemoryWindow
 from infermeter.core.progress import Silent
 from infermeter.core.records import RECORDS_FILE, RecordSink, RequestRecord
+from infermeter.errors import InfermeterError
 from infermeter.metrics import registry
 from infermeter.metrics.latency import e2e, ttft, values
 from infermeter.metrics.throughput import decode_tps, output_throughput
@@ -54,6 +55,13 @@ def call_metrics(records: list[RequestRecord]) -> dict[str, float | None]:
     }
 
 
+def check_call(records: list[RequestRecord], what: str) -> None:
+    """Raise when every request of one measured call failed (a server gone): its numbers would measure nothing."""
+    errors = [r.error for r in records]
+    if errors and all(errors):
+        raise InfermeterError(f"{what}: every request failed ({errors[0]})")
+
+
 def _measure(
     runner: Runner, warmup: str, warmup_runs: int, calls: int, other: list[Prompt], prompts: list[Prompt]
 ) -> dict[str, Any]:
@@ -75,7 +83,9 @@ def _measure(
     per_call = []
     with MemoryWindow(runner.device, cfg.measure.rss_interval_s) as mem:
         for k in range(calls):
-            per_call.append(call_metrics(runner.call("compare", prompts, params, force, k)))
+            records = runner.call("compare", prompts, params, force, k)
+            check_call(records, f"measured call {k + 1}")
+            per_call.append(call_metrics(records))
     if first_call is None:
         first_call = per_call[0]["e2e_s"]
     steady = {
@@ -131,6 +141,7 @@ def measure_variant(payload: dict[str, Any]) -> dict[str, Any]:
         out = _measure(runner, opts["warmup"], opts["warmup_runs"], opts["calls"], other, prompts)
     finally:
         sink.close()
+        backend.close()  # a failed call raises here: its connections close quietly, not at interpreter exit
     return {
         "variant": payload["name"],
         "round": payload["round"],

@@ -9,9 +9,10 @@ HTTP for every chunk). With N processes, request ``k`` of a point is sent by pro
 * concurrency profiles: the concurrency is split (16 over 3 processes: 6, 5, 5) and each process
   takes request numbers ``k ≡ i (mod N)`` as its slots free up.
 
-Each process returns its point's records; the parent merges them (ordered by request number, none
-lost, none twice), writes them and computes the point's numbers exactly as for one process. Records
-reach the disk at the end of each point rather than one by one. ``--max-errors`` counts per process.
+Each process streams its records to the parent in small batches as they finish (a million-request
+point must not pile up in any process); the parent writes them as they arrive and, when every process
+has finished the point, computes its numbers from the records file exactly as for one process.
+``--max-errors`` counts per process.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from infermeter.backends.openai import OpenAIClient, counter
@@ -32,18 +34,31 @@ from infermeter.scenarios.load_extras import pool_size, warm_pool
 START_AHEAD_S = 0.25  # the shared start is this far ahead, so every process is waiting when it comes
 
 
-class _ListSink:
-    """Collects records in memory (the parent writes them)."""
+BATCH = 256  # records per message to the parent: few messages, and a few hundred kB held at most
 
-    def __init__(self) -> None:
-        self.records: list[RequestRecord] = []
+
+class _PipeSink:
+    """Sends finished records to the parent in batches; this process keeps none (memory stays flat)."""
+
+    def __init__(self, conn: Any, batch: int = BATCH) -> None:
+        self.conn, self.batch = conn, batch
+        self.buf: list[dict[str, Any]] = []
 
     def put(self, r: RequestRecord) -> None:
-        self.records.append(r)
+        self.buf.append(r.to_dict())
+        if len(self.buf) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send what is buffered (the parent's reader thread is always receiving during a point)."""
+        if self.buf:
+            self.conn.send(("records", self.buf))
+            self.buf = []
 
     def point_records(self, point: int) -> list[RequestRecord]:
-        """This process's records of one point (the parent writes them)."""
-        return [r for r in self.records if r.extra.get("point") == point]
+        """Nothing here: the parent has the point's records (sent before ``done``)."""
+        self.flush()
+        return []
 
 
 def _worker(conn: Any, i: int, n: int, cfg: Any, opts: Any, prompts: list[Any], force: bool, served: str,
@@ -61,11 +76,12 @@ def _worker(conn: Any, i: int, n: int, cfg: Any, opts: Any, prompts: list[Any], 
                 if msg is None:
                     return
                 point, profile, start, index = msg
-                sink = _ListSink()
-                runner = LoadRunner(client.request, prompts, cfg.generation, force, opts, sink, client.now)
+                sink = _PipeSink(conn)
+                runner = LoadRunner(client.request, prompts, cfg.generation, force, opts, sink, client.now)  # type: ignore[arg-type]
                 runner.index = index
                 await runner.run_point(point, profile, start, (i, n))
-                conn.send(("done", [r.to_dict() for r in sink.records], runner.stopped))
+                sink.flush()
+                conn.send(("done", runner.stopped))
         finally:
             await client.close()
 
@@ -90,25 +106,38 @@ class ClientProcs:
             self.conns.append(parent)
             self.procs.append(p)
         self.warmed = sum(self._recv(c, "ready")[1] for c in self.conns)
+        self.readers = ThreadPoolExecutor(max_workers=n, thread_name_prefix="infermeter-client-procs")
 
-    def _recv(self, conn: Any, want: str) -> tuple[Any, ...]:
+    def _recv(self, conn: Any, *want: str) -> tuple[Any, ...]:
         msg = conn.recv()
         if msg[0] == "error":
             raise InfermeterError(f"a client process failed: {msg[1]}")
-        assert msg[0] == want, msg
+        assert msg[0] in want, msg[0]
         return msg
 
-    async def run_point(self, point: int, profile: Any, index: int) -> tuple[list[RequestRecord], str | None]:
-        """Run one point on every process from a shared start; the merged records and a stop reason."""
+    def _collect(self, conn: Any, sink: Any) -> tuple[Any, ...]:
+        """Write one process's record batches as they arrive, until it says the point is done."""
+        while True:
+            msg = self._recv(conn, "records", "done")
+            if msg[0] == "done":
+                return msg
+            for d in msg[1]:
+                sink.put(RequestRecord.from_dict(d))
+
+    async def run_point(
+        self, point: int, profile: Any, index: int, sink: Any
+    ) -> tuple[list[RequestRecord], str | None]:
+        """Run one point on every process from a shared start, its records written to ``sink`` as they
+        arrive; the point's records (read back once all are in) and a stop reason."""
         start = time.perf_counter() + START_AHEAD_S
         for c in self.conns:
             c.send((point, profile, start, index))
         loop = asyncio.get_running_loop()
-        replies = await asyncio.gather(*(loop.run_in_executor(None, self._recv, c, "done") for c in self.conns))
-        records = [RequestRecord.from_dict(d) for _, recs, _ in replies for d in recs]
-        records.sort(key=lambda r: r.batch_id)
-        stopped = next((s for _, _, s in replies if s), None)
-        return records, stopped
+        replies = await asyncio.gather(
+            *(loop.run_in_executor(self.readers, self._collect, c, sink) for c in self.conns)
+        )
+        stopped = next((s for _, s in replies if s), None)
+        return sink.point_records(point), stopped
 
     def close(self) -> None:
         """Ask every process to finish, then make sure it has."""
@@ -120,12 +149,15 @@ class ClientProcs:
             if p.is_alive():
                 p.terminate()
                 p.join(5)
+        self.readers.shutdown(wait=False)
 
 
 class PointClients(Protocol):
     """What :func:`run_procs` drives: local client processes, or Ray client shards (load_shards.py)."""
 
-    async def run_point(self, point: int, profile: Any, index: int) -> tuple[list[RequestRecord], str | None]: ...
+    async def run_point(
+        self, point: int, profile: Any, index: int, sink: Any
+    ) -> tuple[list[RequestRecord], str | None]: ...
 
 
 async def run_procs(procs: PointClients, profiles: Any, opts: Any, sink: Any, meta: dict[str, Any]) -> None:
@@ -137,9 +169,7 @@ async def run_procs(procs: PointClients, profiles: Any, opts: Any, sink: Any, me
         profile = profiles(summaries)
         if profile is None:
             break
-        records, stopped = await procs.run_point(len(summaries), profile, index)
-        for r in records:
-            sink.put(r)
+        records, stopped = await procs.run_point(len(summaries), profile, index, sink)
         index += len(records)
         summaries.append(summarize(profile, records, opts.slo))
         if stopped:

@@ -35,7 +35,21 @@ from infermeter.errors import InfermeterError
 from infermeter.executors.ray_exec import RayExecutor
 from infermeter.scenarios.load import LoadRunner
 from infermeter.scenarios.load_extras import pool_size, warm_pool
-from infermeter.scenarios.load_procs import _ListSink
+
+
+class _ListSink:
+    """Collects one point's records in the shard's memory (the driver writes them)."""
+
+    def __init__(self) -> None:
+        self.records: list[RequestRecord] = []
+
+    def put(self, r: RequestRecord) -> None:
+        self.records.append(r)
+
+    def point_records(self, point: int) -> list[RequestRecord]:
+        """This shard's records of one point."""
+        return [r for r in self.records if r.extra.get("point") == point]
+
 
 START_AHEAD_S = 1.0  # a point's common start is this far ahead: every shard has its order before it comes
 PLACE_TIMEOUT_S = 60.0  # the placement group must be placed by then (else: the cluster is too small)
@@ -169,8 +183,11 @@ class ClientShards:
     def _skew(self, actor: Any) -> Skew:
         return measure_skew(lambda: self.ray.get(actor.wall.remote()), wall_now, SKEW_ROUNDS)
 
-    async def run_point(self, point: int, profile: Any, index: int) -> tuple[list[RequestRecord], str | None]:
-        """Run one point on every shard from one start time; the merged records and a stop reason."""
+    async def run_point(
+        self, point: int, profile: Any, index: int, sink: Any
+    ) -> tuple[list[RequestRecord], str | None]:
+        """Run one point on every shard from one start time; its merged records (also written to ``sink``)
+        and a stop reason."""
         start = wall_now() + START_AHEAD_S  # the driver's wall clock; each shard gets it in its own
         refs = [
             a.run_point.remote(point, profile, start + s.offset_s, index)
@@ -182,6 +199,8 @@ class ClientShards:
             raise InfermeterError(f"a client shard failed to run its share: {_one_line(err)}") from None
         records = [shifted(d, i, self.shifts[i]) for i, (recs, _) in enumerate(replies) for d in recs]
         records.sort(key=lambda r: r.batch_id)
+        for r in records:
+            sink.put(r)
         return records, next((s for _, s in replies if s), None)
 
     def describe(self) -> dict[str, Any]:

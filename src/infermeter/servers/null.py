@@ -58,11 +58,15 @@ class NullOptions:
     require_key: str | None = None
     metrics: bool = True  # serve /metrics (Prometheus text, vLLM's names)
     kv_slots: int = 64  # requests that fill the pretend KV cache (kv_cache_usage_perc = running / kv_slots)
+    max_model_len: int | None = None  # reported by /v1/models, as vLLM does (None: not reported)
+    die_after_chunks: int = 0  # a crash on cue: the process exits abruptly after this many token chunks (0: never)
 
     def validate(self) -> None:
         """Refuse options that make no sense, in one line."""
         if self.fault not in FAULTS:
             raise InfermeterError(f"unknown fault {self.fault!r} (use one of {', '.join(FAULTS)})")
+        if self.die_after_chunks < 0:
+            raise InfermeterError("--die-after-chunks must be >= 0")
         if self.tokens < 1 or self.chunk_tokens < 1 or self.fault_every < 1 or self.kv_slots < 1:
             raise InfermeterError("--tokens, --chunk-tokens, --fault-every and --kv-slots must be >= 1")
         if self.pace_ms < 0 or self.ttft_ms < 0:
@@ -168,6 +172,7 @@ class NullServer:
         opts.validate()
         self.opts = opts
         self.count = 0
+        self.chunks = 0  # token chunks served, all streams together (for die_after_chunks)
         self.stats = NullStats(opts.kv_slots)
         # Token chunks are built once: the server's own per-token cost must stay far below a client's.
         self.pieces = {api: [_chunk(api, opts.model, "".join(WORDS[(i + j) % len(WORDS)]
@@ -192,7 +197,10 @@ class NullServer:
         return web.json_response({"status": "ok"})
 
     async def models(self, request: web.Request) -> web.Response:
-        data = [{"id": self.opts.model, "object": "model", "created": 0, "owned_by": "infermeter"}]
+        entry: dict[str, Any] = {"id": self.opts.model, "object": "model", "created": 0, "owned_by": "infermeter"}
+        if self.opts.max_model_len:
+            entry["max_model_len"] = self.opts.max_model_len
+        data = [entry]
         return web.json_response({"object": "list", "data": data})
 
     def _auth_error(self, request: web.Request) -> web.Response | None:
@@ -272,6 +280,9 @@ class NullServer:
             piece = pieces[i % len(pieces)] if take == k else _chunk(api, o.model, "".join(WORDS[:take]))
             await resp.write(piece)
             sent += take
+            self.chunks += 1
+            if self.chunks == o.die_after_chunks:  # tests trigger a crash on this event, not on a timer
+                os._exit(70)
         await resp.write(_chunk(api, o.model, "" if api == "completions" else None, finish="length"))
         if (body.get("stream_options") or {}).get("include_usage"):
             final: dict[str, Any] = {

@@ -45,15 +45,32 @@ def test_preloading_really_overlaps_with_the_callers_startup():
 
 
 def test_callers_wait_only_when_early_and_errors_reach_them():
-    gate = threading.Event()
-    pre = Preloader(lambda: gate.wait(5) and "model", lambda m: None).start()
+    # Events and an injected clock, no timers: the load finishes only after the caller is inside get()
+    # (it read the clock there), and loading "takes" 1.5 clock seconds.
+    now, gate, caller_in_get = [0.0], threading.Event(), threading.Event()
+
+    def clock() -> float:
+        if threading.current_thread().name == "caller":
+            caller_in_get.set()
+        return now[0]
+
+    def load() -> str:
+        assert gate.wait(60)
+        now[0] += 1.5
+        return "model"
+
+    pre = Preloader(load, lambda m: None, clock=clock).start()
     assert not pre.ready
-    threading.Timer(0.2, gate.set).start()
+    got: list[str] = []
+    caller = threading.Thread(target=lambda: got.append(pre.get()), name="caller")
+    caller.start()
+    assert caller_in_get.wait(60)
+    gate.set()
+    caller.join(60)
+    assert got == ["model"]
+    assert pre.timings()["waits_s"] == [1.5]  # arrived early: waited for the rest of the load
     assert pre.get() == "model"
-    assert pre.timings()["waits_s"][0] >= 0.1  # arrived early: waited for the rest
-    assert pre.get() == "model"
-    waits = pre.timings()["waits_s"]
-    assert waits[1] < waits[0]  # arrived late: no waiting for the load (compared, not an absolute bound)
+    assert pre.timings()["waits_s"] == [1.5, 0.0]  # arrived late: no waiting at all
 
     def boom():
         raise FileNotFoundError("weights.safetensors")
@@ -63,9 +80,11 @@ def test_callers_wait_only_when_early_and_errors_reach_them():
         with pytest.raises(FileNotFoundError, match="weights"):
             bad.get()
     assert "FileNotFoundError" in bad.timings()["error"]
-    slow = Preloader(lambda: time.sleep(1)).start()
+    never = threading.Event()
+    slow = Preloader(lambda: never.wait(60)).start()
     with pytest.raises(TimeoutError):
-        slow.get(timeout=0.05)
+        slow.get(timeout=0.05)  # the load cannot finish first: it waits for `never`
+    never.set()
 
 
 def test_warmup_strategies():

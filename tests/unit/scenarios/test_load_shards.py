@@ -17,9 +17,8 @@ from infermeter.core.skew import Skew
 from infermeter.errors import InfermeterError
 from infermeter.render.tables_load import load_extra_tables
 from infermeter.scenarios.load import LoadRunner
-from infermeter.scenarios.load_procs import _ListSink
 from infermeter.scenarios.load_profiles import LoadOptions, Profile, concurrency_part
-from infermeter.scenarios.load_shards import record_shift, shifted
+from infermeter.scenarios.load_shards import _ListSink, record_shift, shifted
 from infermeter.scenarios.load_shards_report import planned_share, shard_warnings, shards_section
 
 
