@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from itertools import accumulate
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +51,75 @@ def _chunk_text(choice: dict[str, Any], chat: bool) -> tuple[str, int | None]:
 
 
 def parse_stream(blobs: list[bytes], times: list[float], chat: bool) -> Parsed:
-    """Split the received bytes into SSE events; each event gets the arrival time of its last byte."""
+    """Split the received bytes into SSE events; each event gets the arrival time of its last byte.
+
+    The common stream (LF line ends, one ``data:`` line per event, every payload valid JSON) is
+    parsed in bulk: one split, one ``orjson`` call for all payloads, one pass over the objects.
+    Anything else (CRLF, comments, multi-line events, a malformed or error event) takes the general
+    event-by-event path, which gives the same result.
+    """
+    fast = _parse_bulk(blobs, times, chat)
+    return fast if fast is not None else _parse_events(blobs, times, chat)
+
+
+def _event_times(blobs: list[bytes], times: list[float], lengths: list[int]) -> list[float]:
+    """The arrival time of the blob holding each event's terminator (``lengths`` include it)."""
+    if len(blobs) == 1:
+        return [times[0]] * len(lengths)
+    ends = list(accumulate(map(len, blobs)))
+    out, i, last = [], 0, len(ends) - 1
+    for pos in accumulate(lengths):  # positions are increasing: one merge walk over both lists
+        while ends[i] < pos and i < last:
+            i += 1
+        out.append(times[i])
+    return out
+
+
+def _parse_bulk(blobs: list[bytes], times: list[float], chat: bool) -> Parsed | None:
+    """The common stream parsed in a few C calls; None when it is not one (then parse per event)."""
+    data = b"".join(blobs)
+    if b"\r" in data:
+        return None
+    evs = data.split(b"\n\n")
+    rest = evs.pop()
+    # one line per event, each a data line: every newline is part of a terminator
+    if rest.strip() or data.count(b"\n") != 2 * len(evs) + rest.count(b"\n"):
+        return None
+    if not all(e[:6] == b"data: " for e in evs):
+        return None
+    lengths = [len(e) + 2 for e in evs]
+    stamps = _event_times(blobs, times, lengths)
+    done = bool(evs) and evs[-1] == b"data: [DONE]"
+    if b"data: [DONE]" in evs[:-1] or b"data: " in evs:  # [DONE] mid-stream, or an empty data line
+        return None
+    if done:
+        evs.pop()
+    try:
+        objs = _loads(b"[" + b",".join([e[6:] for e in evs]) + b"]")
+    except ValueError:
+        return None
+    if len(objs) != len(stamps) - done:  # a payload that was not one JSON value
+        return None
+    out = Parsed(done=done)
+    o_times, o_texts, o_counts = out.times, out.texts, out.counts
+    for obj, t in zip(objs, stamps, strict=False):
+        if obj.__class__ is not dict or obj.get("error"):
+            return None
+        if obj.get("usage"):
+            out.usage = obj["usage"]
+        for choice in obj.get("choices") or ():
+            text, n = _chunk_text(choice, chat)
+            if text or n:
+                o_times.append(t)
+                o_texts.append(text)
+                o_counts.append(n)
+            if choice.get("finish_reason"):
+                out.done = True
+    return out
+
+
+def _parse_events(blobs: list[bytes], times: list[float], chat: bool) -> Parsed:
+    """The general path: events split as their bytes arrive, parsed one by one."""
     out = Parsed()
     buf = bytearray()
     for blob, t in zip(blobs, times, strict=True):
