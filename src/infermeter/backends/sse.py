@@ -33,6 +33,11 @@ class Parsed:
     error: str | None = None
 
 
+_ROLE = frozenset(("role", "content"))
+_PLAIN_CHAT = frozenset(("delta", "index", "finish_reason"))
+_PLAIN_TEXT = frozenset(("text", "index", "finish_reason", "logprobs"))
+
+
 def _chunk_text(choice: dict[str, Any], chat: bool) -> tuple[str, int | None]:
     if chat:
         delta = choice.get("delta") or {}
@@ -101,21 +106,33 @@ def _parse_bulk(blobs: list[bytes], times: list[float], chat: bool) -> Parsed | 
     if len(objs) != len(stamps) - done:  # a payload that was not one JSON value
         return None
     out = Parsed(done=done)
+    return out if _collect(objs, stamps, chat, out) else None
+
+
+def _collect(objs: list[Any], stamps: list[float], chat: bool, out: Parsed) -> bool:
+    """Chunks, usage and the end of ``objs`` into ``out``; False at an error event (parse per event)."""
     o_times, o_texts, o_counts = out.times, out.texts, out.counts
+    plain = _PLAIN_CHAT if chat else _PLAIN_TEXT
     for obj, t in zip(objs, stamps, strict=False):
         if obj.__class__ is not dict or obj.get("error"):
-            return None
+            return False
         if obj.get("usage"):
             out.usage = obj["usage"]
         for choice in obj.get("choices") or ():
-            text, n = _chunk_text(choice, chat)
+            # the usual chunk, one text and nothing else to read, skips _chunk_text's lookups
+            if chat and choice.keys() <= plain and (d := choice["delta"]).__class__ is dict and d.keys() <= _ROLE:
+                text, n = d.get("content") or "", None
+            elif not chat and choice.keys() <= plain and choice.get("logprobs") is None:
+                text, n = choice.get("text") or "", None
+            else:
+                text, n = _chunk_text(choice, chat)
             if text or n:
                 o_times.append(t)
                 o_texts.append(text)
                 o_counts.append(n)
             if choice.get("finish_reason"):
                 out.done = True
-    return out
+    return True
 
 
 def _parse_events(blobs: list[bytes], times: list[float], chat: bool) -> Parsed:
