@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from itertools import accumulate
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 try:  # orjson parses SSE events ~3x faster; the standard library is the fallback
@@ -31,11 +31,6 @@ class Parsed:
     usage: dict[str, Any] | None = None
     done: bool = False  # [DONE] or a finish_reason arrived
     error: str | None = None
-
-
-_ROLE = frozenset(("role", "content"))
-_PLAIN_CHAT = frozenset(("delta", "index", "finish_reason"))
-_PLAIN_TEXT = frozenset(("text", "index", "finish_reason", "logprobs"))
 
 
 def _chunk_text(choice: dict[str, Any], chat: bool) -> tuple[str, int | None]:
@@ -110,27 +105,40 @@ def _parse_bulk(blobs: list[bytes], times: list[float], chat: bool) -> Parsed | 
 
 
 def _collect(objs: list[Any], stamps: list[float], chat: bool, out: Parsed) -> bool:
-    """Chunks, usage and the end of ``objs`` into ``out``; False at an error event (parse per event)."""
+    """Chunks, usage and the end of ``objs`` into ``out``; False where the general path must decide.
+
+    The usual chunk (one text, no token counts, no reasoning) is read with ``in`` and subscripts
+    only, no method calls; any other goes through :func:`_chunk_text`, as on the general path.
+    """
     o_times, o_texts, o_counts = out.times, out.texts, out.counts
-    plain = _PLAIN_CHAT if chat else _PLAIN_TEXT
     for obj, t in zip(objs, stamps, strict=False):
-        if obj.__class__ is not dict or obj.get("error"):
+        if obj.__class__ is not dict or ("error" in obj and obj["error"]):
             return False
-        if obj.get("usage"):
+        if "usage" in obj and obj["usage"]:
             out.usage = obj["usage"]
-        for choice in obj.get("choices") or ():
-            # the usual chunk, one text and nothing else to read, skips _chunk_text's lookups
-            if chat and choice.keys() <= plain and (d := choice["delta"]).__class__ is dict and d.keys() <= _ROLE:
-                text, n = d.get("content") or "", None
-            elif not chat and choice.keys() <= plain and choice.get("logprobs") is None:
-                text, n = choice.get("text") or "", None
+        for c in (obj["choices"] if "choices" in obj else None) or ():  # noqa: SIM401 - no method call
+            if c.__class__ is not dict:
+                return False
+            n = None
+            if ("logprobs" in c and c["logprobs"] is not None) or ("token_ids" in c and c["token_ids"] is not None):
+                text, n = _chunk_text(c, chat)
+            elif not chat:
+                text = (c["text"] if "text" in c else None) or ""  # noqa: SIM401
+            elif not (d := c["delta"] if "delta" in c else None):  # noqa: SIM401
+                text = ""
+            elif d.__class__ is not dict:
+                return False
+            elif "reasoning_content" in d or "reasoning" in d:
+                text, n = _chunk_text(c, chat)
             else:
-                text, n = _chunk_text(choice, chat)
+                text = (d["content"] if "content" in d else None) or ""  # noqa: SIM401
+            if text.__class__ is not str:
+                return False
             if text or n:
                 o_times.append(t)
                 o_texts.append(text)
                 o_counts.append(n)
-            if choice.get("finish_reason"):
+            if "finish_reason" in c and c["finish_reason"]:
                 out.done = True
     return True
 

@@ -38,6 +38,22 @@ STREAMS = {
     "unterminated last event": _chat("a") + b"data: [DONE]",
     "empty data line": _chat("a") + b"data: \n\n" + DONE,
     "nothing": b"",
+    "null extras": _data({"choices": [{"delta": {"content": "a"}, "logprobs": None, "token_ids": None}]}) + DONE,
+    "vllm chunk": _data(
+        {
+            "id": "c",
+            "choices": [
+                {"index": 0, "delta": {"content": "a"}, "logprobs": None, "finish_reason": None, "stop_reason": None}
+            ],
+        }
+    )
+    + DONE,
+    "key-like text": _chat('"token_ids": [1]') + _chat('"error": 1') + DONE,
+    "two choices": _data({"choices": [{"delta": {"content": "a"}}, {"delta": {"content": "b"}}]}) + DONE,
+    "content not text": _chat("a") + _data({"choices": [{"delta": {"content": 5}, "text": 5}]}) + DONE,
+    "delta not an object": _data({"choices": [{"delta": "x", "text": ["x"]}]}) + DONE,
+    "choice not an object": _data({"choices": ["x"]}) + DONE,
+    "empty choices, null usage": _data({"choices": [], "usage": None}) + _chat("a") + DONE,
 }
 
 
@@ -52,7 +68,15 @@ def test_bulk_equals_event_by_event_at_every_cut(name: str, chat: bool) -> None:
         bounds = [0, *cut, len(raw)]
         blobs = [raw[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a] or [b""]
         times = [float(i) for i in range(len(blobs))]
-        assert parse_stream(blobs, times, chat) == _parse_events(blobs, times, chat), (name, cut)
+        assert _outcome(parse_stream, blobs, times, chat) == _outcome(_parse_events, blobs, times, chat), (name, cut)
+
+
+def _outcome(fn, *args: object) -> object:  # noqa: ANN001
+    """The parse, or the exception type it raised (hostile shapes must fail the same way on both paths)."""
+    try:
+        return fn(*args)
+    except Exception as err:  # noqa: BLE001
+        return type(err)
 
 
 def test_the_common_stream_takes_the_bulk_path() -> None:
