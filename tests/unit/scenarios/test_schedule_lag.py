@@ -8,8 +8,16 @@ from infermeter.scenarios.load_timeline import SCHEDULE_BOUND_S, client_lag, sch
 
 def _recs(lags: list[float], phase: str = "load") -> list[RequestRecord]:
     return [
-        RequestRecord(request_id=f"load-{k}", phase=phase, batch_id=k, batch_size=1, prompt_tokens=4, t_send=float(k),
-                      token_times=[k + 0.1], extra={"send_lag_s": lag, "scheduled_s": float(k)})  # fmt: skip
+        RequestRecord(
+            request_id=f"load-{k}",
+            phase=phase,
+            batch_id=k,
+            batch_size=1,
+            prompt_tokens=4,
+            t_send=float(k),
+            token_times=[k + 0.1],
+            extra={"send_lag_s": lag, "scheduled_s": float(k)},
+        )  # fmt: skip
         for k, lag in enumerate(lags)
     ]
 
