@@ -140,11 +140,21 @@ def guidellm_run(exe: Path, url: str, tok_dir: str, out: Path, profile: str, n: 
     return cpu, rate
 
 
+# `vllm bench serve` without vLLM's CLI entry point, which loads the CPU kernels first (they need
+# AVX-512 on the CPU wheel: a 2-core AVX2 machine dies of SIGILL before the benchmark starts).
+_VLLM_MAIN = """import argparse, sys
+from vllm.benchmarks.serve import add_cli_args, main
+parser = argparse.ArgumentParser(prog="vllm bench serve")
+add_cli_args(parser)
+main(parser.parse_args(sys.argv[3:]))
+"""
+
+
 def vllm_bench(
     python: Path, url: str, tok_dir: str, out: Path, n: int, cores: int | set[int], tokens: int = 16, conc: int = 64
 ) -> tuple[float, float | None]:
     """``vllm bench serve``, 16-token prompts, ``conc`` in flight: (CPU seconds, its request_throughput)."""
-    cmd = [str(python), "-m", "vllm.entrypoints.cli.main", "bench", "serve", "--backend", "openai-chat",
+    cmd = [str(python), "-c", _VLLM_MAIN, "bench", "serve", "--backend", "openai-chat",
            "--base-url", url, "--endpoint", "/v1/chat/completions", "--model", "null-model", "--tokenizer", tok_dir,
            "--dataset-name", "random", "--random-input-len", "16", "--random-output-len", str(tokens),
            "--num-prompts", str(n), "--max-concurrency", str(conc), "--request-rate", "inf", "--ignore-eos",
