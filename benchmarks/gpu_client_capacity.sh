@@ -8,10 +8,11 @@ set -uo pipefail
 OUT=${1:-/tmp/gpu-client-capacity}; mkdir -p "$OUT"
 PY=${PYTHON:-python3}
 export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
-if [ "${DEVICE:-cuda}" = cpu ]; then SIZE=(--tokens 200 --requests 4 --rate-requests 200 --procs 1,2); SEARCH=30
-else SIZE=(--tokens 10000 --requests 20 --rate-requests 3000 --procs 1,2,4); SEARCH=200; fi
-# `vllm bench serve` beside infermeter: from .venv-vllm, else from $PY when vLLM imports there.
+# `vllm bench serve` beside infermeter: from .venv-vllm, else from $PY when vLLM imports there; not on
+# CPU (its start-up alone takes minutes on a 2-core machine).
 VLLM=(); [ ! -x .venv-vllm/bin/python ] && "$PY" -c "import vllm.benchmarks.serve" 2>/dev/null && VLLM=(--vllm-python "$(command -v "$PY")")
+if [ "${DEVICE:-cuda}" = cpu ]; then SIZE=(--tokens 200 --requests 4 --rate-requests 200 --procs 1,2); SEARCH=30; VLLM=(--vllm-python none)
+else SIZE=(--tokens 10000 --requests 20 --rate-requests 3000 --procs 1,2,4); SEARCH=200; fi
 # REF=<commit>: infermeter at that commit too, in the same run (before/after as ratios).
 timeout 420 "$PY" benchmarks/client_capacity.py --no-guidellm "${SIZE[@]}" "${VLLM[@]}" ${REF:+--ref "$REF"} \
   > "$OUT/capacity.txt" 2> "$OUT/capacity.err" || echo "client_capacity failed: $(tail -3 "$OUT/capacity.err")"
