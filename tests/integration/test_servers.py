@@ -61,7 +61,7 @@ def test_run_openai_against_real_server(
     srv = request.getfixturevalue(server)
     proc = run_cli(
         "run", "--json", "--output", str(tmp_path / "results"), "--set", "backend=openai",
-        "--set", f"server.base_url={srv.url}", *WORKLOAD, *QUICK, tmp=tmp_path,
+        "--set", f"server.base_url={srv.url}", *WORKLOAD, *QUICK, *PATIENT, tmp=tmp_path,
     )  # fmt: skip
     rep = _json(proc, f"run against {srv.name}")
     assert rep["status"] == "complete"
