@@ -1,6 +1,7 @@
 """infermeter's HTTP client overhead vs GuideLLM's and ``vllm bench serve``'s, against one null server, in one run.
 
     python benchmarks/client_capacity.py [--tokens 2000] [--requests 20] [--rate-requests 400] [--procs 1,2]
+                                         [--ref GITREF] [--repeats 1]
 
 1. CPU per streamed token: each client runs as a subprocess pinned to one core (the null server on
    another), synchronous, against a server emitting tokens at pace 0. Two runs per client, long
@@ -10,6 +11,11 @@
    ``throughput`` profile (64 in flight); completed requests per second of each tool's own window.
    infermeter runs once per ``--procs`` value (``--client-procs N``); the clients may use every core
    but the server's, so N > 1 only helps on a machine with cores to spare.
+
+``--ref GITREF`` also measures infermeter as it was at that commit (its ``src`` exported by ``git
+archive``), interleaved with the current tree, so "before" and "after" share the machine's load and
+the ratio between them is the figure to read on a busy machine. ``--repeats N`` repeats every
+measurement and reports the median.
 
 GuideLLM is installed into ``.venv-guidellm`` (gitignored) on first use; ``vllm bench serve`` runs from
 ``.venv-vllm`` when it is there (``--vllm-python`` names another). Prints one table and the ratios;
@@ -63,14 +69,47 @@ def ensure_guidellm() -> Path:
 
 
 def infermeter_load(
-    url: str, out: Path, profile: str, n: int, tokens: int, core: int | set[int], procs: int = 1
+    url: str,
+    out: Path,
+    profile: str,
+    n: int,
+    tokens: int,
+    core: int | set[int],
+    procs: int = 1,
+    src: Path | None = None,
 ) -> tuple[float, dict]:
     cmd = [PY, "-m", "infermeter", "load", "--base-url", url, "--profile", profile, "--max-requests", str(n),
            "--max-new-tokens", str(tokens), "--prompt-len", "16", "--set", "tokenizer=qwen", "--quiet", "--json",
            "--output", str(out), "--db", "off", "--max-concurrency", "64", "--client-procs", str(procs),
            "--server-metrics", "off"]  # fmt: skip
-    cpu, stdout = _timed(cmd, core)
+    cpu, stdout = _timed(cmd, core, env={"PYTHONPATH": str(src or ROOT / "src")})
     return cpu, json.loads(stdout)["load_run"]["points"][0]
+
+
+def export_ref(ref: str, dest: Path) -> Path:
+    """``src`` as it was at git commit ``ref``, exported into ``dest`` (for a before/after run)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "src"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest / "src"
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return (xs[(len(xs) - 1) // 2] + xs[len(xs) // 2]) / 2
+
+
+def measure_infermeter(url: str, out: Path, args: argparse.Namespace, client_core: int, spare: set[int],
+                       src: Path | None) -> dict[str, float]:  # fmt: skip
+    """CPU per token (one core, synchronous) and the request rate per ``--procs`` value, of one tree."""
+    n, t = args.requests, args.tokens
+    long_cpu, _ = infermeter_load(url, out, "synchronous", n, t, client_core, src=src)
+    short_cpu, _ = infermeter_load(url, out, "synchronous", n, 1, client_core, src=src)
+    row = {"us_per_token": 1e6 * (long_cpu - short_cpu) / (n * (t - 1))}
+    for k in (int(x) for x in args.procs.split(",")):
+        _, point = infermeter_load(url, out, "throughput", args.rate_requests, 16, spare, k, src=src)
+        row[f"rps x{k}"] = point["request_rate"]
+    return row
 
 
 def _find(obj: object, key: str) -> list:
@@ -101,16 +140,82 @@ def guidellm_run(exe: Path, url: str, tok_dir: str, out: Path, profile: str, n: 
     return cpu, rate
 
 
-def vllm_bench(python: Path, url: str, tok_dir: str, out: Path, n: int, cores: set[int]) -> float | None:
-    """``vllm bench serve`` at 64 in flight, 16-token prompts and answers: its request_throughput."""
-    cmd = [str(python), "-m", "vllm.entrypoints.cli.main", "bench", "serve", "--backend", "openai-chat",
+# `vllm bench serve` without vLLM's CLI entry point, which loads the CPU kernels first (they need
+# AVX-512 on the CPU wheel: a 2-core AVX2 machine dies of SIGILL before the benchmark starts).
+_VLLM_MAIN = """import argparse, sys
+from vllm.benchmarks.serve import add_cli_args, main
+parser = argparse.ArgumentParser(prog="vllm bench serve")
+add_cli_args(parser)
+main(parser.parse_args(sys.argv[3:]))
+"""
+
+
+def vllm_bench(
+    python: Path, url: str, tok_dir: str, out: Path, n: int, cores: int | set[int], tokens: int = 16, conc: int = 64
+) -> tuple[float, float | None]:
+    """``vllm bench serve``, 16-token prompts, ``conc`` in flight: (CPU seconds, its request_throughput)."""
+    cmd = [str(python), "-c", _VLLM_MAIN, "bench", "serve", "--backend", "openai-chat",
            "--base-url", url, "--endpoint", "/v1/chat/completions", "--model", "null-model", "--tokenizer", tok_dir,
-           "--dataset-name", "random", "--random-input-len", "16", "--random-output-len", "16",
-           "--num-prompts", str(n), "--max-concurrency", "64", "--request-rate", "inf", "--ignore-eos",
+           "--dataset-name", "random", "--random-input-len", "16", "--random-output-len", str(tokens),
+           "--num-prompts", str(n), "--max-concurrency", str(conc), "--request-rate", "inf", "--ignore-eos",
            "--save-result", "--result-dir", str(out), "--result-filename", "vllm-bench.json",
            "--disable-tqdm"]  # fmt: skip
-    _timed(cmd, cores, env={"HF_HUB_OFFLINE": "1", "VLLM_TARGET_DEVICE": "cpu"})
-    return json.loads((out / "vllm-bench.json").read_text()).get("request_throughput")
+    cpu, _ = _timed(cmd, cores, env={"HF_HUB_OFFLINE": "1", "VLLM_TARGET_DEVICE": "cpu", "PYTHONPATH": ""})
+    return cpu, json.loads((out / "vllm-bench.json").read_text()).get("request_throughput")
+
+
+def measure_vllm(python: Path, url: str, tok_dir: str, out: Path, args: argparse.Namespace, client_core: int,
+                 spare: set[int]) -> dict[str, float | None]:  # fmt: skip
+    """``vllm bench serve`` measured like infermeter: CPU per token one request at a time, then the rate."""
+    n, t = args.requests, args.tokens
+    long_cpu, _ = vllm_bench(python, url, tok_dir, out, n, client_core, t, 1)
+    short_cpu, _ = vllm_bench(python, url, tok_dir, out, n, client_core, 1, 1)
+    _, rate = vllm_bench(python, url, tok_dir, out, args.rate_requests, spare)
+    return {"us_per_token": 1e6 * (long_cpu - short_cpu) / (n * (t - 1)), "rps x1": rate}
+
+
+def measure_guidellm(exe: Path, url: str, tok_dir: str, out: Path, args: argparse.Namespace,
+                     core: int) -> dict[str, float | None]:  # fmt: skip
+    """GuideLLM measured like infermeter (its rate test on the client core alone)."""
+    n, t = args.requests, args.tokens
+    long_cpu, _ = guidellm_run(exe, url, tok_dir, out, "synchronous", n, t, core)
+    short_cpu, _ = guidellm_run(exe, url, tok_dir, out, "synchronous", n, 1, core)
+    _, rate = guidellm_run(exe, url, tok_dir, out, "throughput", args.rate_requests, 16, core)
+    return {"us_per_token": 1e6 * (long_cpu - short_cpu) / (n * (t - 1)), "rps x1": rate}
+
+
+def _merge(runs: list[dict[str, float | None]]) -> dict[str, float | None]:
+    """The median of each figure over repeated runs."""
+    keys = {k for r in runs for k in r}
+    return {k: (_median([v for r in runs if (v := r.get(k)) is not None]) if any(r.get(k) is not None for r in runs)
+                else None) for k in keys}  # fmt: skip
+
+
+def _fmt(v: float | None, spec: str) -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def report(rows: dict[str, dict[str, float | None]], procs: list[int], ref: str | None) -> None:
+    """The table, then the ratios that matter: current vs --ref, vs vllm bench serve, vs GuideLLM."""
+    cols = [f"rps x{k}" for k in procs]
+    print(f"{'client':<22} {'CPU us/token':>13} " + " ".join(f"{'req/s x' + str(k):>10}" for k in procs))
+    for name, r in rows.items():
+        print(
+            f"{name:<22} {_fmt(r.get('us_per_token'), '.2f'):>13} "
+            + " ".join(f"{_fmt(r.get(c), '.1f'):>10}" for c in cols)
+        )
+    im = rows["infermeter"]
+
+    def ratio(label: str, a: float | None, b: float | None) -> None:
+        if a and b:
+            print(f"{label}: {a / b:.2f}x")
+
+    for other in (f"infermeter @{ref}", "vllm bench serve", "guidellm"):
+        o = rows.get(other) or {}
+        ratio(f"CPU per token, {other} / infermeter", o.get("us_per_token"), im.get("us_per_token"))
+        ratio(f"request rate (1 process), infermeter / {other}", im.get("rps x1"), o.get("rps x1"))
+    us = im.get("us_per_token")
+    print(f"target <= 20 us/token: {'met' if us is not None and us <= 20 else 'NOT met'}")
 
 
 def main() -> None:
@@ -120,6 +225,8 @@ def main() -> None:
     ap.add_argument("--rate-requests", type=int, default=400, help="requests in the rate test (default 400)")
     ap.add_argument("--no-guidellm", action="store_true", help="leave GuideLLM out")
     ap.add_argument("--procs", default="1,2", help="infermeter --client-procs values for the rate test (default 1,2)")
+    ap.add_argument("--ref", help="also measure infermeter at this git commit (before/after in one run)")
+    ap.add_argument("--repeats", type=int, default=1, help="measure everything N times, report medians (default 1)")
     ap.add_argument("--vllm-python", default=str(ROOT / ".venv-vllm" / "bin" / "python"),
                     help="python with vLLM for `vllm bench serve` (skipped when missing)")  # fmt: skip
     args = ap.parse_args()
@@ -130,49 +237,39 @@ def main() -> None:
     cores = sorted(os.sched_getaffinity(0))
     client_core, server_core = cores[0], cores[-1]
     exe = None if args.no_guidellm else ensure_guidellm()
-    rows: dict[str, dict[str, float | None]] = {"infermeter": {}, "guidellm": {}}
     procs = [int(x) for x in args.procs.split(",")]
+    vllm_py = Path(args.vllm_python)
+    runs: dict[str, list[dict[str, float | None]]] = {}
     with tempfile.TemporaryDirectory() as tmp, NullServerProcess("--pace-ms", "0", "--tokens", "100000") as srv:
         os.sched_setaffinity(srv.proc.pid, {server_core})
         out = Path(tmp)
         tok_dir = str(out / "tokenizer")
         qwen_tokenizer().save_pretrained(tok_dir)
-        n, t = args.requests, args.tokens
-        long_cpu, _ = infermeter_load(srv.url, out, "synchronous", n, t, client_core)
-        short_cpu, _ = infermeter_load(srv.url, out, "synchronous", n, 1, client_core)
-        rows["infermeter"]["us_per_token"] = 1e6 * (long_cpu - short_cpu) / (n * (t - 1))
+        ref_src = export_ref(args.ref, out / "ref") if args.ref else None
         spare = set(cores) - {server_core} or {client_core}  # client processes may spread over these
-        for k in procs:
-            _, point = infermeter_load(srv.url, out, "throughput", args.rate_requests, 16, spare, k)
-            rows.setdefault(f"infermeter x{k}" if k > 1 else "infermeter", {})["requests_per_s"] = point["request_rate"]
-        if Path(args.vllm_python).exists():
-            try:
-                rate = vllm_bench(Path(args.vllm_python), srv.url, tok_dir, out, args.rate_requests, spare)
-                rows["vllm bench serve"] = {"requests_per_s": rate}
-            except (RuntimeError, OSError, ValueError) as err:
-                print(f"vllm bench serve could not be measured: {err}", file=sys.stderr)
-        if exe is not None:
-            try:
-                long_cpu, _ = guidellm_run(exe, srv.url, tok_dir, out, "synchronous", n, t, client_core)
-                short_cpu, _ = guidellm_run(exe, srv.url, tok_dir, out, "synchronous", n, 1, client_core)
-                rows["guidellm"]["us_per_token"] = 1e6 * (long_cpu - short_cpu) / (n * (t - 1))
-                _, rate = guidellm_run(exe, srv.url, tok_dir, out, "throughput", args.rate_requests, 16, client_core)
-                rows["guidellm"]["requests_per_s"] = rate
-            except (RuntimeError, OSError, ValueError) as err:
-                print(f"guidellm could not be measured: {err}", file=sys.stderr)
-    print(f"client on core {client_core}, null server on core {server_core}; {time.strftime('%Y-%m-%d')}")
-    print(f"{'client':<12} {'CPU us/token':>13} {'max req/s':>10}")
-    for name, r in rows.items():
-        us, rps = r.get("us_per_token"), r.get("requests_per_s")
-        print(f"{name:<12} {'-' if us is None else f'{us:.2f}':>13} {'-' if rps is None else f'{rps:.1f}':>10}")
-    print(f"rate test: clients on cores {sorted(spare)}")
-    im, gl = rows["infermeter"], rows["guidellm"]
-    if gl.get("us_per_token") and im.get("us_per_token"):
-        print(f"per-token CPU, guidellm / infermeter: {gl['us_per_token'] / im['us_per_token']:.2f}x")
-    if gl.get("requests_per_s") and im.get("requests_per_s"):
-        print(f"request rate, infermeter / guidellm: {im['requests_per_s'] / gl['requests_per_s']:.2f}x")
-    us = im.get("us_per_token")
-    print(f"target <= 20 us/token: {'met' if us is not None and us <= 20 else 'NOT met'}")
+        for _ in range(args.repeats):  # interleaved: every tool sees the same drift in the machine's load
+            runs.setdefault("infermeter", []).append(measure_infermeter(srv.url, out, args, client_core, spare, None))
+            if ref_src is not None:
+                row = measure_infermeter(srv.url, out, args, client_core, spare, ref_src)
+                runs.setdefault(f"infermeter @{args.ref}", []).append(row)
+            if vllm_py.exists():
+                try:
+                    row = measure_vllm(vllm_py, srv.url, tok_dir, out, args, client_core, spare)
+                    runs.setdefault("vllm bench serve", []).append(row)
+                except (RuntimeError, OSError, ValueError) as err:
+                    print(f"vllm bench serve could not be measured: {err}", file=sys.stderr)
+            if exe is not None:
+                try:
+                    runs.setdefault("guidellm", []).append(
+                        measure_guidellm(exe, srv.url, tok_dir, out, args, client_core)
+                    )
+                except (RuntimeError, OSError, ValueError) as err:
+                    print(f"guidellm could not be measured: {err}", file=sys.stderr)
+    load = os.getloadavg()
+    print(f"client on core {client_core}, null server on core {server_core}, rate test clients on cores "
+          f"{sorted(spare)}; {time.strftime('%Y-%m-%d %H:%M')}, load average {load[0]:.1f} {load[1]:.1f} "
+          f"{load[2]:.1f}, {args.repeats} repeat(s), medians")  # fmt: skip
+    report({name: _merge(r) for name, r in runs.items()}, procs, args.ref)
 
 
 if __name__ == "__main__":

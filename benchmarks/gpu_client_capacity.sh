@@ -2,16 +2,20 @@
 # The load client's capacity with --client-procs 1, 2 and 4 on the GPU host's 16 CPU cores (the GPU
 # itself is not used: the 2-core CPU machine cannot show what several client processes buy), plus an
 # SLO search and the server-metrics scrape against serve-null, end to end.
-# Usage, from the repo root: bash benchmarks/gpu_client_capacity.sh OUTDIR
+# Usage, from the repo root: [REF=<commit>] bash benchmarks/gpu_client_capacity.sh OUTDIR
 #   (on CPU: [PYTHON=.venv/bin/python] DEVICE=cpu MODEL=tiny-qwen3 bash benchmarks/gpu_client_capacity.sh /tmp/x : smaller, < 3 min)
 set -uo pipefail
 OUT=${1:-/tmp/gpu-client-capacity}; mkdir -p "$OUT"
 PY=${PYTHON:-python3}
 export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
-if [ "${DEVICE:-cuda}" = cpu ]; then SIZE=(--tokens 200 --requests 4 --rate-requests 200 --procs 1,2); SEARCH=30
-else SIZE=(--tokens 2000 --requests 20 --rate-requests 3000 --procs 1,2,4); SEARCH=200; fi
-timeout 420 "$PY" benchmarks/client_capacity.py --no-guidellm "${SIZE[@]}" > "$OUT/capacity.txt" 2> "$OUT/capacity.err" \
-  || echo "client_capacity failed: $(tail -3 "$OUT/capacity.err")"
+# `vllm bench serve` beside infermeter: from .venv-vllm, else from $PY when vLLM imports there; not on
+# CPU (its start-up alone takes minutes on a 2-core machine).
+VLLM=(); [ ! -x .venv-vllm/bin/python ] && "$PY" -c "import vllm.benchmarks.serve" 2>/dev/null && VLLM=(--vllm-python "$(command -v "$PY")")
+if [ "${DEVICE:-cuda}" = cpu ]; then SIZE=(--tokens 200 --requests 4 --rate-requests 200 --procs 1,2); SEARCH=30; VLLM=(--vllm-python none)
+else SIZE=(--tokens 10000 --requests 20 --rate-requests 3000 --procs 1,2,4); SEARCH=200; fi
+# REF=<commit>: infermeter at that commit too, in the same run (before/after as ratios).
+timeout 420 "$PY" benchmarks/client_capacity.py --no-guidellm "${SIZE[@]}" "${VLLM[@]}" ${REF:+--ref "$REF"} \
+  > "$OUT/capacity.txt" 2> "$OUT/capacity.err" || echo "client_capacity failed: $(tail -3 "$OUT/capacity.err")"
 # SLO search against a server whose TTFT grows with load is not what serve-null is; the null server
 # answers at a fixed pace, so the search here checks the machinery (points, intervals, metrics).
 "$PY" -m infermeter serve-null --port 0 --tokens 32 --pace-ms 5 2> "$OUT/null.log" & NULL=$!

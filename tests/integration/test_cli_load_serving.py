@@ -106,7 +106,7 @@ def test_window_shares_of_requests_sent_and_the_concurrency_cap(tmp_path, null_s
     (p,) = rep["load_run"]["points"]
     sent = p["requests"]["sent"]
     assert 2 < sent < 1000 and p["requests"]["measured"] == sent - 2 * int(0.1 * sent) > 0
-    spans = sorted((r["t_send"], r["token_times"][-1]) for r in recs)
+    spans = sorted((r["t_send"], r["token_times"][-1]) for r in recs if r["token_times"])  # --duration cuts some
     live = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
     assert live <= 2  # --max-concurrency caps a rate profile too
 

@@ -23,6 +23,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SERVERS = ("llama_server", "vllm_server")
 # One small seeded workload, the same for every backend: 4 GSM8K questions, 24 new tokens, batch 4.
 WORKLOAD = ("--limit", "4", "--max-new-tokens", "24", "--batch-size", "4", "--seed", "7")
+# A real server on a busy 2-core machine queues concurrent requests for minutes (llama.cpp serves one at a
+# time); the default per-request deadline (60 s + 0.5 s a token) is for hangs, not for a slow machine.
+PATIENT = ("--request-timeout", "900")
 QUICK = ("--prompt-lens", "32", "--batch-sizes", "1,2", "--repeats", "2", "--set", "measure.max_repeats=2")
 QUICK += ("--set", "probe_prompt_len=16", "--set", "probe_output_len=6")
 
@@ -58,7 +61,7 @@ def test_run_openai_against_real_server(
     srv = request.getfixturevalue(server)
     proc = run_cli(
         "run", "--json", "--output", str(tmp_path / "results"), "--set", "backend=openai",
-        "--set", f"server.base_url={srv.url}", *WORKLOAD, *QUICK, tmp=tmp_path,
+        "--set", f"server.base_url={srv.url}", *WORKLOAD, *QUICK, *PATIENT, tmp=tmp_path,
     )  # fmt: skip
     rep = _json(proc, f"run against {srv.name}")
     assert rep["status"] == "complete"
@@ -77,7 +80,7 @@ def test_load_against_real_server(server: str, request: pytest.FixtureRequest, t
     proc = run_cli(
         "load", "--json", "--base-url", srv.url, "--output", str(tmp_path / "results"),
         "--workload", "shared-prefix", "--prompt-len", "256", "--limit", "6", "--max-new-tokens", "16",
-        "--profile", "concurrent:3", "--max-requests", "6", "--slo", "ttft=30s", tmp=tmp_path,
+        "--profile", "concurrent:3", "--max-requests", "6", "--slo", "ttft=30s", *PATIENT, tmp=tmp_path,
     )  # fmt: skip
     rep = _json(proc, f"load against {srv.name}")
     (point,) = rep["load_run"]["points"]
@@ -163,6 +166,7 @@ def test_sharegpt_and_random_lengths_on_real_server(server: str, request: pytest
         "--output",
         str(tmp_path / "results"),
         *_server_tokenizer(server),
+        *PATIENT,
     )
     args = ("--dataset-name", "sharegpt", "--num-prompts", "4", "--output-len", "12", "--profile", "concurrent:2")
     rep, recs = _load_records(run_cli(*common, *args, "--export", "vllm", tmp=tmp_path), "sharegpt")
@@ -190,6 +194,7 @@ def test_trace_and_multi_turn_on_real_server(server: str, request: pytest.Fixtur
         "--output",
         str(tmp_path / "results"),
         *_server_tokenizer(server),
+        *PATIENT,
     )
     trace = tmp_path / "trace.jsonl"
     times = [0, 150, 300, 1200, 1250, 2000]

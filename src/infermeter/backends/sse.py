@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 _loads: Callable[[str | bytes], Any]
@@ -53,7 +54,100 @@ def _chunk_text(choice: dict[str, Any], chat: bool) -> tuple[str, int | None]:
 
 
 def parse_stream(blobs: list[bytes], times: list[float], chat: bool) -> Parsed:
-    """Split the received bytes into SSE events; each event gets the arrival time of its last byte."""
+    """Split the received bytes into SSE events; each event gets the arrival time of its last byte.
+
+    The common stream (LF line ends, one ``data:`` line per event, every payload valid JSON) is
+    parsed in bulk: one split, one ``orjson`` call for all payloads, one pass over the objects.
+    Anything else (CRLF, comments, multi-line events, a malformed or error event) takes the general
+    event-by-event path, which gives the same result.
+    """
+    fast = _parse_bulk(blobs, times, chat)
+    return fast if fast is not None else _parse_events(blobs, times, chat)
+
+
+def _event_times(blobs: list[bytes], times: list[float], lengths: list[int]) -> list[float]:
+    """The arrival time of the blob holding each event's terminator (``lengths`` include it)."""
+    if len(blobs) == 1:
+        return [times[0]] * len(lengths)
+    ends = list(accumulate(map(len, blobs)))
+    out, i, last = [], 0, len(ends) - 1
+    for pos in accumulate(lengths):  # positions are increasing: one merge walk over both lists
+        while ends[i] < pos and i < last:
+            i += 1
+        out.append(times[i])
+    return out
+
+
+def _parse_bulk(blobs: list[bytes], times: list[float], chat: bool) -> Parsed | None:
+    """The common stream parsed in a few C calls; None when it is not one (then parse per event)."""
+    data = b"".join(blobs)
+    if b"\r" in data:
+        return None
+    evs = data.split(b"\n\n")
+    rest = evs.pop()
+    # one line per event, each a data line: every newline is part of a terminator
+    if rest.strip() or data.count(b"\n") != 2 * len(evs) + rest.count(b"\n"):
+        return None
+    if not all(e[:6] == b"data: " for e in evs):
+        return None
+    lengths = [len(e) + 2 for e in evs]
+    stamps = _event_times(blobs, times, lengths)
+    done = bool(evs) and evs[-1] == b"data: [DONE]"
+    if b"data: [DONE]" in evs[:-1] or b"data: " in evs:  # [DONE] mid-stream, or an empty data line
+        return None
+    if done:
+        evs.pop()
+    try:
+        objs = _loads(b"[" + b",".join([e[6:] for e in evs]) + b"]")
+    except ValueError:
+        return None
+    if len(objs) != len(stamps) - done:  # a payload that was not one JSON value
+        return None
+    out = Parsed(done=done)
+    return out if _collect(objs, stamps, chat, out) else None
+
+
+def _collect(objs: list[Any], stamps: list[float], chat: bool, out: Parsed) -> bool:
+    """Chunks, usage and the end of ``objs`` into ``out``; False where the general path must decide.
+
+    The usual chunk (one text, no token counts, no reasoning) is read with ``in`` and subscripts
+    only, no method calls; any other goes through :func:`_chunk_text`, as on the general path.
+    """
+    o_times, o_texts, o_counts = out.times, out.texts, out.counts
+    for obj, t in zip(objs, stamps, strict=False):
+        if obj.__class__ is not dict or ("error" in obj and obj["error"]):
+            return False
+        if "usage" in obj and obj["usage"]:
+            out.usage = obj["usage"]
+        for c in (obj["choices"] if "choices" in obj else None) or ():  # noqa: SIM401 - no method call
+            if c.__class__ is not dict:
+                return False
+            n = None
+            if ("logprobs" in c and c["logprobs"] is not None) or ("token_ids" in c and c["token_ids"] is not None):
+                text, n = _chunk_text(c, chat)
+            elif not chat:
+                text = (c["text"] if "text" in c else None) or ""  # noqa: SIM401
+            elif not (d := c["delta"] if "delta" in c else None):  # noqa: SIM401
+                text = ""
+            elif d.__class__ is not dict:
+                return False
+            elif "reasoning_content" in d or "reasoning" in d:
+                text, n = _chunk_text(c, chat)
+            else:
+                text = (d["content"] if "content" in d else None) or ""  # noqa: SIM401
+            if text.__class__ is not str:
+                return False
+            if text or n:
+                o_times.append(t)
+                o_texts.append(text)
+                o_counts.append(n)
+            if "finish_reason" in c and c["finish_reason"]:
+                out.done = True
+    return True
+
+
+def _parse_events(blobs: list[bytes], times: list[float], chat: bool) -> Parsed:
+    """The general path: events split as their bytes arrive, parsed one by one."""
     out = Parsed()
     buf = bytearray()
     for blob, t in zip(blobs, times, strict=True):

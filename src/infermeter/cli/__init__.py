@@ -52,6 +52,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
     return parser, handlers
 
 
+_ENGINE_MODULES = ("torch", "transformers", "accelerate", "gguf")  # the [hf] extra
+
+
 def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -80,6 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("infermeter: interrupted (records measured so far are on disk)", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ModuleNotFoundError as err:  # `pip install infermeter` measures servers; the engines are extras
+        name = (err.name or "").split(".")[0]
+        if name not in _ENGINE_MODULES or args.debug:
+            raise
+        print(f"infermeter: error: this needs {name}: pip install 'infermeter[hf]'", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as err:  # noqa: BLE001 - one line without --debug, whatever went wrong
         if args.debug:
             raise

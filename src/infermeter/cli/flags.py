@@ -16,6 +16,7 @@ from typing import Any
 
 from infermeter.config import RunConfig, build_config, load_yaml, parse_value
 from infermeter.errors import InfermeterError
+from infermeter.workloads.serving_data import kind_for_file
 
 MODEL, GENERATION, WORKLOAD, MEASUREMENT, SERVER, OUTPUT = (
     "model", "generation", "workload", "measurement", "server", "output",
@@ -170,14 +171,12 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     dataset, workload = getattr(args, "dataset", None), getattr(args, "workload", None)
     if dataset is not None and workload == "synthetic":
         raise InfermeterError("--dataset is not read by --workload synthetic: drop one of them")
-    if dataset is not None and workload is None:
-        # The file says what it is. A .json (VQA questions) or a folder (easy-VQA layout) leaves the
-        # kind to --workload or the config file.
-        suffix = os.path.splitext(dataset)[1].lower()
-        if suffix == ".csv":
-            out["workload.kind"] = "csv"
-        elif suffix != ".json" and not os.path.isdir(dataset):
-            out["workload.kind"] = "jsonl"
+    if dataset is not None and workload is None and not os.path.isdir(dataset):
+        # The file says what it is (ShareGPT, prompt rows, a trace, CSV). VQA questions (.json) and
+        # folders (easy-VQA layout) leave the kind to --workload or the config file.
+        kind = kind_for_file(dataset)
+        if kind:
+            out["workload.kind"] = kind
     for flag, key, _help, _group in SWITCHES:
         if getattr(args, flag.lstrip("-").replace("-", "_"), False):
             out[key] = True

@@ -7,6 +7,7 @@ ITL = every gap t_{i+1} - t_i pooled over requests (vLLM's ITL); E2E = t_n - t_s
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import sub
 
 from infermeter.core.records import RequestRecord
 
@@ -36,7 +37,7 @@ def itl(records: Iterable[RequestRecord]) -> list[float]:
     gaps: list[float] = []
     for r in records:
         t = r.token_times
-        gaps.extend(t[i + 1] - t[i] for i in range(len(t) - 1))
+        gaps.extend(map(sub, t[1:], t))  # in C: a generator here cost more than parsing the stream
     return gaps
 
 

@@ -42,6 +42,10 @@ def server_table(run: dict[str, Any]) -> Table | None:
     return Table("server", "server metrics (scraped during each point)", heads, rows, note=note)
 
 
+def _share(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
 def client_table(run: dict[str, Any]) -> Table | None:
     """The client's own delays per point: late sends and request-to-headers time."""
     points = [p for p in run.get("points") or [] if p.get("client")]
@@ -54,6 +58,7 @@ def client_table(run: dict[str, Any]) -> Table | None:
     rows = [
         ["send lag ms p50 / p99", *(pair(p["client"].get("send_lag_s")) for p in points)],
         ["request to response headers ms p50 / p99", *(pair(p["client"].get("to_headers_s")) for p in points)],
+        ["sent > 5 ms late", *(_share(p["client"].get("late_share")) for p in points)],
     ]
     note = (
         "send lag: how late each request left against its due time (schedule, or a freed slot); "
@@ -132,7 +137,9 @@ def load_rows(report: dict[str, Any]) -> list[dict[str, Any] | None]:
             good = {"section": sec, "name": "goodput", "unit": "req/s", "mean": g["requests_per_s"], "n": g["total"]}
             out.append(good)
         for key, d in (p.get("client") or {}).items():
-            if d:
+            if isinstance(d, float):  # late_share
+                out.append({"section": sec, "name": f"client_{key}", "unit": "share", "mean": d})
+            elif d:
                 out.append({"section": sec, "name": f"client_{key}", "unit": "s", "n": d["n"], "median": d["median"],
                             "p99": d["p99"]})  # fmt: skip
         if sm.get("available") and i < len(sm.get("points") or []):

@@ -11,7 +11,7 @@ from typing import Any
 
 from infermeter.scenarios.load_profiles import parse_profile, sweep_profiles
 from infermeter.scenarios.load_shards_report import shard_warnings, shards_section
-from infermeter.scenarios.load_timeline import client_lag, lag_warning, point_spans, timeline
+from infermeter.scenarios.load_timeline import client_lag, lag_warning, point_spans, schedule_warning, timeline
 from infermeter.scenarios.server_metrics import section
 from infermeter.scenarios.slo_search import search_profiles, search_state
 
@@ -66,6 +66,9 @@ def extra_warnings(run: dict[str, Any]) -> list[str]:
     out = []
     for p in run.get("points") or []:
         line = lag_warning(p["profile"], (p.get("client") or {}).get("send_lag_s"), p.get("ttft_s"))
+        if line:
+            out.append(line)
+        line = schedule_warning(p["profile"], p.get("client"))
         if line:
             out.append(line)
     out += shard_warnings(run.get("client_shards"))

@@ -53,6 +53,11 @@ def _pct(vals: list[float]) -> dict[str, Any] | None:
     return None if s is None else {"n": s.n, "median": s.median, "p99": s.p99, "max": s.max}
 
 
+SCHEDULE_BOUND_S = 0.005  # a request sent later than this after its scheduled time missed its schedule
+LATE_SHARE_MAX = 0.05  # more than this share of late requests: the report warns
+SCHEDULED = ("constant", "poisson", "ramp", "trace")  # profiles whose requests have scheduled times
+
+
 def client_lag(records: list[RequestRecord]) -> dict[str, Any]:
     """The client's own delays over measured requests: late sends, and request write to response headers.
 
@@ -64,7 +69,22 @@ def client_lag(records: list[RequestRecord]) -> dict[str, Any]:
     measured = [r for r in records if r.phase == "load"]
     lag = [r.extra["send_lag_s"] for r in measured if isinstance(r.extra.get("send_lag_s"), float)]
     hdr = [r.extra["t_headers"] - r.t_send for r in measured if isinstance(r.extra.get("t_headers"), float)]
-    return {"send_lag_s": _pct(lag), "to_headers_s": _pct(hdr)}
+    late = sum(x > SCHEDULE_BOUND_S for x in lag)
+    return {"send_lag_s": _pct(lag), "to_headers_s": _pct(hdr), "late_share": late / len(lag) if lag else None}
+
+
+def schedule_warning(label: str, client: dict[str, Any] | None) -> str | None:
+    """A line when a scheduled profile (a rate, a ramp, a trace) sent over 5% of its requests more than
+    ``SCHEDULE_BOUND_S`` after their scheduled times: the arrivals the server saw were not the plan."""
+    share = (client or {}).get("late_share")
+    if label.partition(":")[0] not in SCHEDULED or share is None or share <= LATE_SHARE_MAX:
+        return None
+    lag = (client or {}).get("send_lag_s") or {}
+    return (
+        f"{label}: {share:.0%} of requests left more than {SCHEDULE_BOUND_S * 1e3:g} ms after their scheduled "
+        f"time (send lag p99 {(lag.get('p99') or 0) * 1e3:.1f} ms, max {(lag.get('max') or 0) * 1e3:.1f} ms): "
+        "the arrival schedule was not kept (try --client-procs 2 or a lower rate)"
+    )
 
 
 def lag_warning(label: str, lag: dict[str, Any] | None, ttft: dict[str, Any] | None) -> str | None:
