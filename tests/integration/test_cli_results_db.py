@@ -31,8 +31,11 @@ ARGS = (
 
 
 def test_runs_are_recorded_and_diffed(tmp_path: Path) -> None:
-    a = run_json(*ARGS, "--max-new-tokens", "4", tmp=tmp_path)
-    b = run_json(*ARGS, "--max-new-tokens", "64", tmp=tmp_path)  # 16x the tokens: E2E must regress
+    # 16x the tokens: E2E must regress. 4 batches a side, so the test has units enough to call a 16x change
+    # significant even when a busy machine makes every batch's time noisy (2 units a side could not).
+    more = ("--limit", "8")
+    a = run_json(*ARGS, *more, "--max-new-tokens", "4", tmp=tmp_path)
+    b = run_json(*ARGS, *more, "--max-new-tokens", "64", tmp=tmp_path)
     run_a, run_b = Path(a["run_dir"]).name, Path(b["run_dir"]).name
     db = tmp_path / "results.db"
     with sqlite3.connect(db) as conn:
