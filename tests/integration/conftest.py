@@ -87,3 +87,24 @@ def null_server():  # noqa: ANN201 - a factory fixture
     yield start
     for srv in started:
         srv.stop()
+
+
+RAY_STORE = 80 * 2**20  # Ray's object store per node: the smallest it accepts (records and results are small)
+
+
+@pytest.fixture(scope="module")
+def cluster():  # noqa: ANN201 - yields a ray.cluster_utils.Cluster
+    """Two logical Ray nodes on this machine, one CPU each (Ray's own test-cluster utilities); the CLI under
+    test joins it as a separate driver. Skipped without Ray (the ``ray`` extra)."""
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    c = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "object_store_memory": RAY_STORE, "include_dashboard": False},
+    )
+    c.add_node(num_cpus=1, object_store_memory=RAY_STORE)
+    c.wait_for_nodes()
+    yield c
+    ray.shutdown()  # executors in this process stay connected for later runs: disconnect before the nodes go
+    c.shutdown()

@@ -29,24 +29,8 @@ ray = pytest.importorskip("ray")
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-STORE = 80 * 2**20  # Ray's object store per node: the smallest it accepts, records are small
 FAST = ("--set", "tokenizer=qwen", "--prompt-len", "16", "--max-new-tokens", "16", "--quiet")
 LOAD = ("--profile", "constant:20", "--max-requests", "40", "--seed", "5")
-
-
-@pytest.fixture(scope="module")
-def cluster():  # noqa: ANN201 - yields a ray.cluster_utils.Cluster
-    """Two logical Ray nodes on this machine, one CPU each (the CLI joins them as a separate driver)."""
-    from ray.cluster_utils import Cluster
-
-    c = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "object_store_memory": STORE, "include_dashboard": False},
-    )
-    c.add_node(num_cpus=1, object_store_memory=STORE)
-    c.wait_for_nodes()
-    yield c
-    c.shutdown()
 
 
 def _run(tmp: Path, url: str, *extra: str) -> tuple[dict, list[dict], str]:

@@ -35,23 +35,6 @@ SMALL = {
     "measure.probe_output_len": 3,
 }
 GRID = {"max_new_tokens": [2, 3, 4, 5]}
-STORE = 80 * 2**20  # Ray's object store per node: the smallest it accepts, results are small
-
-
-@pytest.fixture(scope="module")
-def cluster():  # noqa: ANN201 - yields a ray.cluster_utils.Cluster
-    """Two logical Ray nodes on this machine, one CPU each."""
-    from ray.cluster_utils import Cluster
-
-    c = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "object_store_memory": STORE, "include_dashboard": False},
-    )
-    c.add_node(num_cpus=1, object_store_memory=STORE)
-    c.wait_for_nodes()
-    yield c
-    ray.shutdown()  # the executors stay connected for later runs: disconnect before the nodes go
-    c.shutdown()
 
 
 class Killer(threading.Thread):
