@@ -3,6 +3,11 @@
 A backend loads a model and turns prompts into timestamped generations. It never computes a metric:
 it reports when each token became visible (through the injected clock) and what was generated.
 A new backend is one module in this package with a class decorated by ``@register("name")``.
+
+A backend that talks to a server can also drive ``infermeter load``: it subclasses
+:class:`ServingBackend` and hands out a :class:`StreamingClient` (one connection pool; one streamed
+request per call, every token timestamped). The OpenAI-compatible backend is one such; ``load`` finds
+its backend through :func:`get_serving_backend`, never by importing a concrete one.
 """
 
 from __future__ import annotations
@@ -10,14 +15,26 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from infermeter.core.prompts import Generation, Prompt, fingerprint
 from infermeter.errors import InfermeterError
 
-__all__ = ["Backend", "Generation", "LoadInfo", "Prompt", "fingerprint", "get_backend", "register"]
+__all__ = [
+    "Backend",
+    "Generation",
+    "LoadInfo",
+    "Prompt",
+    "ServingBackend",
+    "StreamingClient",
+    "fingerprint",
+    "get_backend",
+    "get_serving_backend",
+    "register",
+]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -73,6 +90,36 @@ class Backend(ABC):
         """Release resources (the worker process ends anyway)."""
 
 
+class StreamingClient(Protocol):
+    """What ``load`` drives: requests streamed to a server over one connection pool.
+
+    ``request`` returns the generation with each token's arrival time on ``now`` (the client's own
+    monotonic clock); ``models`` lists what the server serves (also used to open keep-alive connections
+    before anything is measured).
+    """
+
+    now: Callable[[], float]
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def models(self) -> list[str]: ...
+
+    async def request(self, prompt: Prompt, params: GenerationParams, force: bool) -> Generation: ...
+
+
+class ServingBackend(Backend):
+    """A backend whose model sits behind a server: besides in-process calls, it makes streaming clients."""
+
+    served: str  # the model name the server answers to (known after :meth:`load`)
+    tok: Any  # the client-side token counter's tokenizer (exact prompt lengths, retokenized counts)
+
+    @abstractmethod
+    def make_client(self, max_connections: int = 0) -> StreamingClient:
+        """A client for the served model (open it inside the event loop that will use it)."""
+
+
 _REGISTRY: dict[str, type[Backend]] = {}
 
 
@@ -107,3 +154,15 @@ def get_backend(name: str) -> type[Backend]:
     if name not in _REGISTRY:
         raise InfermeterError(f"unknown backend {name!r} (known: {', '.join(available_backends())})")
     return _REGISTRY[name]
+
+
+def get_serving_backend(name: str) -> type[ServingBackend]:
+    """The backend ``name`` when it can drive ``load`` (a server behind it), else one clear line."""
+    cls = get_backend(name)
+    if not issubclass(cls, ServingBackend):
+        serving = [n for n in available_backends() if issubclass(_REGISTRY[n], ServingBackend)]
+        raise InfermeterError(
+            f"backend {name!r} measures a model in this process; `load` drives a server "
+            f"(serving backends: {', '.join(serving)})"
+        )
+    return cls

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infermeter.backends.base import Backend, Generation, LoadInfo, Prompt, register
+from infermeter.backends.base import Generation, LoadInfo, Prompt, ServingBackend, register
 from infermeter.backends.sse import Parsed, parse_stream, token_times
 from infermeter.core.clock import PerfClock
 from infermeter.core.limits import checked_usage, deadline_s, non_stream_reason
@@ -369,7 +369,7 @@ def counter(tok: Any) -> Callable[[list[str]], list[int]]:
 
 
 @register("openai")
-class OpenAIBackend(Backend):
+class OpenAIBackend(ServingBackend):
     """A model behind an OpenAI-compatible server; the client runs in this process."""
 
     independent_requests = True  # each request is sent on its own: each is a unit of analysis
