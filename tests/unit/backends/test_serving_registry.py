@@ -16,9 +16,7 @@ def test_the_openai_backend_serves_load() -> None:
 
 
 def test_an_in_process_backend_is_refused_with_the_serving_ones_named() -> None:
-    with pytest.raises(
-        InfermeterError, match=r"'hf' measures a model in this process.*serving backends: openai"
-    ):
+    with pytest.raises(InfermeterError, match=r"'hf' measures a model in this process.*serving backends: openai"):
         get_serving_backend("hf")
     with pytest.raises(InfermeterError, match="unknown backend 'nope'"):
         get_serving_backend("nope")
