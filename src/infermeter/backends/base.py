@@ -33,6 +33,7 @@ __all__ = [
     "fingerprint",
     "get_backend",
     "get_serving_backend",
+    "serving_backend_for",
     "register",
 ]
 
@@ -166,3 +167,11 @@ def get_serving_backend(name: str) -> type[ServingBackend]:
             f"(serving backends: {', '.join(serving)})"
         )
     return cls
+
+
+def serving_backend_for(name: str, default: str = "openai") -> type[ServingBackend]:
+    """What ``load`` drives for a config whose backend is ``name``: that backend when it is a serving one,
+    else ``default`` (a config's backend defaults to the in-process ``hf``, and ``load`` always drives a
+    server)."""
+    cls = get_backend(name)
+    return cls if issubclass(cls, ServingBackend) else get_serving_backend(default)

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from infermeter.backends.base import get_serving_backend
+from infermeter.backends.base import serving_backend_for
 from infermeter.core.clock import PerfClock
 from infermeter.core.records import RECORDS_FILE, RecordSink
 from infermeter.errors import InfermeterError
@@ -24,7 +24,7 @@ def execute(cfg: Any, opts: LoadOptions, run_dir: Path, view: Any, meta: dict[st
     ``wrap(request_fn) -> request_fn`` may replace the request path (e.g. a response cache).
     """
 
-    backend = get_serving_backend(cfg.backend)(cfg, PerfClock())
+    backend = serving_backend_for(cfg.backend)(cfg, PerfClock())
     meta["load"] = backend.load().__dict__
     backend.close()
     prompts, force = prompts_for(backend, cfg, planned_requests(opts))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infermeter.backends.base import ServingBackend, get_serving_backend
+from infermeter.backends.base import ServingBackend, get_serving_backend, serving_backend_for
 from infermeter.backends.openai import OpenAIBackend, OpenAIClient
 from infermeter.config import build_config
 from infermeter.errors import InfermeterError
@@ -20,6 +20,12 @@ def test_an_in_process_backend_is_refused_with_the_serving_ones_named() -> None:
         get_serving_backend("hf")
     with pytest.raises(InfermeterError, match="unknown backend 'nope'"):
         get_serving_backend("nope")
+
+
+def test_load_drives_the_openai_client_when_the_config_names_an_in_process_backend() -> None:
+    # A config's backend defaults to hf (in-process); load always drives a server.
+    assert serving_backend_for("hf") is OpenAIBackend
+    assert serving_backend_for("openai") is OpenAIBackend
 
 
 def test_its_client_has_what_load_drives() -> None:
