@@ -82,7 +82,9 @@ def infermeter_load(
            "--max-new-tokens", str(tokens), "--prompt-len", "16", "--set", "tokenizer=qwen", "--quiet", "--json",
            "--output", str(out), "--db", "off", "--max-concurrency", "64", "--client-procs", str(procs),
            "--server-metrics", "off"]  # fmt: skip
-    cpu, stdout = _timed(cmd, core, env={"PYTHONPATH": str(src or ROOT / "src")})
+    # The source under test first; what PYTHONPATH already held (carried dependencies) after it.
+    path = os.pathsep.join(p for p in (str(src or ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p)
+    cpu, stdout = _timed(cmd, core, env={"PYTHONPATH": path})
     return cpu, json.loads(stdout)["load_run"]["points"][0]
 
 
