@@ -2,7 +2,7 @@
 
     python benchmarks/html_screenshots.py OUTDIR RUN_DIR [RUN_DIR ...]
 
-Each result folder (run, compare, soak, sweep) becomes ``OUTDIR/html-<kind>.png``: its page from
+Each result folder (run, compare, soak, sweep, load) becomes ``OUTDIR/html-<kind>.png``: its page from
 ``infermeter report DIR --html`` (self-contained, no network), shot at 1280 px wide and as tall as
 ``--height`` (default 1800). Needs /usr/bin/chromium (`make browser` installs it on Debian).
 """

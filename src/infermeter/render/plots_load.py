@@ -104,6 +104,26 @@ def _shade(ax: Any, points: list[dict[str, Any]]) -> None:
         ax.axvspan(w[1], b, color="#e6e6e6", lw=0)
 
 
+_CHAR_SHARE = 0.0065  # the width of one 7-point character as a share of the timeline's width
+
+
+def _label_rows(points: list[dict[str, Any]]) -> list[int]:
+    """A text row per point name, so names of short points side by side go one under the other."""
+    ends = [p["span"][1] for p in points if p.get("span")]
+    width = (max(ends) - min(p["span"][0] for p in points)) if ends else 0.0
+    free: list[float] = []  # per row: where its last name ends (seconds)
+    rows = []
+    for p in points:
+        start = p["span"][0]
+        end = start + len(p["profile"] or "") * _CHAR_SHARE * width
+        row = next((i for i, f in enumerate(free) if f <= start), len(free))
+        if row == len(free):
+            free.append(end)
+        free[row] = end
+        rows.append(row)
+    return rows
+
+
 def _timeline(run: dict[str, Any]) -> Figure:
     tl = run["timeline"]
     sm = run.get("server_metrics") or {}
@@ -127,9 +147,9 @@ def _timeline(run: dict[str, Any]) -> Figure:
     ax.set_ylabel("request")
     ax.set_title("requests: waiting for the first token (orange), streaming (blue), failed (red); "
                  "warm-up / cool-down shaded", fontsize=8)  # fmt: skip
-    for p in tl["points"]:
+    for p, row in zip(tl["points"], _label_rows(tl["points"]), strict=True):
         ax.annotate(p["profile"] or "", (p["span"][0], 1), xycoords=("data", "axes fraction"), fontsize=7,
-                    xytext=(2, -10), textcoords="offset points")  # fmt: skip
+                    xytext=(2, -10 - 9 * row), textcoords="offset points")  # fmt: skip
     ax = axes[1]
     _shade(ax, tl["points"])
     ts = [(r[0] + (r[1] or 0), r[1] * _MS) for r in reqs if r[1] is not None]
@@ -148,6 +168,8 @@ def _server(ax: Any, series: dict[str, Any], points: list[dict[str, Any]]) -> No
     for key, color in (("running", "C0"), ("waiting", "C3")):
         if key in series:
             ax.step(t, [np.nan if v is None else v for v in series[key]], where="post", color=color, label=key)
+    counts = [v for key in ("running", "waiting") for v in series.get(key, []) if v is not None]
+    ax.set_ylim(0, max(1.0, *counts) * 1.15 if counts else 1.0)  # the highest step stays inside the panel
     ax.set_ylabel("server requests")
     ax.legend(loc="upper left", fontsize=7)
     if "kv_cache_usage" in series:

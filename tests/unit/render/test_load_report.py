@@ -94,3 +94,19 @@ def test_csv_rows_per_point_with_report_id() -> None:
     assert float(by["point:poisson:5", "server_prefix_cache_hit_rate"]["mean"]) == 0.3
     assert float(by["slo_search", "best_rate"]["mean"]) == 5.0
     assert ("point:throughput:64", "client_send_lag_s") in by and ("point:throughput:64", "goodput") in by
+
+
+def test_timeline_names_of_short_points_side_by_side_go_one_under_the_other() -> None:
+    from infermeter.render.plots_load import _label_rows
+
+    long_then_short = [
+        {"profile": "synchronous", "span": [0.0, 24.0]},
+        {"profile": "throughput:64", "span": [27.0, 27.3]},
+        {"profile": "constant:22.05", "span": [27.3, 30.0]},
+        {"profile": "constant:41.82", "span": [30.0, 32.0]},
+    ]
+    rows = _label_rows(long_then_short)
+    assert rows[0] == 0 and rows[1] == 0  # far apart: same row
+    assert rows[2] != rows[1]  # starts where the previous name is still being written
+    wide = [{"profile": "a", "span": [0.0, 10.0]}, {"profile": "b", "span": [10.0, 20.0]}]
+    assert _label_rows(wide) == [0, 0]
