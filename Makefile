@@ -60,8 +60,12 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; fi
 
 # The tests, after the static checks: ruff (lint + format), the layers contract (import-linter), mypy.
+# Two pytest workers (each test file stays on one; tests/integration/conftest.py says why), then the
+# tests marked `alone`, which check how promptly the client sends and need the machine to themselves.
+JOBS ?= 2
 test: install browser servers check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup -m "not gpu and not alone"
+	$(BIN)/python -m pytest -q -m "alone"
 
 check: install
 	$(BIN)/ruff check src tests benchmarks

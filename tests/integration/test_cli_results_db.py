@@ -31,9 +31,9 @@ ARGS = (
 
 
 def test_runs_are_recorded_and_diffed(tmp_path: Path) -> None:
-    # 16x the tokens: E2E must regress. 4 batches a side, so the test has units enough to call a 16x change
-    # significant even when a busy machine makes every batch's time noisy (2 units a side could not).
-    more = ("--limit", "8")
+    # 16x the tokens: E2E must regress. One request per batch and 16 a side, so one batch stalled by a busy
+    # machine (seen: a 1 s pause) cannot widen the interval past a 16x change (4 units a side could).
+    more = ("--limit", "16", "--batch-size", "1")
     a = run_json(*ARGS, *more, "--max-new-tokens", "4", tmp=tmp_path)
     b = run_json(*ARGS, *more, "--max-new-tokens", "64", tmp=tmp_path)
     run_a, run_b = Path(a["run_dir"]).name, Path(b["run_dir"]).name

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from scipy import stats as st
+from infermeter.stats.lazy import scipy_stats as _sps
 
 METRICS = (("decode_tps", "decode tok/s", True), ("ttft_s", "TTFT", False))
 
@@ -28,7 +28,7 @@ def welch(alone: dict[str, Any], along: dict[str, Any]) -> dict[str, Any] | None
     v1, v2 = (alone.get("stdev") or 0.0) ** 2 / n1, (along.get("stdev") or 0.0) ** 2 / n2
     se = math.sqrt(v1 + v2)
     df = (v1 + v2) ** 2 / ((v1**2 / (n1 - 1)) + (v2**2 / (n2 - 1))) if v1 + v2 > 0 else n1 + n2 - 2
-    half = st.t.ppf(0.975, df) * se
+    half = _sps().t.ppf(0.975, df) * se
     diff = m2 - m1
     return {
         "alone_mean": m1,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from scipy import stats as _sps
+from infermeter.stats.lazy import scipy_stats
 
 # metric -> higher is better (the metrics compare can judge; the same table as the workers use)
 HIGHER_IS_BETTER = {"decode_tps": True, "output_throughput": True, "e2e_s": False, "ttft_s": False}
@@ -43,7 +43,7 @@ def log_ci(d: dict[str, Any] | None) -> tuple[float, float] | None:
     if not d or d.get("n", 0) < 2 or not d.get("mean") or d["mean"] <= 0:
         return None
     cv = (d.get("stdev") or 0.0) / d["mean"]
-    half = float(_sps.t.ppf(0.975, d["n"] - 1)) * cv / math.sqrt(d["n"])
+    half = float(scipy_stats().t.ppf(0.975, d["n"] - 1)) * cv / math.sqrt(d["n"])
     return d["mean"] * math.exp(-half), d["mean"] * math.exp(half)
 
 

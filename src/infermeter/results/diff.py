@@ -17,11 +17,10 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeGuard
 
-from scipy import stats as _sps
-
 from infermeter.errors import InfermeterError
 from infermeter.metrics.registry import LOWER, NEUTRAL, direction
 from infermeter.stats import holm
+from infermeter.stats.lazy import scipy_stats as _sps
 
 ALPHA = 0.05
 
@@ -75,17 +74,17 @@ def welch(a: dict[str, Any], b: dict[str, Any]) -> tuple[float | None, str | Non
     if (sa or sb) and (len(sa) < 2 or len(sb) < 2):
         return None, None  # the samples are the independent units: one unit is one measurement
     if len(sa) >= 2 and len(sb) >= 2:
-        va, vb = _sps.tvar(sa) if len(set(sa)) > 1 else 0.0, _sps.tvar(sb) if len(set(sb)) > 1 else 0.0
+        va, vb = _sps().tvar(sa) if len(set(sa)) > 1 else 0.0, _sps().tvar(sb) if len(set(sb)) > 1 else 0.0
         if va == 0 and vb == 0:
             return _equal_constants(sum(sa) / len(sa), sum(sb) / len(sb)), "samples"
-        return float(_sps.ttest_ind(sa, sb, equal_var=False).pvalue), "samples"
+        return float(_sps().ttest_ind(sa, sb, equal_var=False).pvalue), "samples"
     na, nb = a.get("n") or 0, b.get("n") or 0
     ma, mb, da, db = a.get("mean"), b.get("mean"), a.get("stdev"), b.get("stdev")
     if na < 2 or nb < 2 or not (_finite(ma) and _finite(mb) and _finite(da) and _finite(db)):
         return None, None
     if da == 0 and db == 0:
         return _equal_constants(ma, mb), "summary"
-    res = _sps.ttest_ind_from_stats(ma, da, na, mb, db, nb, equal_var=False)
+    res = _sps().ttest_ind_from_stats(ma, da, na, mb, db, nb, equal_var=False)
     return float(res.pvalue), "summary"
 
 

@@ -48,7 +48,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats as _sps
+
+from infermeter.stats.lazy import scipy_stats as _sps
 
 __all__ = ["MIN_N", "STEP_P", "Trend", "analyze"]
 
@@ -188,7 +189,7 @@ def _mann_kendall(x: np.ndarray) -> tuple[float, float]:
         return tau, 1.0
     var *= hamed_rao_factor(x)
     z = (s - math.copysign(1, s)) / math.sqrt(var) if s else 0.0
-    return tau, float(2.0 * _sps.norm.sf(abs(z)))
+    return tau, float(2.0 * _sps().norm.sf(abs(z)))
 
 
 def hamed_rao_factor(x: np.ndarray, alpha: float = 0.05) -> float:
@@ -203,14 +204,14 @@ def hamed_rao_factor(x: np.ndarray, alpha: float = 0.05) -> float:
     # Theil-Sen over pairs up to 64 calls apart: the same estimate for a trend, O(64 n) not O(n^2)
     slope = float(np.median(np.concatenate([(x[lag:] - x[:-lag]) / lag for lag in range(1, min(n, 64))])))
     resid = x - slope * np.arange(n)
-    r = _sps.rankdata(resid)
+    r = _sps().rankdata(resid)
     r = r - r.mean()
     denom = float(np.dot(r, r))
     if denom == 0:
         return 1.0
     acf = np.correlate(r, r, mode="full")[n:] / denom  # lags 1..n-1
     k = np.arange(1, n)
-    sig = np.abs(acf) > _sps.norm.ppf(1 - alpha / 2) / math.sqrt(n)
+    sig = np.abs(acf) > _sps().norm.ppf(1 - alpha / 2) / math.sqrt(n)
     w = (n - k) * (n - k - 1) * (n - k - 2)
     factor = 1.0 + 2.0 / (n * (n - 1) * (n - 2)) * float(np.sum(w * acf * sig))
     return max(factor, 1.0)
@@ -235,7 +236,7 @@ def _largest_step(x: np.ndarray) -> tuple[int, float, float] | None:
     size = float(after.mean() - before.mean())
     if np.ptp(before) == 0 and np.ptp(after) == 0:  # both sides constant: any difference is certain
         return k, size, 0.0 if size != 0 else 1.0
-    welch = float(_sps.ttest_ind(after, before, equal_var=False).pvalue)
+    welch = float(_sps().ttest_ind(after, before, equal_var=False).pvalue)
     if not math.isfinite(welch) or welch >= STEP_P:
         # The t-test at the chosen split is the bolder of the two (it ignores the search), so a
         # split it does not call significant cannot pass the permutation test: skip the resampling.
@@ -279,7 +280,7 @@ def _step_permutation_p(x: np.ndarray, ks: np.ndarray, resamples: int = 1999) ->
 
 def _fit(x: np.ndarray, t: np.ndarray) -> tuple[float, float, tuple[float, float], float, float]:
     """Theil-Sen (slope, intercept, slope CI95) and Mann-Kendall (tau, p) of ``x`` against ``t``."""
-    fit = _sps.theilslopes(x, t, alpha=0.95)
+    fit = _sps().theilslopes(x, t, alpha=0.95)
     tau, p = _mann_kendall(x)
     return float(fit.slope), float(fit.intercept), (float(fit.low_slope), float(fit.high_slope)), tau, p
 
