@@ -62,9 +62,11 @@ browser:
 # The tests, after the static checks: ruff (lint + format), the layers contract (import-linter), mypy.
 # Two pytest workers (each test file stays on one; tests/integration/conftest.py says why), then the
 # tests marked `alone`, which check how promptly the client sends and need the machine to themselves.
+# One compute thread per process while the workers run side by side: two models each spinning two OpenMP
+# threads on two cores ran the embedded-default test 4x slower than alone.
 JOBS ?= 2
 test: install browser servers check
-	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup -m "not gpu and not alone"
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup -m "not gpu and not alone"
 	$(BIN)/python -m pytest -q -m "alone"
 
 check: install

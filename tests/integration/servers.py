@@ -97,7 +97,16 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
     port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf())]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"]
+    cmd += [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+        "--n_threads",
+        os.environ.get("OMP_NUM_THREADS", "2"),
+    ]
     # It serves one request at a time and by default aborts the stream in flight when another
     # arrives; queue them instead, so concurrent clients all get their answers.
     cmd += ["--interrupt_requests", "False"]

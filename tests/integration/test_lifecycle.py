@@ -23,11 +23,17 @@ FAST = ("--set", "tokenizer=qwen", "--prompt-len", "8", "--max-new-tokens", "64"
 pytestmark = pytest.mark.integration
 
 
+def _interruptible() -> None:
+    """In the child before exec: SIGINT back to its default. pytest-xdist's workers ignore SIGINT and a
+    child inherits that (Python then installs no KeyboardInterrupt handler); a user's Ctrl-C is not ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(tmp: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "INFERMETER_DB": str(tmp / "results.db")}
     cmd = [sys.executable, "-m", "infermeter", *args]
     return subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # fmt: skip
+                            start_new_session=True, preexec_fn=_interruptible)  # fmt: skip
 
 
 def _wait_for_records(tmp: Path, proc: subprocess.Popen, timeout: float = 180) -> Path:

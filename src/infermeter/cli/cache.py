@@ -8,6 +8,8 @@ from typing import Any
 
 from infermeter.core.limits import port
 from infermeter.errors import InfermeterError
+from infermeter.optimize.response_cache import ResponseCache
+from infermeter.servers.cache_proxy import serve_proxy
 
 _PROXY_EPILOG = """examples:
   infermeter proxy --upstream http://127.0.0.1:8000 --port 8002 --cache lru:1000,256MB
@@ -42,9 +44,6 @@ def _add_proxy(sub: Any) -> None:
 def _cmd_proxy(args: argparse.Namespace) -> int:
     if not re.match(r"^https?://[^/\s]+", args.upstream):
         raise InfermeterError(f"--upstream must start with http:// or https:// and name a host, got {args.upstream!r}")
-    from infermeter.optimize.response_cache import ResponseCache  # aiohttp and the proxy only for `proxy`
-    from infermeter.servers.cache_proxy import serve_proxy
-
     cache = ResponseCache.from_spec(args.cache)
     serve_proxy(args.upstream, cache, args.host, args.port)
     return 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from infermeter.backends.base import available_backends, get_backend
 from infermeter.models.catalog import presets_text
+from infermeter.render.formats import formats
 from infermeter.workloads.base import available_workloads, workload_doc
 
 
@@ -29,8 +30,6 @@ def _workloads() -> list[str]:
 
 
 def _formats() -> list[str]:
-    from infermeter.render.formats import formats  # the renderers (matplotlib, scipy) only when listed
-
     return [f"--{f.name:8s} {f.metavar:5s} {f.help}" for f in formats()]
 
 

@@ -21,6 +21,8 @@ from infermeter.render.console_load import point_rows
 from infermeter.render.console_sol import sol_lines
 from infermeter.render.export_processes import process_rows, process_table
 from infermeter.render.export_sweep import sweep_rows, sweep_tables
+from infermeter.render.figure import save_png
+from infermeter.render.plots import figures
 from infermeter.render.tables import Table, gib, md_escape, md_table, ms, num
 from infermeter.render.tables_load import load_extra_tables, load_rows
 from infermeter.results.points import csv_safe as _cell
@@ -415,7 +417,4 @@ def write_pngs(report: dict[str, Any], directory: Path | str) -> list[Path]:
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    from infermeter.render.figure import save_png  # matplotlib only when pictures are asked for
-    from infermeter.render.plots import figures
-
     return [save_png(spec.figure(), directory / f"{spec.name}.png") for spec in figures(report)]

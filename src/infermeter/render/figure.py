@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import matplotlib
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from matplotlib.typing import RcKeyType
+
+# matplotlib is imported where a figure is drawn, not with this module: the console, the CLI's start and
+# every worker process would otherwise pay ~0.3 s for pictures they never draw.
 
 # Text from reports (variant names, model names) is never parsed as mathtext: a "$" in a name would
 # otherwise change what is drawn or raise. svg.fonttype "none" keeps text as <text> elements: small,
@@ -41,6 +41,8 @@ class FigureSpec:
 
     def figure(self) -> Figure:
         """Draw the figure under infermeter's matplotlib settings."""
+        import matplotlib
+
         with matplotlib.rc_context(_RC):
             fig = self.build()
             fig.suptitle(self.title)
@@ -54,6 +56,8 @@ def to_svg(fig: Figure, prefix: str = "") -> str:
     ``prefix`` namespaces the element ids: several figures in one page must not share ids, or a
     ``clip-path: url(#...)`` in one plot could resolve to another plot's clip path.
     """
+    import matplotlib
+
     buf = io.StringIO()
     with matplotlib.rc_context(_RC):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
@@ -69,15 +73,26 @@ def to_svg(fig: Figure, prefix: str = "") -> str:
 
 def save_png(fig: Figure, path: Path | str, dpi: int = 120) -> Path:
     """Write the figure as a PNG (for terminals and READMEs) and return its path."""
+    import matplotlib
+
     path = Path(path)
     with matplotlib.rc_context(_RC):
         fig.savefig(path, format="png", dpi=dpi, metadata={"Software": None})
     return path
 
 
-def _new(ncols: int = 1, size: tuple[float, float] = _SIZE) -> tuple[Figure, list[Any]]:
+def blank(size: tuple[float, float]) -> Figure:
+    """An empty figure on its own Agg canvas (no pyplot, no global backend)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=size)
     FigureCanvasAgg(fig)  # the Agg backend for this figure only
+    return fig
+
+
+def _new(ncols: int = 1, size: tuple[float, float] = _SIZE) -> tuple[Figure, list[Any]]:
+    fig = blank(size)
     axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
     for ax in axes:
         ax.grid(True, alpha=0.3)

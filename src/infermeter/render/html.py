@@ -28,6 +28,8 @@ from infermeter.metrics.glossary import footer
 from infermeter.metrics.latency import e2e, ttft
 from infermeter.render.console_tune import ladder_html
 from infermeter.render.export import model_name, tables
+from infermeter.render.figure import to_svg
+from infermeter.render.plots import figures
 from infermeter.render.tables import Table, ms
 
 RECORD_ROWS = 50  # per-request rows shown per run report; the JSON has them all
@@ -117,9 +119,6 @@ def _header(r: dict[str, Any], sid: str, index: int) -> str:
 
 def _plots(r: dict[str, Any], sid: str) -> str:
     """Every figure as inline SVG; one that cannot be drawn says why instead of failing the page."""
-    from infermeter.render.figure import to_svg  # matplotlib only when a page is drawn
-    from infermeter.render.plots import figures
-
     out = []
     for spec in figures(r):
         fid = f"{sid}-{spec.name}"

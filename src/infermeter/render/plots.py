@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from infermeter.core.records import RequestRecord
 from infermeter.metrics.latency import itl, tpot, ttft, values
-from infermeter.render.figure import _MS, FigureSpec, _new
+from infermeter.render.figure import _MS, FigureSpec, _new, blank
 from infermeter.render.plot_axes import honest_ylim, label_points, percent_axis
 from infermeter.render.plots_load import load_figures
 from infermeter.scenarios.sweep import fmt_value
 from infermeter.scenarios.sweep_analysis import METRICS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def figures(report: dict[str, Any]) -> list[FigureSpec]:
@@ -139,6 +139,8 @@ def _ratio_forest(report: dict[str, Any]) -> Figure:
     ax.axvline(1.0, color="black", lw=1)
     if positive:  # ratios are multiplicative: 0.5x and 2x sit symmetric around 1 on a log scale
         ax.set_xscale("log")
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
         # plain tick labels: the default log labels are mathtext, which _RC turns off for data safety
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
@@ -223,8 +225,7 @@ def _sweep_effects(report: dict[str, Any]) -> Figure:
     effects = report["sweep"]["effects"]
     cols = min(len(effects), 3)
     rows = math.ceil(len(effects) / cols)
-    fig = Figure(figsize=(3.4 * cols + 0.6, 2.9 * rows + 0.6))
-    FigureCanvasAgg(fig)
+    fig = blank((3.4 * cols + 0.6, 2.9 * rows + 0.6))
     for i, eff in enumerate(effects):
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.grid(True, alpha=0.3)

@@ -7,13 +7,14 @@ figure whose data is absent is not listed (one point still draws: a dot per seri
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
 
-from infermeter.render.figure import _MS, FigureSpec, _new
+from infermeter.render.figure import _MS, FigureSpec, _new, blank
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _LAT = (("ttft_s", "TTFT"), ("tpot_s", "TPOT"), ("itl_s", "ITL"), ("e2e_s", "E2E"))
 _QS = (("median", "p50", "-"), ("p90", "p90", "--"), ("p95", "p95", "-."), ("p99", "p99", ":"))
@@ -129,10 +130,9 @@ def _timeline(run: dict[str, Any]) -> Figure:
     sm = run.get("server_metrics") or {}
     series = sm.get("series") if sm.get("available") else None
     rows = 3 if series else 2
-    fig = Figure(figsize=(11.0, 2.4 * rows))
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    fig = blank((11.0, 2.4 * rows))
+    from matplotlib.collections import LineCollection
 
-    FigureCanvasAgg(fig)
     axes = fig.subplots(rows, 1, sharex=True)
     reqs = tl["requests"]
     bars, colors = [], []
