@@ -60,14 +60,14 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; fi
 
 # The tests, after the static checks: ruff (lint + format), the layers contract (import-linter), mypy.
-# Two pytest workers (each test file stays on one; tests/integration/conftest.py says why), then the
-# tests marked `alone`, which check how promptly the client sends and need the machine to themselves.
+# Two pytest workers (each test file stays on one, its tests in order), then the tests marked `serial`
+# one at a time: the client-timing test and the Ray tests (each starts a local Ray cluster).
 # One compute thread per process while the workers run side by side: two models each spinning two OpenMP
 # threads on two cores ran the embedded-default test 4x slower than alone.
 JOBS ?= 2
 test: install browser servers check
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup -m "not gpu and not alone"
-	$(BIN)/python -m pytest -q -m "alone"
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile -m "not gpu and not serial"
+	$(BIN)/python -m pytest -q -m "serial"
 
 check: install
 	$(BIN)/ruff check src tests benchmarks

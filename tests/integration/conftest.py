@@ -11,21 +11,11 @@ from pathlib import Path
 
 import pytest
 
-# Parallel runs (`pytest -n 2 --dist loadgroup`, as `make test` does): each file's tests stay together on
-# one worker, in order (module fixtures are built once; test_servers.py's table reads the runs before it),
-# and the Ray files share one group, so two local Ray clusters never start side by side. Tests marked
-# ``alone`` assert on how promptly the client acts; `make test` runs them after the rest, on an
-# otherwise idle machine.
-SHARED_GROUPS = {"test_ray_load.py": "ray", "test_ray_sweep.py": "ray", "test_cli_executors.py": "ray"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give every integration test without an ``xdist_group`` the group of its file (see above)."""
-    here = Path(__file__).parent
-    for item in items:
-        if item.path.parent == here and item.get_closest_marker("xdist_group") is None:
-            name = item.path.name
-            item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(name, name)))
+# Parallel runs (`pytest -n 2 --dist loadfile`, as `make test` does): each file's tests stay together on one
+# worker, in order (module fixtures are built once; test_servers.py's table reads the runs before it).
+# Tests marked ``serial`` run afterwards, one at a time: the trace-timing test asserts how promptly the
+# client sends, and the Ray tests each start a local cluster (two side by side would compete for ports
+# and the two cores).
 
 
 def run_cli(*args: str, tmp: Path, timeout: float = 900) -> subprocess.CompletedProcess:

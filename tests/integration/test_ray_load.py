@@ -27,7 +27,7 @@ from .conftest import run_cli
 
 ray = pytest.importorskip("ray")
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.serial]
 
 FAST = ("--set", "tokenizer=qwen", "--prompt-len", "16", "--max-new-tokens", "16", "--quiet")
 LOAD = ("--profile", "constant:20", "--max-requests", "40", "--seed", "5")

@@ -20,7 +20,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.serial]
 
 SMALL = {
     "model.name": "tiny-qwen3",

@@ -48,9 +48,12 @@ def _check_stream_records(report: dict, phase: str) -> None:
             assert sum(r["tokens_per_chunk"]) == r["output_tokens"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Report folders of the same workload, filled by the tests below (the table test reads them)."""
+    """Report folders of the same workload, filled by the tests below (the table test reads them).
+
+    Session-scoped: under pytest-xdist a worker may run another file's tests between this file's, which
+    would tear a module-scoped dict down and lose the runs before the table."""
     return {}
 
 

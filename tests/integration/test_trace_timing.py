@@ -18,7 +18,7 @@ from infermeter.scenarios.load_timeline import LATE_SHARE_MAX, SCHEDULE_BOUND_S
 
 from .conftest import run_cli
 
-pytestmark = [pytest.mark.integration, pytest.mark.alone]
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 N, GAP_MS = 40, 50
 
