@@ -78,7 +78,10 @@ def test_a_real_leak_is_flagged_at_its_true_rate_and_recreate_fixes_it(tmp_path:
 
 
 def test_the_same_workload_without_the_leak_is_stable(tmp_path: Path, calibration_model) -> None:
-    rep = _soak(tmp_path, "--model", str(calibration_model), *SHAPE, "--strategies", "none")
+    # The leak above is ~9% of RSS a call. Without it, glibc's heap still drifted +0.18% a call once (1.3
+    # MiB, 10 calls, a CPU hog beside the suite): real, and above the default 0.1% floor. A 1% floor still
+    # catches a leak a ninth of the calibrated one; what must not appear is a leak of that order.
+    rep = _soak(tmp_path, "--model", str(calibration_model), *SHAPE, "--strategies", "none", "--min-slope", "0.01")
     rss = _by_name(rep)["none"]["series"]["rss"]
     assert rss["verdict"] == "stable" and not rss["decay"], rss["line"]
     assert _by_name(rep)["none"]["retained_kv_bytes_per_call"] is None

@@ -58,6 +58,14 @@ def add_parsers(sub: Any) -> dict[str, Any]:
     p.add_argument(
         "--min-step", type=float, default=0.05, help="smallest upward step that is decay (default 0.05 = 5%%)"
     )
+    p.add_argument(
+        "--min-slope",
+        type=float,
+        default=0.001,
+        dest="min_relative_slope",
+        metavar="SHARE",
+        help="smallest drift per call, as a share of the level, that is a trend (default 0.001 = 0.1%% a call)",
+    )
     p.add_argument("--leak", action="store_true", help="calibration: keep every output and KV cache (a known leak)")
     p.add_argument("--inline", action="store_true", help="run in this process (debugging; less trustworthy)")
     add_executor_flags(p)  # over several GPUs / a Ray cluster
@@ -76,7 +84,7 @@ def _cmd_soak(args: argparse.Namespace) -> int:
         strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),
         batch_sizes=tuple(args.chunk_sizes or ()),
         at=tuple(args.at),
-        **flag_values(args, "inputs", "warmup_calls", "recreate_every", "min_step", "leak"),
+        **flag_values(args, "inputs", "warmup_calls", "recreate_every", "min_step", "min_relative_slope", "leak"),
     )
     emit(args, soak(cfg, opts, progress=progress_on(args), executor=executor_from_args(args)), render_soak)
     return 0
