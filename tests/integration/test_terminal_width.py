@@ -14,7 +14,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -50,19 +49,21 @@ class Pane:
         self.n += 1
         start, done = f"__START_{self.n}__", f"__RC_{self.n}="
         self._tmux("clear-history")
-        line = f"clear; {self.prefix}echo {start}; {command}; echo {done}$?"
+        channel = f"done-{self.n}"
+        # The shell signals a tmux channel when the command has ended; the test blocks on that event.
+        line = f"clear; {self.prefix}echo {start}; {command}; echo {done}$?; tmux -L {self.sock} wait-for -S {channel}"
         self._tmux("send-keys", "-l", line)
         self._tmux("send-keys", "Enter")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self._tmux("capture-pane", "-p", "-J", "-S", "-")
-            m = re.search(rf"^{re.escape(done)}(\d+)\s*$", text, flags=re.M)
-            if m:
-                body = text[text.rindex(start + "\n") + len(start) + 1 : m.start()]
-                assert m.group(1) == "0", body[-3000:]
-                return body
-            time.sleep(0.2)  # poll the pane for the end marker; only the deadline above is a time limit
-        raise AssertionError(f"timed out: {command}")
+        try:
+            subprocess.run(["tmux", "-L", self.sock, "wait-for", channel], check=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"timed out: {command}") from None
+        text = self._tmux("capture-pane", "-p", "-J", "-S", "-")
+        m = re.search(rf"^{re.escape(done)}(\d+)\s*$", text, flags=re.M)
+        assert m, text[-3000:]
+        body = text[text.rindex(start + "\n") + len(start) + 1 : m.start()]
+        assert m.group(1) == "0", body[-3000:]
+        return body
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.sock, "kill-server"], capture_output=True, timeout=30)
