@@ -118,9 +118,7 @@ def _label_rows(points: list[dict[str, Any]]) -> list[int]:
         start = p["span"][0]
         end = start + len(p["profile"] or "") * _CHAR_SHARE * width
         row = next((i for i, f in enumerate(free) if f <= start), len(free))
-        if row == len(free):
-            free.append(end)
-        free[row] = end
+        free[row : row + 1] = [end]  # a free row is reused; none free: a new row below
         rows.append(row)
     return rows
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from infermeter import stats
 from infermeter.metrics.registry import HIGHER
+from infermeter.stats.lazy import scipy_stats
 
 
 def order(ids: list[str], seed: int, replicate: int) -> list[str]:
@@ -44,15 +45,13 @@ def diff_ci(a: list[float], b: list[float], confidence: float = 0.95) -> tuple[f
     """``(mean(a) - mean(b), low, high)``: Welch's interval of the difference (None with < 2 values in either)."""
     if len(a) < 2 or len(b) < 2:
         return None
-    from scipy import stats as _sps  # imported on first use: scipy.stats takes ~1 s to import
-
     va, vb = float(np.var(a, ddof=1)) / len(a), float(np.var(b, ddof=1)) / len(b)
     d = float(np.mean(a) - np.mean(b))
     se2 = va + vb
     if se2 == 0:  # identical values within each point: the difference is exact
         return d, d, d
     df = se2**2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(_sps.t.ppf((1 + confidence) / 2, df)) * math.sqrt(se2)
+    half = float(scipy_stats().t.ppf((1 + confidence) / 2, df)) * math.sqrt(se2)
     return d, d - half, d + half
 
 

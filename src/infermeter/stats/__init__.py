@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from infermeter.stats.lazy import scipy_stats
+
 __all__ = [
     "UNSTABLE_CV",
     "Summary",
@@ -59,9 +61,7 @@ def _as_array(values: Sequence[float] | np.ndarray) -> np.ndarray:
 def _t_crit(confidence: float, df: int) -> float:
     # Cached because adaptive repeat loops ask for the same (confidence, df)
     # over and over, and scipy's ppf is comparatively slow.
-    from scipy import stats as _sps  # imported on first use: scipy.stats takes ~1 s to import
-
-    return float(_sps.t.ppf((1.0 + confidence) / 2.0, df))
+    return float(scipy_stats().t.ppf((1.0 + confidence) / 2.0, df))
 
 
 def _json_float(x: float) -> float | None:

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from infermeter.stats.lazy import scipy_stats
+
 
 @dataclass(frozen=True)
 class Ratio:
@@ -46,9 +48,7 @@ def paired_speedup(
     mean = float(logs.mean())
     if len(logs) < 2:
         return math.exp(mean), 0.0, math.inf
-    from scipy import stats as _sps  # on first use: scipy.stats takes ~1 s to import
-
-    half = float(_sps.t.ppf((1 + confidence) / 2, len(logs) - 1) * logs.std(ddof=1) / math.sqrt(len(logs)))
+    half = float(scipy_stats().t.ppf((1 + confidence) / 2, len(logs) - 1) * logs.std(ddof=1) / math.sqrt(len(logs)))
     return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
 
 
@@ -117,9 +117,11 @@ def order_effect(
     )
     pos = float(np.mean([np.log(np.median(by_position[v][1]) / np.median(by_position[v][0])) for v in names]))
     var = float(np.mean([np.log(np.median(by_position[b][p]) / np.median(by_position[a][p])) for p in (0, 1)]))
-    from scipy import stats as _sps
-
-    p = float(_sps.ttest_ind(first, second, equal_var=False).pvalue) if len(first) > 1 and len(second) > 1 else 1.0
+    p = (
+        float(scipy_stats().ttest_ind(first, second, equal_var=False).pvalue)
+        if len(first) > 1 and len(second) > 1
+        else 1.0
+    )
     if not math.isfinite(p):
         p = 1.0
     matters = p < alpha and abs(pos) > 0.01
@@ -156,11 +158,9 @@ def order_effect_across_processes(
     dr = np.array([d(x) for x in reverse])
     pos = float((df.mean() + dr.mean()) / 2)
     var = float((df.mean() - dr.mean()) / 2)
-    from scipy import stats as _sps  # on first use: scipy.stats takes ~1 s to import
-
     p = 1.0
     if len(df) >= 2 and len(dr) >= 2 and (np.ptp(df) > 0 or np.ptp(dr) > 0):
-        p = float(_sps.ttest_ind(df, -dr, equal_var=False).pvalue)
+        p = float(scipy_stats().ttest_ind(df, -dr, equal_var=False).pvalue)
     if not math.isfinite(p):
         p = 1.0
     matters = p < alpha and abs(pos) > 0.01
