@@ -4,9 +4,10 @@
 * ``vllm_server``: vLLM on CPU (``.venv-vllm``, docs/metrics.md) serving the same model converted to
   safetensors (``infermeter.models.export``; cached, never downloaded).
 
-Each starts on a free port, is polled on ``/v1/models`` until it answers (or the timeout / its exit,
-which fails with the tail of its log), and is stopped after the session. Missing environments skip
-the tests on a developer's machine and fail under CI, where ``make test`` installs them.
+Each starts on a free port; the test reads its output until the line that says it serves, then checks
+that ``/v1/models`` answers (a timeout or its exit fails with the tail of its log); each is stopped after
+the session. Missing environments skip the tests on a developer's machine and fail under CI, where
+``make test`` installs them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -54,27 +55,49 @@ class Server:
 
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/v1/models", timeout=2) as r:
+        with urllib.request.urlopen(f"{url}/v1/models", timeout=30) as r:
             return r.status == 200
     except (urllib.error.URLError, OSError):
         return False
 
 
-def start_server(name: str, cmd: list[str], port: int, log: Path, timeout_s: float, env: dict | None = None) -> Server:
-    """Start ``cmd`` (listening on ``port``) and wait until ``/v1/models`` answers."""
-    f = log.open("w", encoding="utf-8")
-    proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, cwd=ROOT)
-    f.close()
+# Both servers run on uvicorn. llama.cpp's lets uvicorn bind the port after the app's start-up, and uvicorn
+# then says "Uvicorn running on"; vLLM binds its socket first and hands it over, so uvicorn prints no such
+# line and the app's start-up line is the one that follows the listening socket.
+LISTENING = "Uvicorn running on"
+STARTED = "Application startup complete"
+
+
+def _tee(proc: subprocess.Popen, log: Path, ready_line: str, ready: threading.Event) -> None:
+    """Copy the server's output to ``log``; set ``ready`` at ``ready_line`` (or at the output's end)."""
+    with log.open("w", encoding="utf-8") as f:
+        for line in proc.stdout:
+            f.write(line)
+            f.flush()
+            if ready_line in line:
+                ready.set()
+    ready.set()
+
+
+def start_server(
+    name: str, cmd: list[str], port: int, log: Path, timeout_s: float, ready_line: str, env: dict | None = None
+) -> Server:
+    """Start ``cmd`` (serving on ``port``), wait for ``ready_line`` in its output, then check ``/v1/models``."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT, text=True,
+                            encoding="utf-8", errors="replace")  # fmt: skip
     server = Server(name, f"http://127.0.0.1:{port}", proc, log)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"{name} exited with code {proc.returncode} before answering; its log:\n{server.tail()}")
-        if _answers(server.url):
-            return server
-        time.sleep(0.5)
-    stop_server(server)
-    pytest.fail(f"{name} did not answer /v1/models within {timeout_s:.0f} s; its log:\n{server.tail()}")
+    ready = threading.Event()
+    threading.Thread(target=_tee, args=(proc, log, ready_line, ready), daemon=True).start()
+    if not ready.wait(timeout_s):
+        stop_server(server)
+        pytest.fail(f"{name} did not say {ready_line!r} within {timeout_s:.0f} s; its log:\n{server.tail()}")
+    if proc.poll() is not None:
+        pytest.fail(f"{name} exited with code {proc.wait()} before answering; its log:\n{server.tail()}")
+    if not _answers(server.url):
+        stop_server(server)
+        pytest.fail(f"{name} said it listens but /v1/models does not answer; its log:\n{server.tail()}")
+    return server
 
 
 def stop_server(server: Server) -> None:
@@ -110,7 +133,9 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # It serves one request at a time and by default aborts the stream in flight when another
     # arrives; queue them instead, so concurrent clients all get their answers.
     cmd += ["--interrupt_requests", "False"]
-    server = start_server("llama.cpp server", cmd, port, tmp_path_factory.mktemp("llama") / "server.log", 120)
+    server = start_server(
+        "llama.cpp server", cmd, port, tmp_path_factory.mktemp("llama") / "server.log", 120, LISTENING
+    )
     yield server
     stop_server(server)
 
@@ -136,6 +161,6 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # docs/benchmarks.md say which mode they measured.
     cmd += ["--served-model-name", "smollm2-135m", "--enforce-eager"]
     log = tmp_path_factory.mktemp("vllm") / "server.log"
-    server = start_server("vLLM server", cmd, port, log, 420, env={"VLLM_CPU_KVCACHE_SPACE": "2"})
+    server = start_server("vLLM server", cmd, port, log, 420, STARTED, env={"VLLM_CPU_KVCACHE_SPACE": "2"})
     yield server
     stop_server(server)

@@ -11,12 +11,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from .conftest import run_cli
+from .waits import FolderWatch
 
 pytestmark = pytest.mark.integration
 
@@ -34,14 +34,15 @@ def _report(results: Path) -> tuple[Path, dict] | None:
         return None
 
 
-def _wait(results: Path, ready, timeout: float = 180) -> tuple[Path, dict]:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
+def _wait(results: Path, ready, proc: subprocess.Popen, timeout: float = 180) -> tuple[Path, dict]:
+    """The sweep's folder and report once ``ready(folder, report)`` (woken by each write, not a timer)."""
+
+    def check() -> tuple[Path, dict] | None:
         got = _report(results)
-        if got and ready(*got):
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"sweep did not get there in {timeout} s: {_report(results)}")
+        return got if got and ready(*got) else None
+
+    with FolderWatch(results.parent) as watch:
+        return watch.until(check, timeout, f"sweep state in {results}", proc=proc)
 
 
 def _points(data: dict) -> dict:
@@ -63,7 +64,7 @@ def test_a_sweep_interrupted_after_its_first_point_resumes_without_measuring_it_
             files = (folder / "points" / "p02").glob("*/records.jsonl")
             return _points(data)["p01"]["status"] == "complete" and any(b"\n" in f.read_bytes() for f in files)
 
-        folder, _ = _wait(results, second_measuring)
+        folder, _ = _wait(results, second_measuring, proc)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=300)
     finally:

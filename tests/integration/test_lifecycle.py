@@ -11,12 +11,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from .conftest import run_cli
+from .waits import FolderWatch
 
 FAST = ("--set", "tokenizer=qwen", "--prompt-len", "8", "--max-new-tokens", "64")
 
@@ -37,16 +37,20 @@ def _start(tmp: Path, *args: str) -> subprocess.Popen:
 
 
 def _wait_for_records(tmp: Path, proc: subprocess.Popen, timeout: float = 180) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """The run folder, once its records.jsonl holds a first record (woken by the write, not a timer)."""
+
+    def written() -> Path | None:
         found = [p for p in (tmp / "results").glob("*/records.jsonl") if p.stat().st_size > 0]
-        if found:
-            return found[0].parent
-        if proc.poll() is not None:
-            pytest.fail(f"ended before its first record: {proc.stderr.read()[-2000:]}")
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    pytest.fail("no record appeared")
+        return found[0].parent if found else None
+
+    try:
+        with FolderWatch(tmp) as watch:
+            return watch.until(written, timeout, "a first record", proc=proc)
+    except ChildProcessError:
+        pytest.fail(f"ended before its first record: {proc.stderr.read()[-2000:]}")
+    except TimeoutError:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("no record appeared")
 
 
 def _finish(proc: subprocess.Popen, timeout: float = 120) -> tuple[int, str]:

@@ -17,7 +17,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
@@ -85,7 +84,7 @@ def _shard_actors() -> list[psutil.Process]:
 
 def test_sigterm_mid_run_finalizes_the_report_and_stops_the_shards(tmp_path, null_server, cluster) -> None:
     """``ray.init`` installs its own SIGTERM handler (a stack dump, then death); the CLI's must win."""
-    srv = null_server("--tokens", "16", "--pace-ms", "2")
+    srv = null_server("--tokens", "16", "--pace-ms", "2", "--log-requests")
     cmd = [sys.executable, "-m", "infermeter", "load", "--base-url", srv.url, "--profile", "constant:5",
            "--duration", "10m", *FAST, "--output", "results", "--executor", "ray", "--client-shards", "2",
            "--ray-address", cluster.address]  # fmt: skip
@@ -93,10 +92,11 @@ def test_sigterm_mid_run_finalizes_the_report_and_stops_the_shards(tmp_path, nul
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 300
-        while len(_shard_actors()) < 2 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert proc.poll() is None and len(_shard_actors()) == 2, "the shards never started"
+        # The event: a measured request reached the server. The point starts only once every shard's actor
+        # has opened and warmed its connections, so both actors are up now.
+        assert srv.wait_requests(1, timeout_s=300), "no measured request reached the server"
+        actors = _shard_actors()
+        assert proc.poll() is None and len(actors) == 2, "the shards are not running"
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=120)
     finally:
@@ -106,7 +106,5 @@ def test_sigterm_mid_run_finalizes_the_report_and_stops_the_shards(tmp_path, nul
     assert "SIGTERM received" not in err and "interrupted" in err
     (folder,) = (tmp_path / "results").iterdir()
     assert json.loads((folder / "report.json").read_text())["status"] == "interrupted"
-    deadline = time.monotonic() + 60
-    while _shard_actors() and time.monotonic() < deadline:  # the driver killed its actors on the way out
-        time.sleep(0.5)
-    assert not _shard_actors()
+    _, alive = psutil.wait_procs(actors, timeout=60)  # the driver killed its actors on the way out
+    assert not alive

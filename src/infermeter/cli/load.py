@@ -67,6 +67,9 @@ def _add_serve_null(sub: Any) -> None:
         "--die-after-chunks", type=int, default=0, metavar="N", help="exit abruptly after N token chunks (a crash)"
     )
     p.add_argument(
+        "--log-requests", action="store_true", help="print one line per completion request to stderr (its number)"
+    )
+    p.add_argument(
         "--require-key-env",
         metavar="VAR",
         help="answer 401 unless the request carries the bearer key held in environment variable VAR",
@@ -86,6 +89,7 @@ def _cmd_serve_null(args: argparse.Namespace) -> int:
         metrics=not args.no_metrics,
         max_model_len=args.max_model_len,
         die_after_chunks=args.die_after_chunks,
+        log_requests=args.log_requests,
     )
     opts.validate()
     try:

@@ -42,6 +42,7 @@ WORDS = (
     " as", " it", " by", " at", " from", " this", " be", " are", " or", " an",
 )  # fmt: skip
 READY = "infermeter null server listening on "
+REQUEST = "infermeter null server request "  # then the request's number, with --log-requests
 
 
 @dataclass
@@ -60,6 +61,7 @@ class NullOptions:
     kv_slots: int = 64  # requests that fill the pretend KV cache (kv_cache_usage_perc = running / kv_slots)
     max_model_len: int | None = None  # reported by /v1/models, as vLLM does (None: not reported)
     die_after_chunks: int = 0  # a crash on cue: the process exits abruptly after this many token chunks (0: never)
+    log_requests: bool = False  # one stderr line per completion request (REQUEST + its number)
 
     def validate(self) -> None:
         """Refuse options that make no sense, in one line."""
@@ -214,6 +216,8 @@ class NullServer:
 
     async def complete(self, request: web.Request, api: str) -> web.StreamResponse:
         self.count += 1
+        if self.opts.log_requests:
+            print(f"{REQUEST}{self.count}", file=sys.stderr, flush=True)
         denied = self._auth_error(request)
         if denied is not None:
             return denied
@@ -333,6 +337,9 @@ class NullServerProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.log: list[str] = []  # the server's stderr after its ready line (last 200 lines)
+        self.requests = 0  # completion requests received so far (with --log-requests)
+        self.ended = False
+        self._seen = threading.Condition()
 
     def __enter__(self) -> NullServerProcess:
         cmd = [sys.executable, "-m", "infermeter", "serve-null", "--host", "127.0.0.1", "--port", "0", *self.args]
@@ -358,8 +365,22 @@ class NullServerProcess:
         assert self.proc is not None and self.proc.stderr is not None
         with contextlib.suppress(ValueError, OSError):
             for line in self.proc.stderr:
+                if line.startswith(REQUEST):
+                    with self._seen:
+                        self.requests = int(line[len(REQUEST) :])
+                        self._seen.notify_all()
+                    continue
                 self.log.append(line)
                 del self.log[:-200]
+        with self._seen:
+            self.ended = True
+            self._seen.notify_all()
+
+    def wait_requests(self, n: int, timeout_s: float) -> bool:
+        """Block until the server has received ``n`` completion requests (started with ``--log-requests``);
+        False when it ended or ``timeout_s`` passed first."""
+        with self._seen:
+            return self._seen.wait_for(lambda: self.requests >= n or self.ended, timeout_s) and self.requests >= n
 
     @property
     def port(self) -> int:
