@@ -3,10 +3,13 @@
 # local executor (wall-time ratio; every point's decode tok/s on 2 GPUs against its CI on 1 GPU), then
 # the qwen3-8b preset split over both GPUs with --devices (placement and peak memory per GPU).
 # Usage on the 2-GPU machine, from the repo root: bash benchmarks/gpu_scale.sh OUTDIR   (< 8 min)
+# A device call is capped at 10 minutes: STEPS="one_gpu" then STEPS="two_gpus split" runs it over two calls
+# on the same warm machine, into the same OUTDIR (default STEPS: all three).
 # On CPU (device ids are then task slots; no split):
 #   DEVICE=cpu MODEL=tiny-qwen3 bash benchmarks/gpu_scale.sh /tmp/x
 set -uo pipefail
 OUT=${1:-/tmp/gpu-scale}; mkdir -p "$OUT"
+STEPS=${STEPS:-one_gpu two_gpus split}
 DEVICE=${DEVICE:-cuda}; MODEL=${MODEL:-qwen3-1.7b}; BIG=${BIG:-qwen3-8b}; LIMIT_S=${LIMIT_S:-300}  # per sweep
 export PYTHONPATH=$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 INFERMETER_CACHE=/tmp/imcache
 export INFERMETER_DB=$OUT/results.db
@@ -29,10 +32,14 @@ sweep() {  # name devices [more flags]: one sweep, its wall time in OUT/NAME.wal
     > "$OUT/$name.json" 2> "$OUT/$name.err" || echo "sweep $name failed: $(tail -1 "$OUT/$name.err")"
   python3 -c "import sys,time; print(time.time() - float(sys.argv[1]))" "$t0" > "$OUT/$name.wall"
 }
-sweep one_gpu 0
-sweep two_gpus 0,1 --check-interference  # its first point also runs alone first (subtracted from the wall time)
+step() { [[ " $STEPS " == *" $1 "* ]]; }
+step one_gpu && sweep one_gpu 0
+# its first point also runs alone first (subtracted from the wall time)
+step two_gpus && sweep two_gpus 0,1 --check-interference
 
-if [ "$DEVICE" = cpu ]; then
+if ! step split; then
+  :
+elif [ "$DEVICE" = cpu ]; then
   echo "split over 2 GPUs: skipped on CPU" | tee "$OUT/split.txt"
 else
   timeout 150 python3 -m infermeter run --model "$BIG" --devices cuda:0,cuda:1 --workload synthetic --limit 4 \

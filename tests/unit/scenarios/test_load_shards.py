@@ -112,12 +112,12 @@ def test_the_report_section_counts_each_shards_requests_against_its_plan() -> No
 
 def test_a_shared_start_in_the_future_delays_the_first_send_and_the_hard_stop() -> None:
     """A client given a start ahead (as every shard is) sends nothing before it, and ``--duration``
-    counts from it: a request running past "duration after the call" but within "duration after the
-    start" completes instead of being cut."""
+    counts from it: a request sent after "duration after the call" but within "duration after the start"
+    completes instead of being cut."""
 
     async def request(prompt, params, force):  # noqa: ANN001, ANN202 - the runner's request signature
         t = time.perf_counter()
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(0.5)
         return Generation(t, [time.perf_counter()], "x")
 
     async def main() -> tuple[float, list[RequestRecord]]:
@@ -125,7 +125,9 @@ def test_a_shared_start_in_the_future_delays_the_first_send_and_the_hard_stop() 
         opts = LoadOptions(max_requests=1, duration_s=2.0)
         runner = LoadRunner(request, [Prompt(ids=[1, 2])], build_config(None).generation, False, opts, sink,
                             time.perf_counter)  # fmt: skip
-        start = time.perf_counter() + 1.0
+        # A deadline counted from the call (2 s) passes before the start (2.5 s); one counted from the start
+        # (4.5 s) leaves the 0.5 s request 1.5 s of slack for a late event loop on a busy machine.
+        start = time.perf_counter() + 2.5
         await runner.run_point(0, Profile("synchronous"), start, (0, 1))
         return start, sink.records
 
