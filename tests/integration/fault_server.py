@@ -276,8 +276,17 @@ class FaultServer:
         """The base URL that behaves as ``mode``."""
         return f"http://127.0.0.1:{self.port}/m/{mode}"
 
+    async def _shutdown(self) -> None:
+        # Handlers still streaming (endless, drip) end here, on the running loop: left pending, they would be
+        # collected later on a closed loop, which pytest reports as an unraisable exception in another test.
+        self.server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def close(self) -> None:
-        """Stop the server and its thread."""
-        self.loop.call_soon_threadsafe(self.server.close)
+        """Stop the server, end its open connections, stop its thread."""
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
