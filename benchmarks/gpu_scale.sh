@@ -18,7 +18,9 @@ if [ "$DEVICE" = cpu ]; then
   KNOBS=(--set max_new_tokens=4,6); SIZE=(--limit 4 --batch-size 1 --prompt-len 16)
 else
   nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
-  KNOBS=(--set batch_size=1,2,4,8 --set max_new_tokens=32,48); SIZE=(--limit 16 --prompt-len 128)
+  # 8 prompts a point: with 16, the 1-GPU sweep took 37-85 s a point (fresh process, model, passes) and
+  # ~560 s in all on one H200, too close to a device call's 10 minutes.
+  KNOBS=(--set batch_size=1,2,4,8 --set max_new_tokens=32,48); SIZE=(--limit "${PROMPTS:-8}" --prompt-len 128)
 fi
 python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)" \
   | tee -a "$OUT/gpu.txt"
