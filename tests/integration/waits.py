@@ -37,12 +37,18 @@ class FolderWatch:
         self.folders: dict[int, str] = {}  # watch descriptor -> folder
         self._watch_tree(str(root))
 
-    def _watch_tree(self, root: str) -> None:
-        # Watch first, then list: a folder made between the two is still seen (by the walk or an event).
-        for folder, _, _ in os.walk(root):
-            wd = self.libc.inotify_add_watch(self.fd, os.fsencode(folder), _MASK)
-            if wd >= 0:
-                self.folders[wd] = folder
+    def _watch_tree(self, folder: str) -> None:
+        # Watch first, then list: a folder made between the two is still seen (by the listing or an event).
+        wd = self.libc.inotify_add_watch(self.fd, os.fsencode(folder), _MASK)
+        if wd < 0:  # gone already, or not a folder
+            return
+        self.folders[wd] = folder
+        try:
+            subfolders = [e.path for e in os.scandir(folder) if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return
+        for sub in subfolders:
+            self._watch_tree(sub)
 
     def _drain(self) -> None:
         try:
