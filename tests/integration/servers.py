@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -94,7 +95,12 @@ def start_server(
         pytest.fail(f"{name} did not say {ready_line!r} within {timeout_s:.0f} s; its log:\n{server.tail()}")
     if proc.poll() is not None:
         pytest.fail(f"{name} exited with code {proc.wait()} before answering; its log:\n{server.tail()}")
-    if not _answers(server.url):
+    # uvicorn attaches its listening socket just after the start-up line (vLLM hands it a socket bound but
+    # not yet listening): a connection in that gap is refused, so the first answer gets a short grace.
+    grace = time.monotonic() + 60
+    while not _answers(server.url) and proc.poll() is None and time.monotonic() < grace:
+        time.sleep(0.2)
+    if proc.poll() is not None or not _answers(server.url):
         stop_server(server)
         pytest.fail(f"{name} said it listens but /v1/models does not answer; its log:\n{server.tail()}")
     return server
