@@ -4,10 +4,10 @@
 * ``vllm_server``: vLLM on CPU (``.venv-vllm``, docs/metrics.md) serving the same model converted to
   safetensors (``infermeter.models.export``; cached, never downloaded).
 
-Each starts on a free port; the test reads its output until the line that says it serves, then checks
-that ``/v1/models`` answers (a timeout or its exit fails with the tail of its log); each is stopped after
-the session. Missing environments skip the tests on a developer's machine and fail under CI, where
-``make test`` installs them.
+Each starts on a free port under ``listening.py``, which prints one line once uvicorn's sockets listen; the
+test reads the output until that line, then checks once that ``/v1/models`` answers (a timeout or its exit
+fails with the tail of its log); each is stopped after the session. Missing environments skip the tests
+on a developer's machine and fail under CI, where ``make test`` installs them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -28,8 +27,11 @@ import pytest
 
 from infermeter.servers.null import free_port
 
+from .listening import READY
+
 ROOT = Path(__file__).resolve().parents[2]
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
+LISTENING_PY = Path(__file__).with_name("listening.py")
 
 
 def missing(what: str, how: str) -> None:
@@ -62,47 +64,37 @@ def _answers(url: str) -> bool:
         return False
 
 
-# Both servers run on uvicorn. llama.cpp's lets uvicorn bind the port after the app's start-up, and uvicorn
-# then says "Uvicorn running on"; vLLM binds its socket first and hands it over, so uvicorn prints no such
-# line and the app's start-up line is the one that follows the listening socket.
-LISTENING = "Uvicorn running on"
-STARTED = "Application startup complete"
-
-
-def _tee(proc: subprocess.Popen, log: Path, ready_line: str, ready: threading.Event) -> None:
-    """Copy the server's output to ``log``; set ``ready`` at ``ready_line`` (or at the output's end)."""
+def _tee(proc: subprocess.Popen, log: Path, ready: threading.Event) -> None:
+    """Copy the server's output to ``log``; set ``ready`` at the READY line (or at the output's end)."""
     with log.open("w", encoding="utf-8") as f:
         for line in proc.stdout:
             f.write(line)
             f.flush()
-            if ready_line in line:
+            if READY in line:
                 ready.set()
     ready.set()
 
 
 def start_server(
-    name: str, cmd: list[str], port: int, log: Path, timeout_s: float, ready_line: str, env: dict | None = None
+    name: str, module_args: list[str], python: str, port: int, log: Path, timeout_s: float, env: dict | None = None
 ) -> Server:
-    """Start ``cmd`` (serving on ``port``), wait for ``ready_line`` in its output, then check ``/v1/models``."""
+    """Start ``python -m MODULE ARGS`` (serving on ``port``) under listening.py, wait for its READY line, then
+    check that ``/v1/models`` answers."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    cmd = [python, str(LISTENING_PY), *module_args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT, text=True,
                             encoding="utf-8", errors="replace")  # fmt: skip
     server = Server(name, f"http://127.0.0.1:{port}", proc, log)
     ready = threading.Event()
-    threading.Thread(target=_tee, args=(proc, log, ready_line, ready), daemon=True).start()
+    threading.Thread(target=_tee, args=(proc, log, ready), daemon=True).start()
     if not ready.wait(timeout_s):
         stop_server(server)
-        pytest.fail(f"{name} did not say {ready_line!r} within {timeout_s:.0f} s; its log:\n{server.tail()}")
+        pytest.fail(f"{name} was not listening within {timeout_s:.0f} s; its log:\n{server.tail()}")
     if proc.poll() is not None:
-        pytest.fail(f"{name} exited with code {proc.wait()} before answering; its log:\n{server.tail()}")
-    # uvicorn attaches its listening socket just after the start-up line (vLLM hands it a socket bound but
-    # not yet listening): a connection in that gap is refused, so the first answer gets a short grace.
-    grace = time.monotonic() + 60
-    while not _answers(server.url) and proc.poll() is None and time.monotonic() < grace:
-        time.sleep(0.2)
-    if proc.poll() is not None or not _answers(server.url):
+        pytest.fail(f"{name} exited with code {proc.wait()} before listening; its log:\n{server.tail()}")
+    if not _answers(server.url):
         stop_server(server)
-        pytest.fail(f"{name} said it listens but /v1/models does not answer; its log:\n{server.tail()}")
+        pytest.fail(f"{name} listens but /v1/models does not answer; its log:\n{server.tail()}")
     return server
 
 
@@ -125,7 +117,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     from infermeter.models.resolve import embedded_gguf
 
     port = free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf())]
+    cmd = ["llama_cpp.server", "--model", str(embedded_gguf())]
     cmd += [
         "--host",
         "127.0.0.1",
@@ -139,9 +131,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # It serves one request at a time and by default aborts the stream in flight when another
     # arrives; queue them instead, so concurrent clients all get their answers.
     cmd += ["--interrupt_requests", "False"]
-    server = start_server(
-        "llama.cpp server", cmd, port, tmp_path_factory.mktemp("llama") / "server.log", 120, LISTENING
-    )
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    server = start_server("llama.cpp server", cmd, sys.executable, port, log, 120)
     yield server
     stop_server(server)
 
@@ -161,12 +152,12 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
     folder = hf_folder("smollm2-135m")
     port = free_port()
-    cmd = [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(folder)]
+    cmd = ["vllm.entrypoints.openai.api_server", "--model", str(folder)]
     cmd += ["--dtype", "bfloat16", "--max-model-len", "2048", "--host", "127.0.0.1", "--port", str(port)]
     # --enforce-eager: no torch.compile warm-up (minutes on 2 cores the first time); the benchmarks in
     # docs/benchmarks.md say which mode they measured.
     cmd += ["--served-model-name", "smollm2-135m", "--enforce-eager"]
     log = tmp_path_factory.mktemp("vllm") / "server.log"
-    server = start_server("vLLM server", cmd, port, log, 420, STARTED, env={"VLLM_CPU_KVCACHE_SPACE": "2"})
+    server = start_server("vLLM server", cmd, str(python), port, log, 420, env={"VLLM_CPU_KVCACHE_SPACE": "2"})
     yield server
     stop_server(server)

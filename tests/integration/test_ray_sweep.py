@@ -12,11 +12,11 @@ import json
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 
-import psutil
 import pytest
+
+from .waits import FolderWatch
 
 ray = pytest.importorskip("ray")
 
@@ -38,27 +38,48 @@ GRID = {"max_new_tokens": [2, 3, 4, 5]}
 
 
 class Killer(threading.Thread):
-    """Kills the first Ray worker seen running an infermeter task (the event: its process is there; a
-    task takes seconds, loading the model, so it is seen; no delay decides whether it is killed)."""
+    """Kills the first Ray worker that starts an infermeter task after it was made.
 
-    def __init__(self, after_s: float = 0.0, timeout_s: float = 600) -> None:
+    The event: as a task starts, its Ray worker writes ``:task_name:infermeter_task`` to its own log file,
+    ``logs/worker-<id>-<job>-<pid>.out`` (the same folder for both logical nodes); the task then takes
+    seconds (it loads a model), so the kill lands inside it. No delay decides anything."""
+
+    MARK = ":task_name:infermeter_task"
+
+    def __init__(self, logs: Path, timeout_s: float = 600) -> None:
         super().__init__(daemon=True)
-        self.after_s, self.timeout_s = after_s, timeout_s
+        self.logs, self.timeout_s = logs, timeout_s
+        self.watch = FolderWatch(logs)  # watching before the baseline is read: no start can slip between
+        self.before = self._marks()
         self.killed: int | None = None
         self.stop = threading.Event()
 
+    def _marks(self) -> dict[Path, int]:
+        return {f: f.read_text(errors="replace").count(self.MARK) for f in self.logs.glob("worker-*.out")}
+
+    def _task_began(self) -> int | bool:
+        if self.stop.is_set():
+            return True
+        for f, n in self._marks().items():
+            if n > self.before.get(f, 0):
+                return int(f.stem.rsplit("-", 1)[1])  # a worker's log file ends with its pid
+        return False
+
     def run(self) -> None:
-        seen: dict[int, float] = {}
-        end = time.monotonic() + self.timeout_s
-        while not self.stop.is_set() and time.monotonic() < end:
-            for p in psutil.process_iter(["pid", "cmdline"]):
-                if "ray::infermeter_task" in " ".join(p.info["cmdline"] or []):
-                    seen.setdefault(p.info["pid"], time.monotonic())
-                    if time.monotonic() - seen[p.info["pid"]] >= self.after_s:
-                        os.kill(p.info["pid"], signal.SIGKILL)
-                        self.killed = p.info["pid"]
-                        return
-            time.sleep(0.2)
+        try:
+            pid = self.watch.until(self._task_began, self.timeout_s, "a Ray worker starting an infermeter task")
+        except TimeoutError:
+            return
+        if pid is not True:
+            os.kill(pid, signal.SIGKILL)
+            self.killed = pid
+
+    def finish(self) -> None:
+        """Stop waiting (if still waiting) and return once the thread has ended."""
+        self.stop.set()
+        self.watch.wake()
+        self.join()
+        self.watch.close()
 
 
 def _outputs(entry: dict) -> list[tuple[str, str | None, int | None]]:
@@ -82,12 +103,11 @@ def test_a_ray_sweep_equals_the_sequential_one_and_a_killed_worker_loses_only_it
     seq = api.sweep(build_config(None, {**SMALL, "output": str(tmp_path / "seq")}), GRID, progress=False)
     assert [p["status"] for p in seq.data["sweep"]["points"]] == ["complete"] * 4
 
-    killer = Killer()
+    killer = Killer(Path(cluster.head_node.get_logs_dir_path()))
     killer.start()
     cfg = build_config(None, {**SMALL, "output": str(tmp_path / "ray")})
     first = api.sweep(cfg, GRID, progress=False, executor=RayExecutor(address=cluster.address, retries=0))
-    killer.stop.set()
-    killer.join()
+    killer.finish()
     assert killer.killed is not None, "no Ray worker was seen running a task"
     statuses = sorted(p["status"] for p in first.data["sweep"]["points"])
     assert statuses == ["complete", "complete", "complete", "lost"]

@@ -30,3 +30,14 @@ def test_the_watched_process_ending_first_is_an_answer_not_a_hang(tmp_path: Path
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     with FolderWatch(tmp_path) as watch, pytest.raises(ChildProcessError, match="ended first"):
         watch.until(lambda: None, 60, "nothing", proc=proc)
+
+
+def test_wake_makes_a_pending_wait_ask_again(tmp_path: Path) -> None:
+    stop, answers = threading.Event(), []
+    with FolderWatch(tmp_path) as watch:
+        waiter = threading.Thread(target=lambda: answers.append(watch.until(stop.is_set, 120, "the stop flag")))
+        waiter.start()
+        stop.set()
+        watch.wake()  # no file-system event: only the wake ends the wait (else a TimeoutError, no answer)
+        waiter.join()
+    assert answers == [True]

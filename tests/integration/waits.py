@@ -4,6 +4,7 @@ re-checking on a timer.
 ``FolderWatch(root).until(ready, timeout_s)`` calls ``ready()`` once, then again after every batch of
 events under ``root`` (files created, written, closed or renamed; folders made later are watched as they
 appear), and returns its first truthy answer. The timeout only bounds a hang: nothing is decided by it.
+``wake()``, from another thread, makes a pending ``until`` ask ``ready()`` again (say, after a stop flag is set).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class FolderWatch:
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1")
         self.folders: dict[int, str] = {}  # watch descriptor -> folder
+        self.woken = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)  # readable after wake()
         self._watch_tree(str(root))
 
     def _watch_tree(self, folder: str) -> None:
@@ -76,8 +78,10 @@ class FolderWatch:
                 left = end - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(f"{what}: not seen within {timeout_s:g} s")
-                fds = [self.fd] if exited is None else [self.fd, exited]
+                fds = [self.fd, self.woken] if exited is None else [self.fd, self.woken, exited]
                 readable, _, _ = select.select(fds, [], [], left)
+                if self.woken in readable:
+                    os.eventfd_read(self.woken)
                 if self.fd in readable:
                     self._drain()
                 elif exited is not None and exited in readable:
@@ -89,9 +93,14 @@ class FolderWatch:
             if exited is not None:
                 os.close(exited)
 
+    def wake(self) -> None:
+        """Make a pending (or the next) ``until`` call ``ready()`` again; safe from any thread."""
+        os.eventfd_write(self.woken, 1)
+
     def close(self) -> None:
         """Stop watching."""
         os.close(self.fd)
+        os.close(self.woken)
 
     def __enter__(self) -> FolderWatch:
         return self
