@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import mmap
 import sys
 
 import psutil
@@ -99,12 +100,19 @@ def test_perf_clock_cpu_is_monotonic():
 # -- memory ------------------------------------------------------------------------------------
 
 
+def _fresh_pages(size: int) -> mmap.mmap:
+    """``size`` bytes of pages new to this process, every one touched. (A ``bytearray`` may be served from
+    heap memory an earlier test freed but the process still holds: then its RSS does not grow at all.)"""
+    buf = mmap.mmap(-1, size)
+    for offset in range(0, size, mmap.PAGESIZE):
+        buf[offset] = 1
+    return buf
+
+
 def _allocate_and_measure(window: MemoryWindow) -> tuple[MemoryPeak, int]:
     with window as w:
         before = psutil.Process().memory_info().rss
-        buf = bytearray(50 * MB)
-        buf[::4096] = b"\x01" * len(range(0, len(buf), 4096))  # touch every page
-        del buf
+        _fresh_pages(50 * MB).close()
     return w.peak, before
 
 
@@ -124,12 +132,11 @@ def test_memory_window_sampled_fallback(monkeypatch):
     monkeypatch.setattr(memory, "_reset_hwm", lambda: False)  # as on a system without VmHWM
     with MemoryWindow("cpu", interval_s=0.001) as w:
         before = psutil.Process().memory_info().rss
-        buf = bytearray(50 * MB)
-        buf[::4096] = b"\x01" * len(range(0, len(buf), 4096))
+        buf = _fresh_pages(50 * MB)
         # still alive when the window closes: the final reading includes it
     assert w.peak.rss_method == "sampled"
     assert w.peak.rss - before >= 48 * MB
-    del buf
+    buf.close()
 
 
 def test_merge_peaks():
