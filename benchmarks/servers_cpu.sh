@@ -27,8 +27,8 @@ wait_up() {  # URL LOG
   done
   tail -30 "$2"; echo "server at $1 did not start" >&2; exit 1
 }
-start_llama() {  # PORT
-  .venv/bin/python -m llama_cpp.server --model "$GGUF" --host 127.0.0.1 --port "$1" --n_ctx 4096 \
+start_llama() {  # PORT   (under listening.py, which keeps llama.cpp off its AMX kernels where they crash)
+  .venv/bin/python tests/integration/listening.py llama_cpp.server --model "$GGUF" --host 127.0.0.1 --port "$1" --n_ctx 4096 \
     --n_threads 2 --interrupt_requests False >"$OUT/llama-$1.log" 2>&1 &
   PIDS+=($!); wait_up "http://127.0.0.1:$1" "$OUT/llama-$1.log"
 }
